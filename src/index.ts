@@ -1,0 +1,3 @@
+// tls-sessions: OpenSSL's TLS session model for Node.js. The root export has no dependencies.
+export * from './session/index.js';
+export type { SessionStore } from './stores/session-store.js';
