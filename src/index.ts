@@ -1,3 +1,5 @@
 // tls-sessions: OpenSSL's TLS session model for Node.js. The root export has no dependencies.
 export * from './session/index.js';
 export type { SessionStore } from './stores/session-store.js';
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
+export { BudgetExceededError } from './util/budget.js';

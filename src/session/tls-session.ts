@@ -157,7 +157,11 @@ export class TlsSession implements TlsSessionFields {
     if (!(input instanceof Uint8Array)) {
       throw new TlsSessionError('ERR_SESSION_FORMAT', 'session: expected a Buffer, Uint8Array or PEM string');
     }
-    return looksLikePem(input) ? TlsSession.fromPEM(input) : TlsSession.fromDER(input);
+    if (looksLikePem(input)) return TlsSession.fromPEM(input);
+    if (input[0] !== 0x30) {
+      throw new TlsSessionError('ERR_SESSION_FORMAT', 'session: input is neither DER (a SEQUENCE) nor PEM');
+    }
+    return TlsSession.fromDER(input);
   }
 
   /** The DER encoding, as i2d_SSL_SESSION writes it. */

@@ -1,0 +1,49 @@
+import { type CliIO, EXIT_FAILURE, EXIT_USAGE, UsageError, oneLine } from './io.js';
+
+/** A subcommand: parses its own arguments, returns the exit code. */
+export type Command = (argv: string[], io: CliIO) => Promise<number>;
+
+// Loaded on demand so that `inspect` does not pay for the network commands' imports.
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  inspect: { summary: 'decode a session file (DER or PEM) like openssl sess_id', load: async () => (await import('./inspect.js')).inspect },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: tls-sessions <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'tls-sessions <command> --help' for a command's options.\n`;
+}
+
+/** Entry point of the `tls-sessions` binary; returns the process exit code. */
+export async function main(argv: string[], io: CliIO = process): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout).write(usage());
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === '--version') {
+    io.stdout.write(`${await version()}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr.write(`tls-sessions: unknown command '${name}'\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await (await command.load())(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`tls-sessions ${name}: ${oneLine(err)}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr.write(`tls-sessions ${name}: ${oneLine(err)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}

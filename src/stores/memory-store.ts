@@ -1,0 +1,138 @@
+import type { SessionStore } from './session-store.js';
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * Most keys held (single values and stacks together); when full, the least recently written
+   * key goes first. Default 20480, OpenSSL's default session cache size.
+   */
+  maxEntries?: number;
+  /** Clock in milliseconds, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+interface Entry {
+  value: Uint8Array;
+  expiresAt: number;
+}
+
+/**
+ * The default {@link SessionStore}: a bounded, expiry-aware map in this process. Values are
+ * copied in and out, so callers can wipe their buffers freely. No timers: expired entries are
+ * dropped when met and when the store is full.
+ */
+export class MemoryStore implements SessionStore {
+  readonly #max: number;
+  readonly #now: () => number;
+  // One Map for both kinds keeps the bound and the eviction order in one place.
+  readonly #map = new Map<string, Entry | Entry[]>();
+  #closed = false;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const max = options.maxEntries ?? 20480;
+    if (!Number.isInteger(max) || max < 1) throw new RangeError('MemoryStore: maxEntries must be a positive integer');
+    this.#max = max;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Number of keys held (expired ones included until they are met). */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const k = keyOf(key);
+    const e = this.#map.get(k);
+    if (e === undefined || Array.isArray(e)) return undefined;
+    if (e.expiresAt <= this.#now()) {
+      this.#map.delete(k);
+      return undefined;
+    }
+    return copy(e.value);
+  }
+
+  async set(key: Uint8Array, value: Uint8Array, ttlMs: number): Promise<void> {
+    this.#open();
+    const k = keyOf(key);
+    this.#map.delete(k); // re-insert: most recent write last
+    if (ttlMs <= 0) return;
+    this.#map.set(k, { value: copy(value), expiresAt: this.#now() + ttlMs });
+    this.#bound();
+  }
+
+  async take(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const k = keyOf(key);
+    const e = this.#map.get(k);
+    if (e === undefined || Array.isArray(e)) return undefined;
+    this.#map.delete(k);
+    return e.expiresAt > this.#now() ? e.value : undefined;
+  }
+
+  async delete(key: Uint8Array): Promise<boolean> {
+    return this.#map.delete(keyOf(key));
+  }
+
+  async push(key: Uint8Array, value: Uint8Array, ttlMs: number, max: number): Promise<void> {
+    this.#open();
+    if (ttlMs <= 0 || max < 1) return;
+    const k = keyOf(key);
+    const old = this.#map.get(k);
+    const now = this.#now();
+    const stack = Array.isArray(old) ? old.filter((e) => e.expiresAt > now) : [];
+    stack.push({ value: copy(value), expiresAt: now + ttlMs });
+    if (stack.length > max) stack.splice(0, stack.length - max);
+    this.#map.delete(k);
+    this.#map.set(k, stack);
+    this.#bound();
+  }
+
+  async pop(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const k = keyOf(key);
+    const stack = this.#map.get(k);
+    if (!Array.isArray(stack)) return undefined;
+    const now = this.#now();
+    let found: Uint8Array | undefined;
+    while (stack.length > 0 && found === undefined) {
+      const e = stack.pop()!;
+      if (e.expiresAt > now) found = e.value;
+    }
+    if (stack.length === 0) this.#map.delete(k);
+    return found;
+  }
+
+  async clear(): Promise<void> {
+    this.#map.clear();
+  }
+
+  async close(): Promise<void> {
+    this.#map.clear();
+    this.#closed = true;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new Error('MemoryStore: the store is closed');
+  }
+
+  /** Drops expired entries first, then the least recently written, until within bounds. */
+  #bound(): void {
+    if (this.#map.size <= this.#max) return;
+    const now = this.#now();
+    for (const [k, e] of this.#map) {
+      if (this.#map.size <= this.#max) return;
+      const live = Array.isArray(e) ? e.some((x) => x.expiresAt > now) : e.expiresAt > now;
+      if (!live) this.#map.delete(k);
+    }
+    for (const k of this.#map.keys()) {
+      if (this.#map.size <= this.#max) return;
+      this.#map.delete(k);
+    }
+  }
+}
+
+function keyOf(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+}
+
+function copy(b: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(b);
+}
