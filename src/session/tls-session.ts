@@ -9,6 +9,8 @@ import { printSession } from './print.js';
 
 /** OpenSSL's timeout when a decoded session has none (d2i_SSL_SESSION). */
 const DEFAULT_DECODED_TIMEOUT_S = 3;
+/** The largest time a Date can hold (ECMAScript: 100 000 000 days from the epoch). */
+const MAX_DATE_MS = 8.64e15;
 
 /** Options of {@link TlsSession.toJSON} and {@link TlsSession.toText}. */
 export interface RevealOptions {
@@ -158,7 +160,7 @@ export class TlsSession implements TlsSessionFields {
       throw new TlsSessionError('ERR_SESSION_FORMAT', 'session: expected a Buffer, Uint8Array or PEM string');
     }
     if (looksLikePem(input)) return TlsSession.fromPEM(input);
-    if (input[0] !== 0x30) {
+    if (input.length > 0 && input[0] !== 0x30) {
       throw new TlsSessionError('ERR_SESSION_FORMAT', 'session: input is neither DER (a SEQUENCE) nor PEM');
     }
     return TlsSession.fromDER(input);
@@ -246,7 +248,9 @@ export class TlsSession implements TlsSessionFields {
 
   /** When OpenSSL considers the session expired: start time + timeout. */
   get expiresAt(): Date {
-    return new Date((this.effectiveTime + this.effectiveTimeout) * 1000);
+    // Clamped to the Date range: a hostile session may carry absurd times.
+    const ms = (this.effectiveTime + this.effectiveTimeout) * 1000;
+    return new Date(Math.max(-MAX_DATE_MS, Math.min(MAX_DATE_MS, ms)));
   }
 
   /**
@@ -361,8 +365,8 @@ export class TlsSession implements TlsSessionFields {
       peerCertificate: peer && {
         subject: peer.subject,
         issuer: peer.issuer,
-        validFrom: new Date(peer.validFrom).toISOString(),
-        validTo: new Date(peer.validTo).toISOString(),
+        validFrom: isoDate(peer.validFrom),
+        validTo: isoDate(peer.validTo),
         fingerprint256: peer.fingerprint256,
       },
     };
@@ -375,4 +379,10 @@ export class TlsSession implements TlsSessionFields {
     const id = this.sessionId.toString('hex');
     return `TlsSession { ${this.protocol} ${this.cipher} id=${id || '-'} ticket=${this.ticket?.length ?? 0}B masterKey=<redacted> expires=${this.expiresAt.toISOString()} }`;
   }
+}
+
+/** ISO 8601 form of an X509Certificate date string; the string as is when Date cannot read it. */
+function isoDate(text: string): string {
+  const d = new Date(text);
+  return Number.isNaN(d.getTime()) ? text : d.toISOString();
 }
