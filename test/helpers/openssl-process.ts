@@ -19,7 +19,7 @@ export const OPENSSL_BIN = process.env['OPENSSL_BIN'] ?? 'openssl';
 export const DEFAULT_OPENSSL_TIMEOUT_MS = 10_000;
 
 const live = new Set<ChildProcess>();
-let unregisterExitHook: (() => void) | undefined;
+let exitHookInstalled = false;
 
 function killLive(): void {
   for (const child of live) child.kill('SIGKILL');
@@ -37,7 +37,10 @@ export function liveOpensslProcesses(): ReadonlySet<ChildProcess> {
 export function spawnOpenssl(args: readonly string[], cwd?: string): ChildProcess {
   const child = spawn(OPENSSL_BIN, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd });
   live.add(child);
-  unregisterExitHook ??= onProcessExit(killLive);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    onProcessExit(killLive);
+  }
   const forget = () => {
     live.delete(child);
   };

@@ -1,0 +1,11 @@
+/**
+ * Test kit: throwaway PKI, real OpenSSL and Node TLS peers on loopback, temp dirs and ports.
+ * Import from here: `import { sharedPki, startSServer, sClient } from '../helpers/index.js'`.
+ * Each module's header explains its part.
+ */
+export * from './certs.js';
+export * from './node-tls.js';
+export * from './openssl.js';
+export * from './ports.js';
+export * from './tmp.js';
+export { onProcessExit } from './exit-hooks.js';
