@@ -19,9 +19,10 @@ const KEY_ARG_TAG = 0x80; // [0] IMPLICIT OCTET STRING, primitive
 
 /** Decodes one `SSL_SESSION` from DER; the whole input must be that one structure. */
 export function decodeSession(input: Uint8Array): TlsSessionFields {
-  // One copy, then views into it: the session owns its memory (wiping it never touches the
-  // caller's buffer) and decoding allocates little.
-  const buf = Buffer.from(input);
+  // Fields are views into the input, not copies (decoding sits on the handshake path). A small
+  // slice of a shared pool is copied first, so that a long-lived session never pins the pool.
+  const whole = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength;
+  const buf = whole ? Buffer.from(input.buffer, 0, input.byteLength) : Buffer.from(input);
   if (buf.length === 0) throw new TlsSessionError('ERR_SESSION_TRUNCATED', 'session: empty input');
   const seq = readTlv(buf, 0, buf.length, 'session');
   if (seq.tag !== TAG_SEQUENCE) {

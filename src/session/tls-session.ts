@@ -110,8 +110,8 @@ export class TlsSession implements TlsSessionFields {
   #masterKey: Buffer;
   #peerDER: Buffer | undefined;
   #peer: X509Certificate | null | undefined;
-  /** When this object was decoded: OpenSSL's "now" for a session without a start time. */
-  readonly #createdAt = Math.floor(Date.now() / 1000);
+  /** When this object was made: OpenSSL's "now" for a session without a start time. */
+  readonly #createdAt: number;
 
   /** A session from its fields; fields left out take OpenSSL's empty values. */
   constructor(fields: Partial<TlsSessionFields> = {}) {
@@ -121,6 +121,8 @@ export class TlsSession implements TlsSessionFields {
     this.#masterKey = fields.masterKey ?? Buffer.alloc(0);
     this.keyArg = fields.keyArg;
     this.time = fields.time ?? 0;
+    // Only a session without a start time needs the clock (keeps decoding cheap).
+    this.#createdAt = this.time === 0 ? Math.floor(Date.now() / 1000) : 0;
     this.timeout = fields.timeout ?? 0;
     this.#peerDER = fields.peerCertificateDER;
     this.sessionIdContext = fields.sessionIdContext ?? Buffer.alloc(0);
@@ -142,7 +144,11 @@ export class TlsSession implements TlsSessionFields {
     this.peerRpk = fields.peerRpk;
   }
 
-  /** Decodes DER (what Node's `getSession()`, `'session'` and `'newSession'` give). */
+  /**
+   * Decodes DER (what Node's `getSession()`, `'session'` and `'newSession'` give). The session's
+   * buffers are views into `der` when `der` owns its whole ArrayBuffer (as Node's session buffers
+   * do), so {@link wipe} also clears the key in `der`; use {@link dup} for independent memory.
+   */
   static fromDER(der: Uint8Array): TlsSession {
     return new TlsSession(decodeSession(der));
   }
@@ -238,7 +244,7 @@ export class TlsSession implements TlsSessionFields {
 
   /** Start time in seconds as OpenSSL uses it (an absent time means "when decoded"). */
   get effectiveTime(): number {
-    return this.time !== 0 ? this.time : this.#createdAt;
+    return this.time !== 0 ? this.time : this.#createdAt || Math.floor(Date.now() / 1000);
   }
 
   /** Timeout in seconds as OpenSSL uses it (an absent timeout means 3 s). */
