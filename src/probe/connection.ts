@@ -1,0 +1,158 @@
+import { constants } from 'node:crypto';
+import { isIP } from 'node:net';
+import { type ConnectionOptions, type TLSSocket, connect } from 'node:tls';
+import { ProbeError } from './errors.js';
+import { type ProbeTarget, formatTarget } from './target.js';
+
+/** A protocol version the probe tests. */
+export type ProbeVersion = 'TLSv1.2' | 'TLSv1.3';
+
+/** What every connection of one probe shares: where, and how to authenticate. */
+export interface ConnectionSettings extends ProbeTarget {
+  /** SNI; `undefined` sends none. */
+  servername: string | undefined;
+  ca: string | Buffer | Array<string | Buffer> | undefined;
+  /** Skip certificate verification. */
+  insecure: boolean;
+  cert: string | Buffer | undefined;
+  key: string | Buffer | undefined;
+  alpn: string[] | undefined;
+  /** Bound on connect + handshake, and on each wait after it. */
+  timeoutMs: number;
+}
+
+/** What varies between the connections of one probe. */
+export interface HandshakeRequest {
+  version: ProbeVersion;
+  /** A session (DER) to offer for resumption. */
+  session?: Buffer;
+  /** Leave the session_ticket extension out of a TLS 1.2 ClientHello (session id only). */
+  noTicket?: boolean;
+  /** Overrides {@link ConnectionSettings.servername} (cross-virtual-host check). */
+  servername?: string | undefined;
+  /**
+   * Do not fail when the certificate does not name the server (the chain is still verified).
+   * A session resumed under another name carries the first name's certificate.
+   */
+  ignoreHostname?: boolean;
+}
+
+/** One completed handshake. */
+export interface Handshake {
+  protocol: string | null;
+  cipher: string;
+  /** `isSessionReused()`: the offered session was resumed. */
+  reused: boolean;
+  /** From the start of the TCP connect to the end of the TLS handshake, in milliseconds. */
+  ms: number;
+  /** Every `'session'` event: under TLS 1.3 one per NewSessionTicket. */
+  sessions: Buffer[];
+  /** `getSession()` at the end of the handshake: reliable under TLS 1.2 only. */
+  session: Buffer | undefined;
+}
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT']);
+
+/** SNI to send for a host: Node (and RFC 6066) send none for an IP literal. */
+export function defaultServername(host: string): string | undefined {
+  return isIP(host) === 0 ? host : undefined;
+}
+
+/**
+ * Makes one TLS connection, ends it cleanly right after the handshake and waits (bounded) for
+ * the server to close, so that every TLS 1.3 ticket the server sent is counted: servers send
+ * their tickets before they read the client's close_notify, and TCP keeps that order.
+ */
+export function handshake(settings: ConnectionSettings, request: HandshakeRequest): Promise<Handshake> {
+  const servername = 'servername' in request ? request.servername : settings.servername;
+  const options: ConnectionOptions = {
+    host: settings.host,
+    port: settings.port,
+    minVersion: request.version,
+    maxVersion: request.version,
+    rejectUnauthorized: !settings.insecure,
+    secureOptions: request.noTicket ? constants.SSL_OP_NO_TICKET : 0,
+  };
+  if (servername !== undefined) options.servername = servername;
+  if (settings.ca !== undefined) options.ca = settings.ca;
+  if (settings.cert !== undefined) options.cert = settings.cert;
+  if (settings.key !== undefined) options.key = settings.key;
+  if (settings.alpn !== undefined) options.ALPNProtocols = settings.alpn;
+  if (request.session !== undefined) options.session = request.session;
+  if (request.ignoreHostname) options.checkServerIdentity = () => undefined;
+
+  const where = formatTarget(settings);
+  return new Promise<Handshake>((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const sessions: Buffer[] = [];
+    let result: Handshake | undefined;
+    let settled = false;
+    let socket: TLSSocket;
+
+    const finish = (error?: ProbeError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (result) resolve(result);
+      else reject(error ?? new ProbeError('ERR_PROBE_HANDSHAKE', `${where}: connection closed during the TLS handshake`));
+    };
+    // Before the handshake: the time limit is an error. After it: the wait for tickets is over.
+    let timer = setTimeout(() => {
+      finish(new ProbeError('ERR_PROBE_TIMEOUT', `${where}: no TLS handshake within ${settings.timeoutMs} ms`));
+    }, settings.timeoutMs);
+
+    try {
+      socket = connect(options);
+    } catch (cause) {
+      settled = true;
+      clearTimeout(timer);
+      reject(new ProbeError('ERR_PROBE_HANDSHAKE', `${where}: ${firstLine(cause)}`, { cause }));
+      return;
+    }
+    socket.on('session', (session: Buffer) => sessions.push(session));
+    socket.on('data', () => {});
+    socket.on('error', (cause: Error & { code?: string }) => {
+      // Once the handshake is done, a reset while closing changes nothing.
+      if (!result) finish(classify(cause, where, request.version));
+    });
+    socket.once('close', () => finish());
+    socket.once('secureConnect', () => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      result = {
+        protocol: socket.getProtocol(),
+        cipher: socket.getCipher()?.standardName ?? socket.getCipher()?.name ?? '',
+        reused: socket.isSessionReused(),
+        ms,
+        sessions,
+        session: socket.getSession(),
+      };
+      clearTimeout(timer);
+      // A server that ignores close_notify has sent its tickets long before this.
+      timer = setTimeout(() => finish(), Math.min(settings.timeoutMs, Math.max(100, 4 * ms + 50)));
+      socket.end();
+    });
+  });
+}
+
+function classify(cause: Error & { code?: string }, where: string, version: ProbeVersion): ProbeError {
+  const code = cause.code ?? '';
+  const message = firstLine(cause);
+  if (CONNECT_CODES.has(code)) return new ProbeError('ERR_PROBE_CONNECT', `cannot connect to ${where}: ${message}`, { cause });
+  if (code === 'ECONNRESET' || code === 'EPIPE') {
+    return new ProbeError('ERR_PROBE_HANDSHAKE', `${where}: connection reset during the ${version} handshake`, { cause });
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || (!code.startsWith('ERR_') && /CERT|SIGNATURE|ISSUER|VERIFY/.test(code))) {
+    return new ProbeError(
+      'ERR_PROBE_CERTIFICATE',
+      `${where}: certificate not accepted (${message}); use --ca FILE to trust its issuer or --insecure to skip verification`,
+      { cause },
+    );
+  }
+  return new ProbeError('ERR_PROBE_HANDSHAKE', `${where}: ${version} handshake failed: ${message}`, { cause });
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0] ?? '';
+}

@@ -1,0 +1,130 @@
+import { duration } from './findings.js';
+import type { ProbeReport, ProbeTiming, Severity, Tls12Report, Tls13Report } from './report.js';
+
+/** Options of {@link formatReport}. */
+export interface FormatOptions {
+  /** ANSI colours (for a terminal). Default false. */
+  color?: boolean;
+  /** Wrap finding messages at this many columns. Default 100. */
+  width?: number;
+}
+
+type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan';
+const CODES: Record<Style, [number, number]> = {
+  bold: [1, 22],
+  dim: [2, 22],
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  cyan: [36, 39],
+};
+const SEVERITY_STYLE: Record<Severity, Style> = { high: 'red', medium: 'yellow', low: 'cyan', info: 'dim' };
+const LABEL_WIDTH = 36;
+
+/** The report as a readable table, the way `tls-sessions probe` prints it. */
+export function formatReport(report: ProbeReport, options: FormatOptions = {}): string {
+  const paint = (style: Style, text: string) => {
+    if (!options.color) return text;
+    const [on, off] = CODES[style];
+    return `\u001b[${on}m${text}\u001b[${off}m`;
+  };
+  const row = (label: string, value: string) => `  ${label.padEnd(LABEL_WIDTH)}${value}`;
+  const ratio = (resumed: number, attempts: number) => {
+    const text = `${resumed}/${attempts} resumed`;
+    return paint(resumed === attempts ? 'green' : resumed === 0 ? 'red' : 'yellow', text);
+  };
+  const yesNo = (value: boolean | null, bad: boolean, unknown: string) =>
+    value === null ? paint('dim', unknown) : paint(value === bad ? 'yellow' : 'green', value ? 'yes' : 'no');
+
+  const lines: string[] = [];
+  const sni = report.servername === null ? 'no SNI' : `SNI ${report.servername}`;
+  lines.push(
+    `${paint('bold', `tls-sessions probe ${report.target}`)}  ${sni}, ${report.attempts} attempts, ${report.connections} connections in ${Math.round(report.durationMs)} ms`,
+    '',
+  );
+
+  const heading = (name: string, detail: string) => `${paint('bold', name.padEnd(LABEL_WIDTH + 2))}${detail}`;
+  const timing = (t: ProbeTiming) => row('handshake time, median', `full ${ms(t.fullMs)}, resumed ${ms(t.resumedMs)}`);
+
+  const tls13 = (r: Tls13Report) => {
+    const t = r.tickets;
+    lines.push(heading('TLS 1.3', r.cipher));
+    lines.push(
+      row('ticket resumption (fresh tickets)', t.attempts === 0 ? paint('red', 'no ticket issued') : ratio(t.resumed, t.attempts)),
+      row('tickets per full handshake', String(t.perFullHandshake)),
+      row('tickets per resumed handshake', t.perResumedHandshake === null ? paint('dim', 'n/a (nothing resumed)') : String(t.perResumedHandshake)),
+      row('ticket lifetime hint', t.lifetimeHint === null ? paint('dim', 'n/a') : duration(t.lifetimeHint)),
+      row('same ticket accepted twice', yesNo(r.ticketReuseAccepted, true, 'n/a (nothing resumed)')),
+      row(
+        'ticket storage (a guess)',
+        t.storageGuess === null ? paint('dim', 'n/a') : `${t.storageGuess} (${t.identityLength}-byte ticket)`,
+      ),
+      row('0-RTT early data', r.maxEarlyData > 0 ? paint('yellow', `up to ${r.maxEarlyData} bytes`) : 'off'),
+      timing(r.timing),
+      '',
+    );
+  };
+  const tls12 = (r: Tls12Report) => {
+    lines.push(heading('TLS 1.2', r.cipher));
+    lines.push(
+      row('session id resumption', r.sessionId.issued ? ratio(r.sessionId.resumed, r.sessionId.attempts) : paint('red', 'no session id issued')),
+      row('ticket resumption', r.ticket.issued ? ratio(r.ticket.resumed, r.ticket.attempts) : paint('red', 'no ticket issued')),
+    );
+    if (r.ticket.issued) {
+      lines.push(
+        row('ticket lifetime hint', r.ticket.lifetimeHint === 0 ? 'unspecified (0)' : duration(r.ticket.lifetimeHint ?? 0)),
+        row('new ticket on resumption', yesNo(r.ticket.renewedOnResumption, false, 'n/a (nothing resumed)')),
+      );
+    }
+    lines.push(timing(r.timing), '');
+  };
+  const absent = (name: string, why: string | undefined) => {
+    lines.push(heading(name, paint('dim', why === 'not probed' ? 'not probed' : `not spoken (${why ?? 'no handshake'})`)), '');
+  };
+
+  if (report.tls13) tls13(report.tls13);
+  else absent('TLS 1.3', report.notSpoken['TLSv1.3']);
+  if (report.tls12) tls12(report.tls12);
+  else absent('TLS 1.2', report.notSpoken['TLSv1.2']);
+
+  if (report.crossHost) {
+    const c = report.crossHost;
+    lines.push(heading('Cross-virtual-host', `${c.servername ?? '(no SNI)'} -> ${c.otherServername}`));
+    if (c.checks.length === 0) lines.push(row('nothing to offer', paint('dim', 'the server issued no session')));
+    for (const check of c.checks) {
+      const label = `${check.protocol.replace('TLSv', 'TLS ')} ${check.kind === 'ticket' ? 'ticket' : 'session id'}`;
+      lines.push(row(label, check.resumed ? paint('red', 'resumed under the other name') : paint('green', 'not resumed')));
+    }
+    lines.push('');
+  }
+
+  lines.push(paint('bold', 'Findings'));
+  if (report.findings.length === 0) lines.push(`  ${paint('green', 'none')}`);
+  const width = options.width ?? 100;
+  for (const f of report.findings) {
+    const tag = f.severity.toUpperCase().padEnd(7);
+    const head = `  ${paint(SEVERITY_STYLE[f.severity], tag)} ${f.id}`;
+    lines.push(head);
+    for (const line of wrap(f.message, width - 10)) lines.push(`          ${line}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function ms(value: number | null): string {
+  return value === null ? 'n/a' : `${value.toFixed(1)} ms`;
+}
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') out.push(line);
+  return out;
+}
