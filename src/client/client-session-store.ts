@@ -1,0 +1,575 @@
+import { EventEmitter } from 'node:events';
+import type { Agent, AgentOptions } from 'node:https';
+import { isIP } from 'node:net';
+import * as tls from 'node:tls';
+import { TLS1_3_VERSION, TlsSession } from '../session/index.js';
+import { MemoryStore } from '../stores/memory-store.js';
+import type { SessionStore } from '../stores/session-store.js';
+import { withBudget } from '../util/budget.js';
+import { DomainIndex } from './domain-index.js';
+import { type DomainKey, DomainKeyer } from './domain-key.js';
+import { ClientSessionStoreError } from './errors.js';
+import { createStoreAgent } from './https-agent.js';
+import { decodeEntry, encodeEntry, type StoredEntry, sessionExpiresAt } from './stored-entry.js';
+import type {
+  ClientSessionStoreEvents,
+  ClientSessionStoreOptions,
+  ClientSessionStoreStats,
+  EvictionReason,
+  OfferEvent,
+  SessionEvent,
+  SessionProtocol,
+} from './types.js';
+import { createUndiciConnector, type UndiciConnectOptions, type UndiciConnector } from './undici-connect.js';
+
+const DEFAULT_TICKETS_PER_KEY = 8;
+const DEFAULT_MAX_KEYS = 256;
+const DEFAULT_MAX_SESSIONS = 2048;
+const DEFAULT_LOOKUP_BUDGET_MS = 100;
+
+/** A stored session handed to one connection. */
+interface Offer {
+  readonly entry: StoredEntry;
+  /** The value exactly as stored, to recognise it in the store later. */
+  readonly bytes: Buffer;
+  readonly tls13: boolean;
+}
+
+/** What the store follows of one connection. */
+interface Tracked {
+  readonly socket: tls.TLSSocket;
+  readonly key: DomainKey;
+  readonly offer: Offer | undefined;
+  /** True once Node has verified the peer (sessions seen before wait in `early`). */
+  verified: boolean;
+  early: Buffer[];
+  /** Values this connection wrote, to remove them if it fails. */
+  readonly written: { bytes: Buffer; tls13: boolean }[];
+  failed: boolean;
+  /** The peer certificate's notAfter (0 = none), or false when it must not be stored; computed once. */
+  certNotAfter: number | false | undefined;
+  /** Store writes and removals of this connection run in order: tickets keep their order and a removal follows the writes. */
+  chain: Promise<void>;
+}
+
+/**
+ * Client-side TLS session resumption the way OpenSSL and RFC 8446 describe it, for Node's
+ * `tls.connect`, `https` and undici.
+ *
+ * - Every session a connection yields is captured (`'session'` fires once per TLS 1.3 ticket).
+ * - Sessions are filed by security domain: host, port, servername and every option that changes
+ *   what a handshake accepts (see {@link DomainKeyer}); two configurations never share sessions.
+ * - TLS 1.3 tickets are used once each, newest first, at most `maxTicketsPerKey` per domain;
+ *   a TLS 1.2 session is reused until it expires.
+ * - A session whose connection ends with an error is removed, and so is a session the server
+ *   declined.
+ *
+ * Storage goes through an async {@link SessionStore}, so {@link connect} is async: it looks the
+ * domain up before the handshake starts, then returns the socket as `tls.connect` does.
+ *
+ * @example
+ * ```ts
+ * const sessions = new ClientSessionStore();
+ * const socket = await sessions.connect({ host: 'example.com', port: 443, servername: 'example.com' });
+ * socket.on('secureConnect', () => console.log('resumed:', socket.isSessionReused()));
+ * ```
+ */
+export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
+  readonly #store: SessionStore;
+  readonly #ownsStore: boolean;
+  readonly #ticketsPerKey: number;
+  readonly #maxKeys: number;
+  readonly #maxSessions: number;
+  readonly #budgetMs: number;
+  readonly #now: () => number;
+  readonly #keyer = new DomainKeyer();
+  readonly #index = new DomainIndex();
+  readonly #pending = new Set<Promise<void>>();
+  #stats = zeroStats();
+  #closed = false;
+
+  constructor(options: ClientSessionStoreOptions = {}) {
+    super();
+    this.#ticketsPerKey = positiveInteger(options.maxTicketsPerKey, DEFAULT_TICKETS_PER_KEY, 'maxTicketsPerKey');
+    this.#maxKeys = positiveInteger(options.maxKeys, DEFAULT_MAX_KEYS, 'maxKeys');
+    this.#maxSessions = positiveInteger(options.maxSessions, DEFAULT_MAX_SESSIONS, 'maxSessions');
+    if (this.#maxSessions < this.#ticketsPerKey) {
+      throw new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', 'ClientSessionStore: maxSessions must be at least maxTicketsPerKey');
+    }
+    this.#ownsStore = options.store === undefined;
+    this.#store = options.store ?? new MemoryStore();
+    const budget = options.lookupBudgetMs ?? (this.#ownsStore ? Number.POSITIVE_INFINITY : DEFAULT_LOOKUP_BUDGET_MS);
+    if (!(budget > 0)) {
+      throw new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', 'ClientSessionStore: lookupBudgetMs must be positive');
+    }
+    this.#budgetMs = budget;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Like `tls.connect(options, secureConnectListener)`, offering a stored session of the
+   * options' security domain when there is one, and capturing the sessions the connection
+   * yields. Async because the store is: the lookup happens before the socket exists. An explicit
+   * `options.session` is offered as given (no lookup); the connection's sessions are still kept.
+   *
+   * Rejects with `ERR_CLIENT_STORE_CLOSED` after {@link close}; a failing store never makes it
+   * reject (the connection then does a full handshake and `'storeError'` is emitted).
+   */
+  async connect(options: tls.ConnectionOptions, secureConnectListener?: () => void): Promise<tls.TLSSocket> {
+    this.#assertOpen();
+    const key = this.#keyer.keyOf(options);
+    const offer = options.session === undefined ? await this.#lookup(key) : undefined;
+    this.#assertOpen();
+    const socket = tls.connect(offer === undefined ? options : { ...options, session: offer.entry.der }, secureConnectListener);
+    this.#track(socket, key, offer);
+    if (offer !== undefined) {
+      this.#stats.offered++;
+      if (this.listenerCount('offer') > 0) this.emit('offer', this.#offerEvent(key, offer, socket));
+    }
+    return socket;
+  }
+
+  /**
+   * Captures the sessions of a socket made elsewhere with `tls.connect(options)`. `options` must
+   * be the options the socket was made with: they name its security domain. Attach before the
+   * handshake completes: sessions Node emitted earlier are gone (a TLS 1.2 session is still
+   * taken from `getSession()`). Returns `socket`.
+   */
+  attach(socket: tls.TLSSocket, options: tls.ConnectionOptions): tls.TLSSocket {
+    this.#assertOpen();
+    const tracked = this.#track(socket, this.#keyer.keyOf(options), undefined);
+    if (tracked.verified && !socket.destroyed && socket.getProtocol() !== 'TLSv1.3') {
+      const session = socket.getSession();
+      if (session !== undefined) this.#capture(tracked, session);
+    }
+    return socket;
+  }
+
+  /**
+   * An `https.Agent` whose connections go through {@link connect}. Node's own per-agent session
+   * cache is turned off. The agent hands sockets to requests through the asynchronous
+   * `createConnection(options, callback)` form, which Node's `http.Agent` supports.
+   */
+  agent(options: AgentOptions = {}): Agent {
+    return createStoreAgent(this, options);
+  }
+
+  /**
+   * A `connect` function for undici's `Client`, `Pool` or `Agent` (`new Agent({ connect })`):
+   * undici then opens its TLS connections through this store. `options` are `tls.connect`
+   * options (CA, client certificate...) plus undici's `timeout`, `keepAlive` and
+   * `keepAliveInitialDelay`. undici itself is not a dependency: any version with the
+   * `connect(options, callback)` contract works.
+   */
+  undiciConnect(options: UndiciConnectOptions = {}): UndiciConnector {
+    return createUndiciConnector(this, options);
+  }
+
+  /**
+   * Resolves once the store writes and removals started so far have finished (they run in the
+   * background of the connections). Useful before reading {@link stats} or exiting.
+   */
+  async flush(): Promise<void> {
+    await this.#settle();
+  }
+
+  /** A snapshot of the counters. */
+  stats(): ClientSessionStoreStats {
+    return { ...this.#stats, keys: this.#index.size, sessions: this.#index.total };
+  }
+
+  /**
+   * Removes every session this store holds and resets the counters. A private store is
+   * emptied; in a shared store, the domains this process knows of are deleted.
+   */
+  async clear(): Promise<void> {
+    this.#assertOpen();
+    await this.#settle();
+    const records = this.#index.drain();
+    if (this.#ownsStore) await this.#store.clear();
+    else await Promise.all(records.map((r) => this.#deleteDomain(r.key)));
+    this.#stats = zeroStats();
+  }
+
+  /**
+   * Waits for pending store writes, then closes the private store (a store passed in stays
+   * open). Later calls to {@link connect} reject; open connections keep working but their
+   * sessions are no longer kept.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#settle();
+    this.#index.drain();
+    this.#keyer.clear();
+    if (this.#ownsStore) await this.#store.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClientSessionStoreError('ERR_CLIENT_STORE_CLOSED', 'ClientSessionStore: the store is closed');
+  }
+
+  // ---- lookup (the handshake path) ----
+
+  /** The session to offer: the newest live TLS 1.3 ticket (taken), else the TLS 1.2 session. */
+  async #lookup(key: DomainKey): Promise<Offer | undefined> {
+    try {
+      const both = Promise.all([this.#takeTicket(key), this.#getSession(key)]);
+      const [ticket, session] = await withBudget(both, this.#budgetMs, 'client session lookup');
+      if (ticket !== undefined || session !== undefined) this.#index.use(key);
+      return ticket ?? session;
+    } catch (error) {
+      this.#storeFailed(error);
+      return undefined;
+    }
+  }
+
+  async #takeTicket(key: DomainKey): Promise<Offer | undefined> {
+    // Bounded: a stack never holds more than maxTicketsPerKey entries.
+    for (let i = 0; i <= this.#ticketsPerKey; i++) {
+      const value = await this.#store.pop(key.ticketsKey);
+      if (value === undefined) {
+        this.#index.ticketsEmpty(key);
+        return undefined;
+      }
+      this.#index.ticketsRemoved(key, 1);
+      const offer = this.#usable(value);
+      if (offer !== undefined) return offer;
+    }
+    return undefined;
+  }
+
+  async #getSession(key: DomainKey): Promise<Offer | undefined> {
+    const value = await this.#store.get(key.sessionKey);
+    if (value === undefined) {
+      this.#index.sessionRemoved(key);
+      return undefined;
+    }
+    const offer = this.#usable(value);
+    if (offer === undefined) {
+      this.#index.sessionRemoved(key);
+      this.#background(this.#deleteIfSame(key.sessionKey, toBuffer(value)).then(() => undefined));
+    }
+    return offer;
+  }
+
+  /** The stored value as an offer, or undefined (counted as expired) when it must not be offered. */
+  #usable(value: Uint8Array): Offer | undefined {
+    const bytes = toBuffer(value);
+    const entry = decodeEntry(bytes);
+    const now = this.#now();
+    if (entry === undefined || entry.expiresAt <= now || (entry.certNotAfter !== 0 && entry.certNotAfter <= now)) {
+      this.#stats.expired++;
+      return undefined;
+    }
+    return { entry, bytes, tls13: entry.protocolVersion === TLS1_3_VERSION };
+  }
+
+  // ---- following a connection ----
+
+  #track(socket: tls.TLSSocket, key: DomainKey, offer: Offer | undefined): Tracked {
+    const tracked: Tracked = {
+      socket,
+      key,
+      offer,
+      verified: (socket as { secureConnecting?: boolean }).secureConnecting === false,
+      early: [],
+      written: [],
+      failed: false,
+      certNotAfter: undefined,
+      chain: Promise.resolve(),
+    };
+    // Node emits 'session' only after it verified the peer; the check on `verified` also
+    // covers sockets that emit earlier.
+    socket.on('session', (session: Buffer) => {
+      if (tracked.verified) this.#capture(tracked, session);
+      else tracked.early.push(session);
+    });
+    if (!tracked.verified) socket.once('secureConnect', () => this.#onSecure(tracked));
+    socket.once('close', (hadError: boolean) => {
+      if (hadError || socket.errored) this.#onFailure(tracked);
+    });
+    return tracked;
+  }
+
+  #onSecure(tracked: Tracked): void {
+    tracked.verified = true;
+    const { offer, socket, key } = tracked;
+    if (offer !== undefined) {
+      if (socket.isSessionReused()) {
+        this.#stats.resumed++;
+        if (this.listenerCount('resumed') > 0) this.emit('resumed', this.#offerEvent(key, offer, socket));
+      } else {
+        this.#stats.declined++;
+        if (this.listenerCount('declined') > 0) this.emit('declined', this.#offerEvent(key, offer, socket));
+        // A TLS 1.3 ticket is already out of the store; a TLS 1.2 session stays until removed.
+        if (!offer.tls13) this.#removeOffered(tracked, 'declined');
+      }
+    }
+    const early = tracked.early;
+    tracked.early = [];
+    for (const session of early) this.#capture(tracked, session);
+  }
+
+  /** Stores one session of a verified connection, if it may be offered later. */
+  #capture(tracked: Tracked, der: Buffer): void {
+    this.#stats.captured++;
+    if (this.#closed || tracked.failed) return;
+    let session: TlsSession;
+    try {
+      session = TlsSession.fromDER(der);
+    } catch {
+      this.#stats.rejected++;
+      return;
+    }
+    const now = this.#now();
+    const expiresAt = sessionExpiresAt(session);
+    const certNotAfter = this.#certNotAfter(tracked, now);
+    if (!session.isResumable() || expiresAt <= now || certNotAfter === false) {
+      this.#stats.rejected++;
+      return;
+    }
+    const tls13 = session.protocolVersion === TLS1_3_VERSION;
+    const bytes = encodeEntry({ protocolVersion: session.protocolVersion, expiresAt, certNotAfter, der });
+    const ttl = (certNotAfter === 0 ? expiresAt : Math.min(expiresAt, certNotAfter)) - now;
+    const { key } = tracked;
+    const record = this.#index.touch(key);
+    if (tls13) {
+      if (this.#index.ticketPushed(record, this.#ticketsPerKey)) this.#evicted(key, 1, 'tickets-per-key');
+    } else {
+      this.#index.sessionSet(record);
+    }
+    tracked.written.push({ bytes, tls13 });
+    this.#stats.stored++;
+    this.#enqueue(tracked, () =>
+      tls13 ? this.#store.push(key.ticketsKey, bytes, ttl, this.#ticketsPerKey) : this.#store.set(key.sessionKey, bytes, ttl),
+    );
+    if (this.listenerCount('session') > 0) {
+      const event: SessionEvent = {
+        domain: key.id,
+        protocol: tls13 ? 'TLSv1.3' : 'TLSv1.2',
+        socket: tracked.socket,
+        expiresAt: new Date(expiresAt),
+        session,
+      };
+      this.emit('session', event);
+    }
+    this.#enforceBounds();
+  }
+
+  /**
+   * The peer certificate's notAfter, or false when it expired or does not match the name the
+   * connection verified (a resumed session skips that check, so such a session is never kept).
+   * A resumed connection has the offered session's certificate, already checked.
+   */
+  #certNotAfter(tracked: Tracked, now: number): number | false {
+    if (tracked.certNotAfter !== undefined) return tracked.certNotAfter;
+    let result: number | false;
+    if (tracked.offer !== undefined && tracked.socket.isSessionReused()) {
+      result = tracked.offer.entry.certNotAfter;
+    } else {
+      const cert = tracked.socket.getPeerX509Certificate();
+      if (cert === undefined) result = 0;
+      else {
+        const notAfter = Date.parse(cert.validTo);
+        const name = tracked.key.identity;
+        const matches = isIP(name) !== 0 ? cert.checkIP(name) !== undefined : cert.checkHost(name) !== undefined;
+        result = matches && Number.isFinite(notAfter) && notAfter > now ? notAfter : false;
+      }
+    }
+    tracked.certNotAfter = result;
+    return result;
+  }
+
+  /**
+   * The connection ended with an error: remove what it wrote and the TLS 1.2 session it used.
+   *
+   * Sessions are written as soon as the connection is verified rather than held until a clean
+   * close: TLS 1.3 tickets arrive after the handshake and a kept-alive connection can live for
+   * minutes, while other connections to the same server need its tickets now. OpenSSL does the
+   * same: the session enters the cache at once and is removed when the connection fails.
+   */
+  #onFailure(tracked: Tracked): void {
+    if (tracked.failed) return;
+    tracked.failed = true;
+    if (this.#closed) return;
+    if (tracked.offer !== undefined && !tracked.offer.tls13) this.#removeOffered(tracked, 'failed');
+    if (tracked.written.length === 0) return;
+    const { key } = tracked;
+    const tickets = tracked.written.filter((w) => w.tls13).map((w) => w.bytes);
+    const sessions = tracked.written.filter((w) => !w.tls13).map((w) => w.bytes);
+    this.#enqueue(tracked, async () => {
+      let removed = 0;
+      for (const bytes of sessions) {
+        if (await this.#deleteIfSame(key.sessionKey, bytes)) {
+          removed++;
+          this.#index.sessionRemoved(key);
+        }
+      }
+      if (tickets.length > 0) {
+        const n = await this.#removeTickets(key, tickets);
+        this.#index.ticketsRemoved(key, n);
+        removed += n;
+      }
+      this.#dropped(tracked, removed);
+    });
+  }
+
+  /** Removes the TLS 1.2 session a connection offered, when it is still the stored one. */
+  #removeOffered(tracked: Tracked, why: 'declined' | 'failed'): void {
+    const { key, offer } = tracked;
+    if (offer === undefined) return;
+    this.#enqueue(tracked, async () => {
+      if (!(await this.#deleteIfSame(key.sessionKey, offer.bytes))) return;
+      this.#index.sessionRemoved(key);
+      if (why === 'failed') this.#dropped(tracked, 1);
+    });
+  }
+
+  #dropped(tracked: Tracked, sessions: number): void {
+    if (sessions === 0) return;
+    this.#stats.droppedOnError += sessions;
+    if (this.listenerCount('dropped') > 0) {
+      this.emit('dropped', { domain: tracked.key.id, sessions, socket: tracked.socket, error: tracked.socket.errored ?? undefined });
+    }
+  }
+
+  /**
+   * Removes the given tickets from a domain's stack. The store has no "remove this value"
+   * operation, so the stack is popped (atomically, entry by entry), the given tickets are left
+   * out and the others pushed back in their order. No ticket is handed out twice this way; a
+   * connection that looks up meanwhile may find fewer tickets and do a full handshake.
+   */
+  async #removeTickets(key: DomainKey, tickets: Buffer[]): Promise<number> {
+    const keep: Buffer[] = [];
+    let removed = 0;
+    for (let i = 0; i < this.#ticketsPerKey && removed < tickets.length; i++) {
+      const value = await this.#store.pop(key.ticketsKey);
+      if (value === undefined) break;
+      const bytes = toBuffer(value);
+      if (tickets.some((t) => t.equals(bytes))) removed++;
+      else keep.push(bytes);
+    }
+    const now = this.#now();
+    for (const bytes of keep.reverse()) {
+      const entry = decodeEntry(bytes);
+      if (entry === undefined) continue;
+      const until = entry.certNotAfter === 0 ? entry.expiresAt : Math.min(entry.expiresAt, entry.certNotAfter);
+      if (until > now) await this.#store.push(key.ticketsKey, bytes, until - now, this.#ticketsPerKey);
+    }
+    return removed;
+  }
+
+  /** Deletes `key` if it still holds `bytes`; true when it did. */
+  async #deleteIfSame(storeKey: Buffer, bytes: Buffer): Promise<boolean> {
+    const current = await this.#store.get(storeKey);
+    if (current === undefined || !toBuffer(current).equals(bytes)) return false;
+    return this.#store.delete(storeKey);
+  }
+
+  // ---- bounds ----
+
+  #enforceBounds(): void {
+    if (this.#index.size <= this.#maxKeys && this.#index.total <= this.#maxSessions) return;
+    const reason: EvictionReason = this.#index.size > this.#maxKeys ? 'max-keys' : 'max-sessions';
+    for (const record of this.#index.shrink(this.#maxKeys, this.#maxSessions)) {
+      this.#evicted(record.key, record.tickets + (record.session ? 1 : 0), reason);
+      this.#background(this.#deleteDomain(record.key));
+    }
+  }
+
+  #evicted(key: DomainKey, sessions: number, reason: EvictionReason): void {
+    this.#stats.evicted += sessions;
+    if (this.listenerCount('evicted') > 0) this.emit('evicted', { domain: key.id, sessions, reason });
+  }
+
+  async #deleteDomain(key: DomainKey): Promise<void> {
+    await Promise.all([this.#store.delete(key.ticketsKey), this.#store.delete(key.sessionKey)]);
+  }
+
+  // ---- store calls off the handshake path ----
+
+  /** Runs `op` after the connection's earlier store calls; failures are counted, never thrown. */
+  #enqueue(tracked: Tracked, op: () => Promise<unknown>): void {
+    tracked.chain = tracked.chain.then(op).then(
+      () => undefined,
+      (error: unknown) => this.#storeFailed(error),
+    );
+    this.#background(tracked.chain);
+  }
+
+  #background(promise: Promise<unknown>): void {
+    const p = promise.then(
+      () => undefined,
+      (error: unknown) => this.#storeFailed(error),
+    );
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+  }
+
+  async #settle(): Promise<void> {
+    // Bounded: each round waits for what was pending; writes started meanwhile join the next.
+    for (let i = 0; i < 8 && this.#pending.size > 0; i++) await Promise.allSettled([...this.#pending]);
+  }
+
+  #storeFailed(error: unknown): void {
+    this.#stats.storeErrors++;
+    if (this.listenerCount('storeError') > 0) {
+      this.emit('storeError', error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #offerEvent(key: DomainKey, offer: Offer, socket: tls.TLSSocket): OfferEvent {
+    return new OfferEventImpl(key.id, offer.tls13 ? 'TLSv1.3' : 'TLSv1.2', socket, offer.entry.der);
+  }
+}
+
+/** Decodes the offered session only when a listener reads it. */
+class OfferEventImpl implements OfferEvent {
+  readonly domain: string;
+  readonly protocol: SessionProtocol;
+  readonly socket: tls.TLSSocket;
+  readonly #der: Buffer;
+  #session: TlsSession | undefined;
+
+  constructor(domain: string, protocol: SessionProtocol, socket: tls.TLSSocket, der: Buffer) {
+    this.domain = domain;
+    this.protocol = protocol;
+    this.socket = socket;
+    this.#der = der;
+  }
+
+  get session(): TlsSession {
+    this.#session ??= TlsSession.fromDER(this.#der);
+    return this.#session;
+  }
+}
+
+function zeroStats(): ClientSessionStoreStats {
+  return {
+    offered: 0,
+    resumed: 0,
+    declined: 0,
+    captured: 0,
+    stored: 0,
+    rejected: 0,
+    expired: 0,
+    evicted: 0,
+    droppedOnError: 0,
+    storeErrors: 0,
+    keys: 0,
+    sessions: 0,
+  };
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1) {
+    throw new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', `ClientSessionStore: ${name} must be a positive integer`);
+  }
+  return v;
+}
+
+function toBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}

@@ -1,0 +1,119 @@
+import type { TLSSocket } from 'node:tls';
+import type { TlsSession } from '../session/index.js';
+import type { SessionStore } from '../stores/session-store.js';
+
+/** Options of {@link ClientSessionStore}. */
+export interface ClientSessionStoreOptions {
+  /**
+   * Where sessions live. Default: a private {@link MemoryStore}, closed with this store. A store
+   * passed here is shared, not owned: {@link ClientSessionStore.close} leaves it open.
+   */
+  store?: SessionStore;
+  /** TLS 1.3 tickets kept per security domain, newest first. Default 8 (as rustls). */
+  maxTicketsPerKey?: number;
+  /** Security domains kept; the least recently used goes first. Default 256. */
+  maxKeys?: number;
+  /** Sessions kept over all domains (tickets plus TLS 1.2 sessions). Default 2048. */
+  maxSessions?: number;
+  /**
+   * Time budget in ms of the store lookup made before each handshake; past it the connection
+   * goes ahead with a full handshake. Default 100 for a store passed in, none for the private
+   * memory store (it answers at once).
+   */
+  lookupBudgetMs?: number;
+  /** Clock in ms since epoch, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Counters since the store was made (or since {@link ClientSessionStore.clear}). */
+export interface ClientSessionStoreStats {
+  /** Connections that were handed a stored session to offer. */
+  offered: number;
+  /** Offered sessions the server resumed. */
+  resumed: number;
+  /** Offered sessions the server declined (a full handshake took place). */
+  declined: number;
+  /** Sessions connections yielded (`'session'` events seen). */
+  captured: number;
+  /** Captured sessions written to the store. */
+  stored: number;
+  /** Captured sessions not stored: not resumable, already expired, or a peer certificate expired or not matching the servername. */
+  rejected: number;
+  /** Stored sessions found expired (or with an expired peer certificate) when looked up, and purged. */
+  expired: number;
+  /** Sessions pushed out by the bounds (tickets per domain, domains, sessions). */
+  evicted: number;
+  /** Sessions removed because their connection ended with an error (handshake failure, alert, reset). */
+  droppedOnError: number;
+  /** Store calls that failed or ran out of time; each one meant a full handshake or a session not kept. */
+  storeErrors: number;
+  /** Domains this process knows to hold sessions. */
+  keys: number;
+  /** Sessions this process knows to be stored (an estimate when the store is shared). */
+  sessions: number;
+}
+
+/** Protocol families the store treats differently. */
+export type SessionProtocol = 'TLSv1.3' | 'TLSv1.2';
+
+/** A stored session handed to a connection, as reported by `'offer'`, `'resumed'` and `'declined'`. */
+export interface OfferEvent {
+  /** The security domain (hex SHA-256; reveals nothing about the options). */
+  readonly domain: string;
+  readonly protocol: SessionProtocol;
+  readonly socket: TLSSocket;
+  /** The session that was offered, decoded on first access. */
+  readonly session: TlsSession;
+}
+
+/** A session written to the store, as reported by `'session'`. */
+export interface SessionEvent {
+  readonly domain: string;
+  readonly protocol: SessionProtocol;
+  readonly socket: TLSSocket;
+  /** When it stops being offered. */
+  readonly expiresAt: Date;
+  /** The session, decoded. */
+  readonly session: TlsSession;
+}
+
+/** Why sessions left the store early. */
+export type EvictionReason = 'tickets-per-key' | 'max-keys' | 'max-sessions';
+
+/** Sessions removed by the bounds, as reported by `'evicted'`. */
+export interface EvictionEvent {
+  readonly domain: string;
+  /** Sessions removed (an estimate when the store is shared). */
+  readonly sessions: number;
+  readonly reason: EvictionReason;
+}
+
+/** Sessions removed because their connection failed, as reported by `'dropped'`. */
+export interface DropEvent {
+  readonly domain: string;
+  readonly sessions: number;
+  readonly socket: TLSSocket;
+  /** The connection's error, when Node kept one (`socket.errored`). */
+  readonly error: Error | undefined;
+}
+
+/** Events of {@link ClientSessionStore}. */
+export interface ClientSessionStoreEvents {
+  /** A session was stored. */
+  session: [event: SessionEvent];
+  /** A connection is about to offer a stored session. */
+  offer: [event: OfferEvent];
+  /** The server resumed the offered session. */
+  resumed: [event: OfferEvent];
+  /** The server declined the offered session. */
+  declined: [event: OfferEvent];
+  /** Sessions were pushed out by a bound. */
+  evicted: [event: EvictionEvent];
+  /** Sessions were removed because their connection ended with an error. */
+  dropped: [event: DropEvent];
+  /**
+   * A store call failed; the connection went on without resumption or the session was not
+   * kept. Not named `'error'`, so that an unobserved failure never throws.
+   */
+  storeError: [error: Error];
+}
