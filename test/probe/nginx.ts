@@ -1,0 +1,151 @@
+/**
+ * nginx on 127.0.0.1 for probe tests: a config written to a temp dir (pid, logs and temp paths
+ * all inside it), one foreground process (`daemon off; master_process off`), stopped by the test.
+ *
+ * ```ts
+ * const skip = nginxMissing();            // a reason to skip, or undefined
+ * const ng = await startNginx({ servers: [{ names: ['localhost'], cert: pki.server }], cache: 'shared:SSL:1m', tickets: true });
+ * t.after(() => ng.stop());
+ * ```
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { type Cert, freePort, onProcessExit, tmpDir } from '../helpers/index.js';
+
+/** One `server {}` block. */
+export interface NginxServer {
+  names: string[];
+  cert: Cert;
+}
+
+/** Options of {@link startNginx}. */
+export interface NginxOptions {
+  /** The first one is the default server. */
+  servers: NginxServer[];
+  /** `ssl_session_cache` value, e.g. 'shared:SSL:1m', 'off', 'none'. */
+  cache: string;
+  /** `ssl_session_tickets on|off`. */
+  tickets: boolean;
+  /** `ssl_session_timeout`, e.g. '5m'. Default nginx's (5m). */
+  timeout?: string;
+}
+
+/** A running nginx. */
+export interface Nginx {
+  port: number;
+  /** Stops nginx (SIGTERM, then SIGKILL after 2 s) and removes its directory. */
+  stop(): Promise<void>;
+}
+
+let binary: string | null | undefined;
+
+function nginxPath(): string | null {
+  if (binary === undefined) {
+    const found = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' });
+    binary = found.status === 0 ? (found.stdout.trim().split('\n')[0] ?? null) : null;
+  }
+  return binary;
+}
+
+/** Why nginx tests cannot run here, or undefined when they can. */
+export function nginxMissing(): string | undefined {
+  return nginxPath() === null ? 'nginx is not installed (CI installs nginx-light; locally: apt-get install -y nginx-light)' : undefined;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Writes the config and starts nginx; resolves once it accepts connections. */
+export async function startNginx(opts: NginxOptions): Promise<Nginx> {
+  const bin = nginxPath();
+  if (bin === null) throw new Error(nginxMissing());
+  const dir = await tmpDir('probe-nginx-');
+  const port = await freePort();
+  const servers = opts.servers
+    .map(
+      (s, i) => `
+  server {
+    listen 127.0.0.1:${port} ssl${i === 0 ? ' default_server' : ''};
+    server_name ${s.names.join(' ')};
+    ssl_certificate ${s.cert.certPath};
+    ssl_certificate_key ${s.cert.keyPath};
+    location / { return 200 "ok\\n"; }
+  }`,
+    )
+    .join('\n');
+  const config = `daemon off;
+master_process off;
+pid ${join(dir.path, 'nginx.pid')};
+error_log ${join(dir.path, 'error.log')} warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${join(dir.path, 'body')};
+  proxy_temp_path ${join(dir.path, 'proxy')};
+  fastcgi_temp_path ${join(dir.path, 'fastcgi')};
+  uwsgi_temp_path ${join(dir.path, 'uwsgi')};
+  scgi_temp_path ${join(dir.path, 'scgi')};
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_session_cache ${opts.cache};
+  ssl_session_tickets ${opts.tickets ? 'on' : 'off'};
+  ${opts.timeout === undefined ? '' : `ssl_session_timeout ${opts.timeout};`}
+${servers}
+}
+`;
+  const confPath = join(dir.path, 'nginx.conf');
+  await writeFile(confPath, config);
+  const child: ChildProcess = spawn(bin, ['-p', dir.path, '-c', confPath, '-e', join(dir.path, 'error.log')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (s: string) => {
+    stderr += s;
+  });
+  const unregister = onProcessExit(() => child.kill('SIGKILL'));
+  let exited = false;
+  const closed = new Promise<void>((resolve) => {
+    child.once('close', () => {
+      exited = true;
+      resolve();
+    });
+    child.once('error', () => {
+      exited = true;
+      resolve();
+    });
+  });
+  const stop = async () => {
+    if (!exited) {
+      child.kill('SIGTERM');
+      await Promise.race([closed, delay(2000)]);
+      if (!exited) {
+        child.kill('SIGKILL');
+        await closed;
+      }
+    }
+    unregister();
+    await dir.cleanup();
+  };
+
+  const deadline = Date.now() + 5000;
+  while (!(await canConnect(port))) {
+    if (exited || Date.now() > deadline) {
+      const log = await readFile(join(dir.path, 'error.log'), 'utf8').catch(() => '');
+      await stop();
+      throw new Error(`nginx did not start: ${(stderr + log).trim().split('\n').slice(-3).join(' | ')}`);
+    }
+    await delay(20);
+  }
+  return { port, stop };
+}
