@@ -24,16 +24,22 @@ export interface RecordedHello {
 
 export interface HelloRecorder {
   port: number;
+  /** The server port new connections go to; change it to put another server behind the same address. */
+  target: number;
   /** One entry per connection whose ClientHello was complete, in arrival order. */
   hellos: RecordedHello[];
+  /** Sends a TCP reset to every open client connection. */
+  resetClients(): void;
   close(): Promise<void>;
 }
 
 export function startHelloRecorder(targetPort: number): Promise<HelloRecorder> {
   const hellos: RecordedHello[] = [];
   const sockets = new Set<Socket>();
+  const clients = new Set<Socket>();
   const server = createServer((client) => {
-    const upstream = connect({ host: '127.0.0.1', port: targetPort });
+    const upstream = connect({ host: '127.0.0.1', port: recorder.target });
+    clients.add(client);
     sockets.add(client);
     sockets.add(upstream);
     let buffered: Buffer | undefined = Buffer.alloc(0);
@@ -59,6 +65,7 @@ export function startHelloRecorder(targetPort: number): Promise<HelloRecorder> {
     upstream.on('error', drop);
     client.on('close', () => {
       sockets.delete(client);
+      clients.delete(client);
       upstream.destroy();
     });
     upstream.on('close', () => {
@@ -67,6 +74,19 @@ export function startHelloRecorder(targetPort: number): Promise<HelloRecorder> {
       if (!client.writableEnded) client.resetAndDestroy();
     });
   });
+  const recorder: HelloRecorder = {
+    port: 0,
+    target: targetPort,
+    hellos,
+    resetClients: () => {
+      for (const c of clients) c.resetAndDestroy();
+    },
+    close: () =>
+      new Promise<void>((done) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => done());
+      }),
+  };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
@@ -75,15 +95,8 @@ export function startHelloRecorder(targetPort: number): Promise<HelloRecorder> {
         reject(new Error('recorder has no TCP address'));
         return;
       }
-      resolve({
-        port: address.port,
-        hellos,
-        close: () =>
-          new Promise<void>((done) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => done());
-          }),
-      });
+      recorder.port = address.port;
+      resolve(recorder);
     });
   });
 }
