@@ -1,0 +1,137 @@
+// The probe against Node.js TLS servers, checked against what each is set up to do and against
+// openssl s_client -sess_out/-sess_in on the same server.
+import assert from 'node:assert/strict';
+import { constants } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import type { SecureContext } from 'node:tls';
+import { createSecureContext } from 'node:tls';
+import { probe } from '../../src/probe/index.js';
+import { sharedPki, startNodeServer, tmpDir } from '../helpers/index.js';
+import { assertAgrees, findingIds } from './agree.js';
+import { referenceCrossHost, referenceVerdict } from './reference.js';
+
+const pki = await sharedPki();
+const dir = await tmpDir('probe-node-');
+after(() => dir.cleanup());
+
+describe('probe against a Node.js server', () => {
+  test('defaults: stateless tickets, no session cache, no ticket after a TLS 1.3 resumption', { timeout: 60_000 }, async (t) => {
+    const server = await startNodeServer({ cert: pki.server });
+    t.after(() => server.close());
+    const report = await probe({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: pki.ca.cert });
+
+    const t13 = report.tls13;
+    assert.ok(t13);
+    assert.deepEqual(t13.tickets, {
+      attempts: 5,
+      resumed: 5,
+      perFullHandshake: 2,
+      perResumedHandshake: 0,
+      // Measured: without a sessionTimeout option Node leaves OpenSSL's 7200 s.
+      lifetimeHint: 7200,
+      identityLength: t13.tickets.identityLength,
+      storageGuess: 'stateless',
+    });
+    assert.ok((t13.tickets.identityLength ?? 0) > 32);
+    assert.equal(t13.ticketReuseAccepted, true);
+    const t12 = report.tls12;
+    assert.ok(t12);
+    // Node announces a session id but keeps no cache unless 'newSession'/'resumeSession' are handled.
+    assert.deepEqual(t12.sessionId, { issued: true, attempts: 5, resumed: 0 });
+    assert.deepEqual(t12.ticket, { issued: true, attempts: 5, resumed: 5, lifetimeHint: 7200, renewedOnResumption: false });
+    assert.deepEqual(findingIds(report), [
+      'ticket-reuse-accepted',
+      'tls12-session-id-not-resumed',
+      'tls12-ticket-not-renewed',
+      'tls13-no-ticket-after-resumption',
+    ]);
+    assert.match(report.findings.find((f) => f.id === 'tls13-no-ticket-after-resumption')?.message ?? '', /after 2 resumptions/);
+
+    assertAgrees(report, await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }), 'node defaults');
+  });
+
+  test('tickets off and no cache: nothing resumes', { timeout: 60_000 }, async (t) => {
+    const server = await startNodeServer({ cert: pki.server, tlsOptions: { secureOptions: constants.SSL_OP_NO_TICKET } });
+    t.after(() => server.close());
+    const report = await probe({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: pki.ca.cert });
+    assert.equal(report.tls13?.tickets.resumed, 0);
+    assert.equal(report.tls13?.tickets.storageGuess, 'stateful');
+    assert.deepEqual(report.tls12?.sessionId, { issued: true, attempts: 5, resumed: 0 });
+    assert.equal(report.tls12?.ticket.issued, false);
+    assert.deepEqual(findingIds(report), ['no-resumption']);
+    assert.equal(report.findings[0]?.severity, 'medium');
+
+    assertAgrees(report, await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }), 'node no tickets');
+  });
+
+  test('a session cache in newSession/resumeSession: TLS 1.2 session ids resume', { timeout: 60_000 }, async (t) => {
+    const cache = new Map<string, Buffer>();
+    const server = await startNodeServer({ cert: pki.server, tlsOptions: { secureOptions: constants.SSL_OP_NO_TICKET, maxVersion: 'TLSv1.2' } });
+    server.server.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
+      cache.set(id.toString('hex'), data);
+      done();
+    });
+    server.server.on('resumeSession', (id: Buffer, done: (err: Error | null, data: Buffer | null) => void) => {
+      done(null, cache.get(id.toString('hex')) ?? null);
+    });
+    t.after(() => server.close());
+    const report = await probe({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: pki.ca.cert });
+    assert.equal(report.tls13, null);
+    assert.deepEqual(report.tls12?.sessionId, { issued: true, attempts: 5, resumed: 5 });
+    assert.equal(report.tls12?.ticket.issued, false);
+    assert.deepEqual(findingIds(report), []);
+    assertAgrees(report, await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }), 'node Map cache');
+  });
+
+  test('sessionTimeout of 8 days: TLS 1.2 hint over 7 days, TLS 1.3 capped at 7 days', { timeout: 30_000 }, async (t) => {
+    const server = await startNodeServer({ cert: pki.server, tlsOptions: { sessionTimeout: 8 * 86_400 } });
+    t.after(() => server.close());
+    const report = await probe({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: pki.ca.cert, attempts: 2 });
+    assert.equal(report.tls12?.ticket.lifetimeHint, 8 * 86_400);
+    assert.equal(report.tls13?.tickets.lifetimeHint, 7 * 86_400);
+    assert.deepEqual(
+      report.findings.filter((f) => f.id.startsWith('ticket-lifetime')).map((f) => `${f.id} ${f.severity}`),
+      ['ticket-lifetime-over-7-days medium', 'ticket-lifetime-over-1-day low'],
+    );
+  });
+
+  test('SNICallback with two certificates and one ticket key: sessions cross hosts', { timeout: 60_000 }, async (t) => {
+    const [a, b] = await Promise.all([pki.issue({ cn: 'a.test' }), pki.issue({ cn: 'b.test' })]);
+    const contexts: Record<string, SecureContext> = {
+      'a.test': createSecureContext({ key: a.key, cert: a.cert }),
+      'b.test': createSecureContext({ key: b.key, cert: b.cert }),
+    };
+    const server = await startNodeServer({
+      cert: a,
+      tlsOptions: { SNICallback: (name, cb) => cb(null, contexts[name] ?? contexts['a.test']) },
+    });
+    t.after(() => server.close());
+    const report = await probe({
+      host: '127.0.0.1',
+      port: server.port,
+      servername: 'a.test',
+      otherServername: 'b.test',
+      ca: pki.ca.cert,
+    });
+    const cross = report.crossHost;
+    assert.ok(cross);
+    // No cache: a TLS 1.2 session id cannot resume at all, so only tickets can cross.
+    assert.deepEqual(
+      cross.checks.map((c) => `${c.protocol} ${c.kind} ${c.resumed}`),
+      ['TLSv1.3 ticket true', 'TLSv1.2 sessionId false', 'TLSv1.2 ticket true'],
+    );
+    for (const check of cross.checks) {
+      const ref = await referenceCrossHost({
+        port: server.port,
+        dir: dir.path,
+        servername: 'a.test',
+        other: 'b.test',
+        tls: check.protocol === 'TLSv1.3' ? '1.3' : '1.2',
+        noTicket: check.kind === 'sessionId',
+      });
+      assert.equal(check.resumed, ref, `${check.protocol} ${check.kind} agrees with s_client`);
+    }
+    assert.equal(report.findings[0]?.id, 'cross-host-resumption');
+    assert.match(report.findings[0]?.message ?? '', /made for a\.test was resumed for b\.test \(TLSv1\.3 ticket, TLSv1\.2 ticket\)/);
+  });
+});
