@@ -1,0 +1,10 @@
+export {
+  ServerSessionCache,
+  type ServerSessionCacheEvents,
+  type SessionEventInfo,
+  type RemoveReason,
+  type MissReason,
+} from './server-session-cache.js';
+export { SessionCacheMode, type ServerSessionCacheOptions, type TicketMode } from './options.js';
+export type { ServerSessionCacheStats } from './stats.js';
+export { ServerSessionCacheError, type ServerSessionCacheErrorCode } from './errors.js';

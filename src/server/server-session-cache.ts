@@ -1,0 +1,672 @@
+import { constants as cryptoConstants } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { Server as TlsServer, type TLSSocket } from 'node:tls';
+import { TlsSession } from '../session/index.js';
+import { MemoryStore } from '../stores/memory-store.js';
+import type { SessionStore } from '../stores/session-store.js';
+import { BudgetExceededError, withBudget } from '../util/budget.js';
+import { type PeekResult, peekClientHello } from '../wire/index.js';
+import { ServerSessionCacheError } from './errors.js';
+import {
+  type ConnectionState,
+  connectionOf,
+  currentConnection,
+  findTlsConnectionListener,
+  type SecureContextInternals,
+  type ServerInternals,
+  setConnectionState,
+} from './node-internals.js';
+import { type ResolvedOptions, resolveOptions, type ServerSessionCacheOptions, SessionCacheMode } from './options.js';
+import { deriveSessionIdContext } from './session-id-context.js';
+import { SessionIndex } from './session-index.js';
+import { decodeRecord, derProtocolVersion, encodeRecord } from './session-record.js';
+import { type ServerSessionCacheStats, zeroStats } from './stats.js';
+
+const TLS1_3 = 0x0304;
+/** Store keys start with this, then the 16-byte session id context, then the session id. */
+const KEY_PREFIX = Buffer.from('srv:', 'latin1');
+/** A stateful TLS 1.3 ticket's PSK identity is the 32-byte session id (OpenSSL). */
+const STATEFUL_IDENTITY_LENGTH = 32;
+/** OpenSSL's session timeout when a context sets none: what Node servers use without `sessionTimeout`. */
+const OPENSSL_DEFAULT_TIMEOUT_S = 7200;
+/** Fields `tls.Server#setSecureContext` reads; used to rebuild the context on `detach()`. */
+const CONTEXT_FIELDS = [
+  'pfx',
+  'key',
+  'passphrase',
+  'cert',
+  'clientCertEngine',
+  'ca',
+  'minVersion',
+  'maxVersion',
+  'secureProtocol',
+  'crl',
+  'sigalgs',
+  'ciphers',
+  'ecdhCurve',
+  'dhparam',
+  'honorCipherOrder',
+  'secureOptions',
+  'sessionIdContext',
+  'sessionTimeout',
+  'ticketKeys',
+  'privateKeyIdentifier',
+  'privateKeyEngine',
+] as const;
+
+const kCache = Symbol('tls-sessions.ServerSessionCache');
+
+/** What the cache knows about a session when it is stored or resumed. */
+export interface SessionEventInfo {
+  /** `'TLSv1.2'` or `'TLSv1.3'` (stateful ticket). */
+  protocol: 'TLSv1.2' | 'TLSv1.3';
+  /** SNI of the handshake that made the session, lower case; `''` without SNI; `undefined` when unknown. */
+  serverName: string | undefined;
+}
+
+/** Why a session left the cache. */
+export type RemoveReason =
+  /** A single-use TLS 1.3 session was resumed. */
+  | 'used'
+  /** Found expired by a lookup. */
+  | 'expired'
+  /** Removed by `flush()` (called every 255 good handshakes unless NO_AUTO_CLEAR). */
+  | 'flushed'
+  /** The cache was full and this session expired soonest. */
+  | 'evicted'
+  /** Its connection ended with an error instead of a clean shutdown. */
+  | 'unclean'
+  /** `remove()` or `clear()`. */
+  | 'removed';
+
+/** Why a lookup found no usable session. */
+export type MissReason =
+  /** Not in the store. */
+  | 'absent'
+  /** Expired (counted as `timeouts`, not `misses`). */
+  | 'expired'
+  /** Made for another server name (virtual host) than the ClientHello names. */
+  | 'server-name'
+  /** A TLS 1.2 session offered as a TLS 1.3 identity or the other way round. */
+  | 'version'
+  /** The ClientHello could not be read, so the session cannot be checked. */
+  | 'no-hello'
+  /** The store failed or timed out. */
+  | 'store-error'
+  /** The stored value is not a session record. */
+  | 'record';
+
+/** Events of {@link ServerSessionCache}. */
+export interface ServerSessionCacheEvents {
+  /** A session was stored (OpenSSL's new-session callback). */
+  new: [id: Buffer, info: SessionEventInfo];
+  /** A session left the cache (OpenSSL's remove-session callback). */
+  remove: [id: Buffer, reason: RemoveReason];
+  /** A lookup found a usable session. */
+  hit: [id: Buffer, info: SessionEventInfo];
+  /** A lookup found no usable session; `id` is the session id or PSK identity looked up. */
+  miss: [id: Buffer, reason: MissReason];
+  /** A store call failed or timed out. Emitted only when a listener exists; the cache never throws from a handshake. */
+  error: [error: ServerSessionCacheError];
+}
+
+type ResumeCallback = (err: Error | null, session?: Buffer | null) => void;
+
+/**
+ * The server-side TLS session cache that Node.js lacks: OpenSSL's cache semantics for any
+ * `tls.Server`, `https.Server` or `http2.createSecureServer()`, including TLS 1.3 stateful
+ * resumption, over an async {@link SessionStore}.
+ *
+ * @example
+ * ```ts
+ * const server = https.createServer({ key, cert }, app);
+ * const cache = new ServerSessionCache({ timeout: 300 }).attach(server);
+ * server.listen(443);
+ * // later
+ * console.log(cache.stats()); // { number, accept, acceptGood, hits, misses, ... }
+ * ```
+ */
+export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
+  readonly #opts: ResolvedOptions;
+  readonly #store: SessionStore;
+  readonly #ownsStore: boolean;
+  readonly #index: SessionIndex;
+  readonly #stats = zeroStats();
+
+  #server: ServerInternals | undefined;
+  #original: ((socket: Socket) => void) | undefined;
+  /** The secure context last configured, and what it was derived from. */
+  #creds: SecureContextInternals | undefined;
+  #credsRequestCert: boolean | undefined;
+  #credsRejectUnauthorized: boolean | undefined;
+  #credsVhosts = 0;
+  #addedNoTicket = false;
+  #sessionIdContext: string | undefined;
+  #keyPrefix: Buffer = KEY_PREFIX;
+  #timeoutS = 300;
+  #tls13Capable = true;
+
+  /** @param options see {@link ServerSessionCacheOptions}; throws `ERR_CACHE_OPTION` on bad input. */
+  constructor(options: ServerSessionCacheOptions = {}) {
+    super();
+    this.#opts = resolveOptions(options);
+    this.#index = new SessionIndex(this.#opts.maxSessions);
+    this.#ownsStore = options.store === undefined;
+    this.#store =
+      options.store ?? new MemoryStore(this.#opts.maxSessions > 0 ? { maxEntries: this.#opts.maxSessions } : {});
+  }
+
+  /** The server the cache is attached to. */
+  get server(): TlsServer | undefined {
+    return this.#server;
+  }
+
+  /** OpenSSL cache mode bits in force (see {@link SessionCacheMode}). */
+  get cacheMode(): number {
+    return this.#opts.cacheMode;
+  }
+
+  /** The session id context given to the server's OpenSSL context (32 hex characters), once attached. */
+  get sessionIdContext(): string | undefined {
+    return this.#sessionIdContext;
+  }
+
+  /** Session lifetime in seconds, once attached. */
+  get timeout(): number {
+    return this.#timeoutS;
+  }
+
+  /** A snapshot of the counters. */
+  stats(): ServerSessionCacheStats {
+    return { ...this.#stats, number: this.#index.size };
+  }
+
+  /**
+   * Starts caching sessions of `server`: a `tls.Server`, `https.Server` or http2 secure server,
+   * listening or not, with any request handlers, SNI callbacks and ALPN settings.
+   *
+   * It takes over the server's `'newSession'` / `'resumeSession'` events, reads each connection's
+   * ClientHello before OpenSSL does, and sets on the server's secure context an explicit session
+   * id context, the session timeout and, in `'stateful'` mode, `SSL_OP_NO_TICKET`.
+   *
+   * @throws ServerSessionCacheError `ERR_CACHE_SERVER`, `ERR_CACHE_ATTACHED` or `ERR_CACHE_LISTENERS`.
+   */
+  attach(server: TlsServer): this {
+    if (!(server instanceof TlsServer)) {
+      throw new ServerSessionCacheError('ERR_CACHE_SERVER', 'attach: expected a tls.Server, https.Server or http2 secure server');
+    }
+    const s = server as ServerInternals & { [kCache]?: ServerSessionCache };
+    if (this.#server !== undefined) throw new ServerSessionCacheError('ERR_CACHE_ATTACHED', 'attach: this cache is already attached to a server');
+    if (s[kCache] !== undefined) throw new ServerSessionCacheError('ERR_CACHE_ATTACHED', 'attach: the server already has a session cache');
+    if (s.listenerCount('newSession') > 0 || s.listenerCount('resumeSession') > 0) {
+      throw new ServerSessionCacheError('ERR_CACHE_LISTENERS', "attach: the server already has 'newSession' or 'resumeSession' listeners");
+    }
+    const original = findTlsConnectionListener(s);
+    if (original === undefined) {
+      throw new ServerSessionCacheError('ERR_CACHE_SERVER', "attach: the server has no TLS 'connection' listener to take over");
+    }
+    this.#server = s;
+    this.#original = original;
+    s[kCache] = this;
+    this.#timeoutS = this.#opts.timeout ?? (s.sessionTimeout || 300);
+    if (this.#caching) this.#configureContext();
+    swapListener(s, 'connection', original, this.#onConnection);
+    if (this.#caching) {
+      s.on('newSession', this.#onNewSession);
+      s.on('resumeSession', this.#onResumeSession);
+    }
+    s.on('secureConnection', this.#onSecure);
+    return this;
+  }
+
+  /**
+   * Gives the server back as it was: Node's own connection listener, session id context, session
+   * timeout and ticket setting. Connections in progress finish normally; sessions stay in the store.
+   */
+  detach(): void {
+    const s = this.#server as (ServerInternals & { [kCache]?: ServerSessionCache }) | undefined;
+    if (s === undefined) return;
+    swapListener(s, 'connection', this.#onConnection, this.#original!);
+    s.removeListener('newSession', this.#onNewSession);
+    s.removeListener('resumeSession', this.#onResumeSession);
+    s.removeListener('secureConnection', this.#onSecure);
+    this.#restoreContext(s);
+    delete s[kCache];
+    this.#server = undefined;
+    this.#original = undefined;
+    this.#creds = undefined;
+  }
+
+  /** Detaches, then closes the store if the cache made it (the default MemoryStore). */
+  async close(): Promise<void> {
+    this.detach();
+    if (this.#ownsStore) await this.#store.close();
+  }
+
+  /**
+   * Removes the sessions this process knows that have expired at `now` (default: the current
+   * time), like `SSL_CTX_flush_sessions`. Resolves with the number removed.
+   */
+  async flush(now: number | Date = this.#opts.now()): Promise<number> {
+    const ms = typeof now === 'number' ? now : now.getTime();
+    const expired = this.#index.takeExpired(ms);
+    await Promise.all(expired.map((e) => this.#dropRemoved(e.key, e.id, 'flushed')));
+    return expired.length;
+  }
+
+  /** Removes the session with this id (`SSL_CTX_remove_session`); resolves `true` when there was one. */
+  async remove(id: Uint8Array): Promise<boolean> {
+    const sid = Buffer.from(id);
+    const key = this.#storeKey(sid);
+    const known = this.#index.delete(keyName(key)) !== undefined;
+    let had = false;
+    try {
+      had = await this.#store.delete(key);
+    } catch (err) {
+      this.#storeFailure(err, 'remove');
+    }
+    if (known || had) this.#removed(sid, 'removed');
+    return known || had;
+  }
+
+  /** Removes every session this process knows; resolves with their number. */
+  async clear(): Promise<number> {
+    const all = this.#index.takeAll();
+    await Promise.all(all.map((e) => this.#dropRemoved(e.key, e.id, 'removed')));
+    return all.length;
+  }
+
+  get #caching(): boolean {
+    return (this.#opts.cacheMode & SessionCacheMode.SERVER) !== 0;
+  }
+
+  // ---- server context -------------------------------------------------------------------
+
+  /** Sets session id context, timeout and (stateful mode) SSL_OP_NO_TICKET on the current context. */
+  #configureContext(): void {
+    const s = this.#server!;
+    const creds = s._sharedCreds;
+    if (creds === undefined) return;
+    const sid = deriveSessionIdContext(s, this.#opts.sessionIdContext);
+    creds.context.setSessionIdContext(sid);
+    creds.context.setSessionTimeout(this.#timeoutS);
+    if (this.#opts.tickets === 'stateful' && ((s.secureOptions ?? 0) & cryptoConstants.SSL_OP_NO_TICKET) === 0) {
+      creds.context.setOptions(cryptoConstants.SSL_OP_NO_TICKET);
+      this.#addedNoTicket = true;
+    }
+    const max = creds.context.getMaxProto();
+    this.#tls13Capable = max === 0 || max >= TLS1_3;
+    this.#sessionIdContext = sid;
+    this.#keyPrefix = Buffer.concat([KEY_PREFIX, Buffer.from(sid, 'hex')]);
+    this.#creds = creds;
+    this.#credsRequestCert = s.requestCert;
+    this.#credsRejectUnauthorized = s.rejectUnauthorized;
+    this.#credsVhosts = s._contexts?.length ?? 0;
+  }
+
+  /** Re-configures when the server got a new context (`setSecureContext`) or new vhosts / client-cert policy. */
+  #syncContext(s: ServerInternals): void {
+    if (
+      s._sharedCreds !== this.#creds ||
+      s.requestCert !== this.#credsRequestCert ||
+      s.rejectUnauthorized !== this.#credsRejectUnauthorized ||
+      (s._contexts?.length ?? 0) !== this.#credsVhosts
+    ) {
+      this.#configureContext();
+    }
+  }
+
+  #restoreContext(s: ServerInternals): void {
+    const creds = s._sharedCreds;
+    if (creds === undefined || creds !== this.#creds) return; // replaced by the application: not ours
+    if (this.#addedNoTicket) {
+      // SSL_OP_NO_TICKET cannot be cleared through Node: rebuild the context from the server's
+      // own fields (which the cache never changed), keeping the ticket keys.
+      const keys = creds.context.getTicketKeys();
+      const fields: Record<string, unknown> = {};
+      const src = s as unknown as Record<string, unknown>;
+      for (const f of CONTEXT_FIELDS) fields[f] = src[f];
+      const ticketKeys = src['ticketKeys'];
+      s.setSecureContext(fields);
+      src['ticketKeys'] = ticketKeys;
+      s.setTicketKeys(keys);
+      this.#addedNoTicket = false;
+      return;
+    }
+    if (s.sessionIdContext !== undefined) creds.context.setSessionIdContext(s.sessionIdContext);
+    creds.context.setSessionTimeout(s.sessionTimeout || OPENSSL_DEFAULT_TIMEOUT_S);
+  }
+
+  // ---- connection path ------------------------------------------------------------------
+
+  /** Replaces Node's `tlsConnectionListener`: reads the ClientHello, then hands the socket on. */
+  readonly #onConnection = (socket: Socket): void => {
+    const server = this.#server!;
+    const original = this.#original!;
+    this.#stats.accept++;
+    if (!this.#caching || server.pauseOnConnect === true) {
+      original.call(server, socket);
+      return;
+    }
+    this.#syncContext(server);
+    peekClientHello(socket, { timeoutMs: this.#opts.helloTimeoutMs }).then(
+      (result) => this.#handOff(server, original, socket, result),
+      () => this.#handOff(server, original, socket, undefined),
+    );
+  };
+
+  #handOff(server: ServerInternals, original: (socket: Socket) => void, socket: Socket, result: PeekResult | undefined): void {
+    const hello = result?.hello;
+    if (hello !== undefined) {
+      // Keep only what the lookups need, not the hello's bytes.
+      let psk: Buffer | undefined;
+      // OpenSSL looks up stateful identities in order and Node can load one session only: the
+      // session offered must be the one of the first identity that has a session id's length.
+      for (const p of hello.pskIdentities ?? []) {
+        if (p.identity.length === STATEFUL_IDENTITY_LENGTH) {
+          psk = Buffer.from(p.identity);
+          break;
+        }
+      }
+      const state: ConnectionState = {
+        serverName: (hello.serverName ?? '').toLowerCase(),
+        offersTls13: hello.highestVersion >= TLS1_3,
+        pskIdentity: psk,
+        keys: undefined,
+      };
+      setConnectionState(socket, state);
+    } else {
+      this.#stats.helloUnavailable++;
+      const code = result?.error?.code;
+      // The readable side is over: nothing is left for the TLS stack to answer.
+      if (code === 'ERR_HELLO_TRUNCATED' || code === 'ERR_SOCKET_CLOSED' || code === 'ERR_SOCKET_ERROR') {
+        socket.destroy();
+        return;
+      }
+    }
+    if (socket.destroyed) return;
+    try {
+      original.call(server, socket);
+    } catch (err) {
+      // Node's listener throwing is a bug Node would surface as an uncaught exception: do the same.
+      socket.destroy();
+      process.nextTick(() => {
+        throw err;
+      });
+    }
+  }
+
+  readonly #onSecure = (socket: TLSSocket): void => {
+    const st = this.#stats;
+    st.acceptGood++;
+    if (socket.isSessionReused()) st.resumed++;
+    if (this.#caching) {
+      socket.once('close', this.#onTlsClose);
+      if ((this.#opts.cacheMode & SessionCacheMode.NO_AUTO_CLEAR) === 0 && (st.acceptGood & 0xff) === 0xff) {
+        void this.flush();
+      }
+    }
+  };
+
+  /**
+   * OpenSSL removes the session of a connection freed without a shutdown from the server
+   * (SSL_SENT_SHUTDOWN unset). Node's equivalent: the socket closed with an error before the
+   * server ended its side (`end()` sends close_notify). A peer that resets after the server's
+   * close_notify, or a server that destroys an idle keep-alive socket, leaves the session alone.
+   */
+  readonly #onTlsClose = (() => {
+    const cache = this;
+    return function onTlsClose(this: TLSSocket, hadError: boolean): void {
+      if (!hadError || this.writableEnded) return;
+      const keys = connectionOf(this)?.keys;
+      if (keys === undefined) return;
+      for (const key of keys) void cache.#removeUnclean(key);
+    };
+  })();
+
+  async #removeUnclean(key: Buffer): Promise<void> {
+    const known = this.#index.delete(keyName(key));
+    let had = false;
+    try {
+      had = await this.#store.delete(key);
+    } catch (err) {
+      this.#storeFailure(err, 'remove');
+    }
+    if (known !== undefined || had) {
+      this.#stats.uncleanRemovals++;
+      this.#removed(key.subarray(this.#keyPrefix.length), 'unclean');
+    }
+  }
+
+  // ---- session callbacks ----------------------------------------------------------------
+
+  readonly #onNewSession = (id: Buffer, der: Buffer, done: () => void): void => {
+    const tls13 = derProtocolVersion(der) === TLS1_3;
+    // Stateless mode: a TLS 1.3 session lives in its ticket; nothing will look it up here.
+    if (tls13 && this.#opts.tickets === 'stateless') {
+      done();
+      return;
+    }
+    this.#storeSession(id, der, tls13, currentConnection()).then(
+      () => done(),
+      () => done(),
+    );
+  };
+
+  async #storeSession(id: Buffer, der: Buffer, tls13: boolean, conn: ConnectionState | undefined): Promise<void> {
+    const key = this.#storeKey(id);
+    const name = keyName(key);
+    const now = this.#opts.now();
+    const ttl = this.#timeoutS * 1000;
+    const expiresMs = now + ttl;
+    const evicted = this.#index.add(name, { key, id, expiresMs });
+    if (evicted !== undefined) {
+      for (const e of evicted) {
+        this.#stats.cacheFull++;
+        void this.#dropRemoved(e.key, e.id, 'evicted');
+      }
+    }
+    const serverName = conn?.serverName;
+    const value = encodeRecord({ tls13, serverName, createdMs: now, expiresMs, der });
+    try {
+      await withBudget(this.#store.set(key, value, ttl), this.#opts.storeTimeoutMs, 'session store');
+    } catch (err) {
+      this.#index.delete(name);
+      this.#storeFailure(err, 'store');
+      return;
+    }
+    this.#stats.stored++;
+    if (conn !== undefined) addKey(conn, key);
+    this.emit('new', id, { protocol: tls13 ? 'TLSv1.3' : 'TLSv1.2', serverName });
+  }
+
+  readonly #onResumeSession = (legacyId: Buffer, callback: ResumeCallback): void => {
+    const conn = currentConnection();
+    if (conn === undefined) {
+      this.#stats.misses++;
+      this.emit('miss', legacyId, 'no-hello');
+      callback(null, null);
+      return;
+    }
+    let id: Buffer;
+    let tls13: boolean;
+    if (conn.offersTls13 && this.#tls13Capable) {
+      // TLS 1.3 will be negotiated: the legacy id is random; only a stateful PSK identity resumes.
+      if (conn.pskIdentity === undefined || this.#opts.tickets === 'stateless') {
+        callback(null, null);
+        return;
+      }
+      id = conn.pskIdentity;
+      tls13 = true;
+    } else {
+      id = legacyId;
+      tls13 = false;
+    }
+    this.#lookup(id, tls13, conn).then(
+      (der) => callback(null, der ?? null),
+      () => callback(null, null),
+    );
+  };
+
+  async #lookup(id: Buffer, tls13: boolean, conn: ConnectionState): Promise<Buffer | undefined> {
+    const key = this.#storeKey(id);
+    const name = keyName(key);
+    const single = tls13 && !this.#opts.reuseTls13;
+    const st = this.#stats;
+    let value: Uint8Array | undefined;
+    try {
+      const pending = single ? this.#store.take(key) : this.#store.get(key);
+      value = await withBudget(pending, this.#opts.storeTimeoutMs, 'session lookup');
+    } catch (err) {
+      this.#storeFailure(err, 'lookup');
+      st.misses++;
+      this.emit('miss', id, 'store-error');
+      return undefined;
+    }
+    const now = this.#opts.now();
+    if (value === undefined) {
+      const known = this.#index.delete(name);
+      if (known !== undefined && known.expiresMs <= now) {
+        st.timeouts++;
+        this.#removed(id, 'expired');
+        this.emit('miss', id, 'expired');
+      } else {
+        st.misses++;
+        this.emit('miss', id, 'absent');
+      }
+      return undefined;
+    }
+    let rec: ReturnType<typeof decodeRecord>;
+    try {
+      rec = decodeRecord(value);
+    } catch (err) {
+      this.#index.delete(name);
+      if (!single) void this.#deleteQuiet(key);
+      this.#report(err as ServerSessionCacheError);
+      st.misses++;
+      this.emit('miss', id, 'record');
+      return undefined;
+    }
+    if (rec.expiresMs <= now) {
+      st.timeouts++;
+      this.#index.delete(name);
+      if (!single) void this.#deleteQuiet(key);
+      this.#removed(id, 'expired');
+      this.emit('miss', id, 'expired');
+      return undefined;
+    }
+    if (rec.tls13 !== tls13 || rec.serverName !== conn.serverName) {
+      const reason: MissReason = rec.tls13 !== tls13 ? 'version' : 'server-name';
+      if (reason === 'server-name') st.serverNameMismatches++;
+      st.misses++;
+      // Taken for nothing: put it back for the client it belongs to.
+      if (single) void this.#putBack(key, value, rec.expiresMs - now);
+      this.emit('miss', id, reason);
+      return undefined;
+    }
+    st.hits++;
+    let der = rec.der as Buffer;
+    if (single) {
+      this.#index.delete(name);
+      this.#removed(id, 'used');
+    } else if ((this.#opts.cacheMode & SessionCacheMode.UPDATE_TIME) !== 0) {
+      der = this.#refresh(key, name, id, rec, now);
+    }
+    addKey(conn, key);
+    this.emit('hit', id, { protocol: tls13 ? 'TLSv1.3' : 'TLSv1.2', serverName: rec.serverName });
+    return der;
+  }
+
+  /** UPDATE_TIME: the session's lifetime restarts now, in OpenSSL's eyes and in the store. */
+  #refresh(key: Buffer, name: string, id: Buffer, rec: ReturnType<typeof decodeRecord>, now: number): Buffer {
+    let der: Buffer;
+    try {
+      const session = TlsSession.fromDER(rec.der);
+      session.time = Math.floor(now / 1000);
+      session.timeout = this.#timeoutS;
+      der = session.toDER();
+      session.wipe();
+    } catch {
+      return rec.der as Buffer;
+    }
+    const ttl = this.#timeoutS * 1000;
+    const expiresMs = now + ttl;
+    this.#index.add(name, { key, id, expiresMs });
+    const value = encodeRecord({ ...rec, createdMs: now, expiresMs, der });
+    void withBudget(this.#store.set(key, value, ttl), this.#opts.storeTimeoutMs, 'session update').catch((err: unknown) =>
+      this.#storeFailure(err, 'update'),
+    );
+    return der;
+  }
+
+  // ---- helpers --------------------------------------------------------------------------
+
+  #storeKey(id: Buffer): Buffer {
+    return Buffer.concat([this.#keyPrefix, id], this.#keyPrefix.length + id.length);
+  }
+
+  #removed(id: Buffer, reason: RemoveReason): void {
+    this.#stats.removed++;
+    this.emit('remove', id, reason);
+  }
+
+  async #dropRemoved(key: Uint8Array, id: Buffer, reason: RemoveReason): Promise<void> {
+    this.#removed(id, reason);
+    await this.#deleteQuiet(key);
+  }
+
+  async #deleteQuiet(key: Uint8Array): Promise<void> {
+    try {
+      await this.#store.delete(key);
+    } catch (err) {
+      this.#storeFailure(err, 'remove');
+    }
+  }
+
+  async #putBack(key: Buffer, value: Uint8Array, ttlMs: number): Promise<void> {
+    if (ttlMs <= 0) return;
+    try {
+      await this.#store.set(key, value, ttlMs);
+    } catch (err) {
+      this.#storeFailure(err, 'store');
+    }
+  }
+
+  #storeFailure(err: unknown, what: string): void {
+    const timeout = err instanceof BudgetExceededError;
+    if (timeout) this.#stats.storeTimeouts++;
+    else this.#stats.storeErrors++;
+    if (this.listenerCount('error') === 0) return;
+    const message = err instanceof Error ? err.message : String(err);
+    this.#report(
+      new ServerSessionCacheError(timeout ? 'ERR_STORE_TIMEOUT' : 'ERR_CACHE_STORE', `session ${what}: ${message}`, { cause: err }),
+    );
+  }
+
+  #report(err: ServerSessionCacheError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+}
+
+function addKey(conn: ConnectionState, key: Buffer): void {
+  if (conn.keys === undefined) conn.keys = [key];
+  else conn.keys.push(key);
+}
+
+function keyName(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+}
+
+/** Puts `to` where `from` is in the listener list of `event`, keeping the order of the others. */
+function swapListener(
+  emitter: EventEmitter,
+  event: string,
+  from: (...args: never[]) => void,
+  to: (...args: never[]) => void,
+): void {
+  const all = emitter.rawListeners(event) as Array<(...args: unknown[]) => void>;
+  if (!all.includes(from as (...args: unknown[]) => void)) return;
+  emitter.removeAllListeners(event);
+  for (const f of all) emitter.on(event, f === from ? (to as (...args: unknown[]) => void) : f);
+}
