@@ -4,3 +4,4 @@ export type { SessionStore } from './stores/session-store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
 export { BudgetExceededError } from './util/budget.js';
 export * from './client/index.js';
+export * from './wire/index.js';
