@@ -287,7 +287,8 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     });
     if (!tracked.verified) socket.once('secureConnect', () => this.#onSecure(tracked));
     socket.once('close', (hadError: boolean) => {
-      if (hadError || socket.errored) this.#onFailure(tracked);
+      const error = socket.errored;
+      if ((hadError || error) && (!tracked.verified || isConnectionError(error))) this.#onFailure(tracked);
     });
     return tracked;
   }
@@ -543,6 +544,24 @@ class OfferEventImpl implements OfferEvent {
     this.#session ??= TlsSession.fromDER(this.#der);
     return this.#session;
   }
+}
+
+/** Error codes of a broken transport (system errors also carry `syscall`). */
+const TRANSPORT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * True for errors of the connection itself: a reset or other socket error, an OpenSSL error or
+ * alert, a TLS error raised by Node. After the handshake only these count as a failed
+ * connection. HTTP clients close healthy connections by destroying them with a reason (undici:
+ * `InformationalError('reset')` on `connection: close`, 'socket idle timeout'), which says
+ * nothing about the session; dropping sessions then would defeat resumption for every undici
+ * connection. Before the handshake completed, any error counts.
+ */
+function isConnectionError(error: Error | null | undefined): boolean {
+  if (!error) return false;
+  if ('syscall' in error || 'library' in error) return true;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || TRANSPORT_CODES.has(code));
 }
 
 function zeroStats(): ClientSessionStoreStats {
