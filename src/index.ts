@@ -2,6 +2,14 @@
 export * from './session/index.js';
 export type { SessionStore } from './stores/session-store.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js';
+export {
+  EncryptedStore,
+  type EncryptedStoreOptions,
+  type EncryptedStoreStats,
+  type SealingKey,
+} from './stores/encrypted-store.js';
+export { SessionStoreError, type SessionStoreErrorCode } from './stores/store-error.js';
+export { STORE_TRAITS, type StoreTraits, storeTraits, warnIfUnsealed } from './stores/store-traits.js';
 export { BudgetExceededError } from './util/budget.js';
 export * from './client/index.js';
 export * from './wire/index.js';

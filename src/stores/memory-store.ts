@@ -1,4 +1,6 @@
 import type { SessionStore } from './session-store.js';
+import { SessionStoreError } from './store-error.js';
+import { STORE_TRAITS, type StoreTraits } from './store-traits.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -16,21 +18,30 @@ interface Entry {
   expiresAt: number;
 }
 
+// A full store looks for expired entries at most this often; in between it drops the least
+// recently written key, so a write into a full store stays O(1).
+const SWEEP_INTERVAL_MS = 1000;
+
 /**
  * The default {@link SessionStore}: a bounded, expiry-aware map in this process. Values are
  * copied in and out, so callers can wipe their buffers freely. No timers: expired entries are
  * dropped when met and when the store is full.
  */
 export class MemoryStore implements SessionStore {
+  /** Entries stay in this process. */
+  readonly [STORE_TRAITS]: StoreTraits = { persistent: false, sealed: false };
   readonly #max: number;
   readonly #now: () => number;
   // One Map for both kinds keeps the bound and the eviction order in one place.
   readonly #map = new Map<string, Entry | Entry[]>();
   #closed = false;
+  #lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(options: MemoryStoreOptions = {}) {
     const max = options.maxEntries ?? 20480;
-    if (!Number.isInteger(max) || max < 1) throw new RangeError('MemoryStore: maxEntries must be a positive integer');
+    if (!Number.isInteger(max) || max < 1) {
+      throw new SessionStoreError('ERR_STORE_OPTION', 'MemoryStore: maxEntries must be a positive integer');
+    }
     this.#max = max;
     this.#now = options.now ?? Date.now;
   }
@@ -110,17 +121,22 @@ export class MemoryStore implements SessionStore {
   }
 
   #open(): void {
-    if (this.#closed) throw new Error('MemoryStore: the store is closed');
+    if (this.#closed) throw new SessionStoreError('ERR_STORE_CLOSED', 'MemoryStore: the store is closed');
   }
 
-  /** Drops expired entries first, then the least recently written, until within bounds. */
+  /**
+   * Drops expired entries first (a sweep at most every second), then the least recently
+   * written, until within bounds.
+   */
   #bound(): void {
     if (this.#map.size <= this.#max) return;
     const now = this.#now();
-    for (const [k, e] of this.#map) {
-      if (this.#map.size <= this.#max) return;
-      const live = Array.isArray(e) ? e.some((x) => x.expiresAt > now) : e.expiresAt > now;
-      if (!live) this.#map.delete(k);
+    if (now - this.#lastSweep >= SWEEP_INTERVAL_MS) {
+      this.#lastSweep = now;
+      for (const [k, e] of this.#map) {
+        const live = Array.isArray(e) ? e.some((x) => x.expiresAt > now) : e.expiresAt > now;
+        if (!live) this.#map.delete(k);
+      }
     }
     for (const k of this.#map.keys()) {
       if (this.#map.size <= this.#max) return;

@@ -1,0 +1,336 @@
+/**
+ * `tls-sessions/redis`: a {@link SessionStore} in Redis or Redis Cluster, shared by a fleet of
+ * processes. Needs the optional peer dependency `ioredis`.
+ */
+import { createHash } from 'node:crypto';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { withBudget } from '../util/budget.js';
+import { loadPeer } from './load-peer.js';
+import type { SessionStore } from './session-store.js';
+import { messageOf, SessionStoreError } from './store-error.js';
+import { STORE_TRAITS, type StoreTraits } from './store-traits.js';
+
+export type { SessionStore } from './session-store.js';
+export { SessionStoreError, type SessionStoreErrorCode } from './store-error.js';
+
+/** A Redis Cluster node to start from. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** Options of {@link RedisStore}. Give `url`, `cluster` or `client`. */
+export interface RedisStoreOptions {
+  /** `redis://[[user]:password@]host[:port][/db]` or `rediss://…`. Default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Nodes of a Redis Cluster to discover it from; the store then speaks cluster. */
+  cluster?: readonly RedisNode[];
+  /**
+   * An ioredis client (`Redis` or `Cluster`) you made and keep: the store does not change its
+   * options, does not close it, and only uses it. Give it `enableOfflineQueue: false` and a
+   * `commandTimeout`, or a stopped Redis can hold calls until it comes back.
+   */
+  client?: Redis | Cluster;
+  /** Prepended to every Redis key. Default `tls-sessions:`. */
+  prefix?: string;
+  /** Longest wait for a connection, in milliseconds. Default 1000. */
+  connectTimeoutMs?: number;
+  /** Longest wait for a reply, in milliseconds; the call then rejects. Default 500. */
+  commandTimeoutMs?: number;
+  /** Longest pause between reconnection attempts, in milliseconds; it never stops trying. Default 500. */
+  reconnectMaxDelayMs?: number;
+  /** Further ioredis options (password, tls, db, …); this store's own bounds win over them. */
+  redisOptions?: RedisOptions;
+  /** Told of connection errors (refused, reset, timeouts); they are not logged otherwise. */
+  onError?: (err: SessionStoreError) => void;
+}
+
+type Client = Redis | Cluster;
+type IoRedis = typeof import('ioredis');
+
+interface Script {
+  src: string;
+  sha: string;
+}
+
+function script(src: string): Script {
+  return { src, sha: createHash('sha1').update(src).digest('hex') };
+}
+
+// Stack entries carry their own expiry, Redis server time in ms as 8 big-endian bytes, so
+// that every member of a fleet agrees on it. Integers stay exact in Lua's doubles (< 2^53).
+const LUA_TIME = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function dec(s)
+  local n = 0
+  for i = 1, 8 do n = n * 256 + string.byte(s, i) end
+  return n
+end
+`;
+
+// KEYS[1] stack; ARGV value, ttl ms, max entries. Newest at the head; expired entries at the
+// tail are dropped; the list lives as long as its longest-lived entry.
+const PUSH = script(`${LUA_TIME}
+local ttl = tonumber(ARGV[2])
+local n = now + ttl
+local head = ''
+for i = 1, 8 do head = string.char(n % 256) .. head; n = math.floor(n / 256) end
+redis.call('LPUSH', KEYS[1], head .. ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+while true do
+  local last = redis.call('LINDEX', KEYS[1], -1)
+  if not last or dec(last) > now then break end
+  redis.call('RPOP', KEYS[1])
+end
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1`);
+
+// KEYS[1] stack: removes entries from the head until an unexpired one, which it returns.
+const POP = script(`${LUA_TIME}
+while true do
+  local v = redis.call('LPOP', KEYS[1])
+  if not v then return false end
+  if dec(v) > now then return string.sub(v, 9) end
+end`);
+
+// For servers older than 6.2, which lack GETDEL.
+const GETDEL = script(`local v = redis.call('GET', KEYS[1])
+if v then redis.call('DEL', KEYS[1]) end
+return v`);
+
+/**
+ * A {@link SessionStore} in Redis (6.2 or later) or Redis Cluster. Values are stored as bytes
+ * with a per-entry TTL (`PX`); `take` is `GETDEL` and `pop` a Lua script, so a single-use
+ * session goes to exactly one member of a fleet. Each call touches one key, so every call is
+ * single-slot in a cluster.
+ *
+ * It never waits for a connection: with no connection a call rejects at once (no offline
+ * queue), a sent command rejects after `commandTimeoutMs`, and the client reconnects by itself,
+ * at most `reconnectMaxDelayMs` apart. Errors reject with a {@link SessionStoreError} whose
+ * message carries no keys or values.
+ */
+export class RedisStore implements SessionStore {
+  /** Entries live in Redis. */
+  readonly [STORE_TRAITS]: StoreTraits = { persistent: true, sealed: false };
+  readonly #client: Client;
+  readonly #owned: boolean;
+  readonly #single: Buffer;
+  readonly #stack: Buffer;
+  readonly #prefix: string;
+  readonly #onError: ((err: SessionStoreError) => void) | undefined;
+  readonly #listener = (err: unknown): void => this.#reportError(err);
+  #getdel = true;
+  #closed = false;
+
+  constructor(options: RedisStoreOptions = {}) {
+    const prefix = options.prefix ?? 'tls-sessions:';
+    if (typeof prefix !== 'string') throw new SessionStoreError('ERR_STORE_OPTION', 'RedisStore: prefix must be a string');
+    this.#prefix = prefix;
+    this.#single = Buffer.from(`${prefix}s:`);
+    this.#stack = Buffer.from(`${prefix}l:`);
+    this.#onError = options.onError;
+    if (options.client !== undefined) {
+      this.#client = options.client;
+      this.#owned = false;
+    } else {
+      this.#client = connect(loadPeer<IoRedis>('ioredis', 'RedisStore'), options);
+      this.#owned = true;
+    }
+    this.#client.on('error', this.#listener);
+  }
+
+  /** The client's connection state (`ready` when calls can succeed). */
+  get status(): string {
+    return this.#client.status;
+  }
+
+  /**
+   * Resolves once the client is connected and ready, or rejects with `ERR_STORE_UNAVAILABLE`
+   * after `timeoutMs`. Calls do not need it: it is for start-up checks and tests.
+   */
+  async ready(timeoutMs = 5000): Promise<void> {
+    const client = this.#client;
+    if (client.status === 'ready') return;
+    let done = (): void => {};
+    const ready = new Promise<void>((resolve) => {
+      done = resolve;
+      client.once('ready', resolve);
+    });
+    try {
+      await withBudget(ready, timeoutMs, 'RedisStore: connection');
+    } catch {
+      throw new SessionStoreError('ERR_STORE_UNAVAILABLE', `RedisStore: not connected within ${timeoutMs} ms`);
+    } finally {
+      client.off('ready', done);
+    }
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return (await this.#call(() => this.#client.getBuffer(this.#key(this.#single, key)))) ?? undefined;
+  }
+
+  async set(key: Uint8Array, value: Uint8Array, ttlMs: number): Promise<void> {
+    const k = this.#key(this.#single, key);
+    if (ttlMs > 0) await this.#call(() => this.#client.set(k, buf(value), 'PX', Math.max(1, Math.ceil(ttlMs))));
+    else await this.#call(() => this.#client.del(k));
+  }
+
+  async take(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const k = this.#key(this.#single, key);
+    if (this.#getdel) {
+      try {
+        return (await this.#call(() => this.#client.getdelBuffer(k))) ?? undefined;
+      } catch (err) {
+        if (!/unknown command/i.test(messageOf(err))) throw err;
+        this.#getdel = false;
+      }
+    }
+    return (await this.#eval(GETDEL, k, [])) ?? undefined;
+  }
+
+  async delete(key: Uint8Array): Promise<boolean> {
+    // Two single-key calls: the two keys may live in different cluster slots.
+    const [a, b] = await Promise.all([
+      this.#call(() => this.#client.del(this.#key(this.#single, key))),
+      this.#call(() => this.#client.del(this.#key(this.#stack, key))),
+    ]);
+    return a + b > 0;
+  }
+
+  async push(key: Uint8Array, value: Uint8Array, ttlMs: number, max: number): Promise<void> {
+    if (ttlMs <= 0 || max < 1) {
+      this.#open();
+      return;
+    }
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    await this.#eval(PUSH, this.#key(this.#stack, key), [buf(value), String(ttl), String(Math.floor(max))]);
+  }
+
+  async pop(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return (await this.#eval(POP, this.#key(this.#stack, key), [])) ?? undefined;
+  }
+
+  /** Removes every key under this store's prefix (SCAN, then UNLINK; on each master of a cluster). */
+  async clear(): Promise<void> {
+    this.#open();
+    const pattern = `${globEscape(this.#prefix)}*`;
+    const nodes: Redis[] = isCluster(this.#client) ? this.#client.nodes('master') : [this.#client];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.#call(() => node.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', 1000));
+        cursor = next.toString();
+        if (keys.length > 0) await this.#call(() => node.pipeline(keys.map((k) => ['unlink', k])).exec());
+      } while (cursor !== '0');
+    }
+  }
+
+  /** Closes the connection (when the store made it); calls reject afterwards. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const client = this.#client;
+    if (!this.#owned) {
+      client.off('error', this.#listener);
+      return;
+    }
+    try {
+      if (client.status === 'ready') await withBudget(client.quit(), 1000, 'RedisStore: quit');
+    } catch {
+      // Closing anyway below.
+    }
+    client.disconnect();
+    // ioredis may still report the closed socket; keep listening so it is not an unhandled 'error'.
+  }
+
+  #key(kind: Buffer, key: Uint8Array): Buffer {
+    return Buffer.concat([kind, key]);
+  }
+
+  async #eval(s: Script, key: Buffer, args: Array<Buffer | string>): Promise<Buffer | null> {
+    try {
+      return (await this.#call(() => this.#client.callBuffer('EVALSHA', s.sha, 1, key, ...args))) as Buffer | null;
+    } catch (err) {
+      if (!(err instanceof SessionStoreError) || !err.message.includes('NOSCRIPT')) throw err;
+      return (await this.#call(() => this.#client.callBuffer('EVAL', s.src, 1, key, ...args))) as Buffer | null;
+    }
+  }
+
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    this.#open();
+    try {
+      return await fn();
+    } catch (err) {
+      throw new SessionStoreError('ERR_STORE_UNAVAILABLE', `RedisStore: ${messageOf(err)}`);
+    }
+  }
+
+  #open(): void {
+    if (this.#closed) throw new SessionStoreError('ERR_STORE_CLOSED', 'RedisStore: the store is closed');
+  }
+
+  #reportError(err: unknown): void {
+    if (this.#onError === undefined) return;
+    try {
+      this.#onError(new SessionStoreError('ERR_STORE_UNAVAILABLE', `RedisStore: ${messageOf(err)}`));
+    } catch {
+      // A throwing callback must not become an unhandled 'error' event.
+    }
+  }
+}
+
+function connect(io: IoRedis, options: RedisStoreOptions): Client {
+  const connectTimeout = options.connectTimeoutMs ?? 1000;
+  const commandTimeout = options.commandTimeoutMs ?? 500;
+  const maxDelay = options.reconnectMaxDelayMs ?? 500;
+  for (const [name, v] of [
+    ['connectTimeoutMs', connectTimeout],
+    ['commandTimeoutMs', commandTimeout],
+    ['reconnectMaxDelayMs', maxDelay],
+  ] as const) {
+    if (!(v > 0) || !Number.isFinite(v)) throw new SessionStoreError('ERR_STORE_OPTION', `RedisStore: ${name} must be a positive number`);
+  }
+  const retry = (times: number): number => Math.min(maxDelay, 25 * 2 ** Math.min(times, 10));
+  const bounds = {
+    connectTimeout,
+    commandTimeout,
+    // In-flight commands fail at once when the connection drops, and are not sent again after
+    // a reconnect (a resent GETDEL would consume a session nobody receives).
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    lazyConnect: false,
+  };
+  if (options.cluster !== undefined) {
+    if (options.cluster.length === 0) throw new SessionStoreError('ERR_STORE_OPTION', 'RedisStore: cluster needs at least one node');
+    const clusterOptions: ClusterOptions = {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: retry,
+      slotsRefreshTimeout: connectTimeout,
+      retryDelayOnFailover: 50,
+      retryDelayOnClusterDown: 50,
+      maxRedirections: 4,
+      // Node connections are made on demand and queue while they connect (ioredis decides
+      // that); commandTimeout bounds how long anything waits there.
+      redisOptions: { ...options.redisOptions, ...bounds },
+    };
+    return new io.Cluster(
+      options.cluster.map((n) => ({ host: n.host, port: n.port })),
+      clusterOptions,
+    );
+  }
+  const url = options.url ?? 'redis://127.0.0.1:6379';
+  return new io.Redis(url, { ...options.redisOptions, ...bounds, retryStrategy: retry, enableOfflineQueue: false });
+}
+
+function isCluster(c: Client): c is Cluster {
+  return 'nodes' in c && typeof c.nodes === 'function' && 'isCluster' in c && c.isCluster === true;
+}
+
+function buf(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function globEscape(s: string): string {
+  return s.replace(/[*?[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,258 @@
+/**
+ * `tls-sessions/sqlite`: a {@link SessionStore} in one SQLite file, shared by the processes of
+ * one machine. Needs the optional peer dependency `better-sqlite3`.
+ */
+import { closeSync, existsSync, openSync } from 'node:fs';
+import type BetterSqlite3 from 'better-sqlite3';
+import { loadPeer } from './load-peer.js';
+import type { SessionStore } from './session-store.js';
+import { messageOf, SessionStoreError } from './store-error.js';
+import { STORE_TRAITS, type StoreTraits } from './store-traits.js';
+
+export type { SessionStore } from './session-store.js';
+export { SessionStoreError, type SessionStoreErrorCode } from './store-error.js';
+
+/** Options of {@link SqliteStore}. */
+export interface SqliteStoreOptions {
+  /** Database file; created (mode `fileMode`) when missing. `':memory:'` gives a private store. */
+  path: string;
+  /** Table name (letters, digits, `_`); stacks go in `<table>_stacks`. Default `tls_sessions`. */
+  table?: string;
+  /**
+   * Longest wait, in milliseconds, for another process's write lock. Queries run on the calling
+   * thread, so this bounds how long one call can hold the event loop. Default 100.
+   */
+  busyTimeoutMs?: number;
+  /**
+   * `normal` (default): a commit survives the process being killed at any point, the last
+   * commits may be lost on power loss. `full`: fsync on every commit, also survives power loss.
+   */
+  synchronous?: 'normal' | 'full';
+  /** How often expired rows are deleted, in milliseconds; 0 turns it off. Default 60000. */
+  purgeIntervalMs?: number;
+  /** Permissions of a new database file: sessions hold secrets. Default `0o600`. */
+  fileMode?: number;
+  /** Clock in milliseconds, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+type DatabaseCtor = typeof BetterSqlite3;
+type Database = BetterSqlite3.Database;
+type Statement = BetterSqlite3.Statement<unknown[], unknown>;
+
+interface Row {
+  value: Buffer;
+  expires_at: number;
+}
+
+const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+// Expired rows deleted per table and purge: keeps each purge short.
+const PURGE_BATCH = 1000;
+// Schema set-up waits longer than a handshake-time query for other processes opening the file.
+const OPEN_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * A {@link SessionStore} in one SQLite file in WAL mode: several processes of one machine can
+ * use the same file at once, `take` and `pop` are single atomic statements (a single-use
+ * session goes to exactly one caller across processes), each write is one transaction (a
+ * process killed mid-write leaves the last committed state), and expired rows are purged on a
+ * timer that does not keep the process alive.
+ *
+ * Queries are synchronous (better-sqlite3) and run in microseconds; the busy timeout bounds
+ * the wait for another process's lock. Errors reject with a {@link SessionStoreError}.
+ */
+export class SqliteStore implements SessionStore {
+  /** Entries live in a file. */
+  readonly [STORE_TRAITS]: StoreTraits = { persistent: true, sealed: false };
+  readonly #db: Database;
+  readonly #now: () => number;
+  readonly #q: Record<
+    'get' | 'set' | 'del' | 'take' | 'delStack' | 'push' | 'trim' | 'pop' | 'clear' | 'clearStacks' | 'purge' | 'purgeStacks',
+    Statement
+  >;
+  readonly #pushTx: (key: Buffer, value: Buffer, expiresAt: number, now: number, max: number) => void;
+  readonly #deleteTx: (key: Buffer) => boolean;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    const table = options.table ?? 'tls_sessions';
+    if (!TABLE.test(table)) throw new SessionStoreError('ERR_STORE_OPTION', 'SqliteStore: table must be letters, digits and _');
+    if (typeof options.path !== 'string' || options.path === '') {
+      throw new SessionStoreError('ERR_STORE_OPTION', 'SqliteStore: path is required');
+    }
+    const busy = options.busyTimeoutMs ?? 100;
+    const purgeEvery = options.purgeIntervalMs ?? 60_000;
+    if (!(busy >= 0) || !(purgeEvery >= 0)) {
+      throw new SessionStoreError('ERR_STORE_OPTION', 'SqliteStore: timeouts must be non-negative numbers');
+    }
+    this.#now = options.now ?? Date.now;
+    const Ctor = loadPeer<DatabaseCtor>('better-sqlite3', 'SqliteStore');
+    this.#db = wrap(() => open(Ctor, options.path, options.fileMode ?? 0o600));
+    try {
+      wrap(() => {
+        this.#db.pragma('journal_mode = WAL');
+        this.#db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+        this.#db.exec(schema(table));
+      });
+      this.#db.pragma(`busy_timeout = ${Math.floor(busy)}`);
+      const s = `${table}_stacks`;
+      const p = (sql: string): Statement => this.#db.prepare(sql);
+      this.#q = {
+        get: p(`SELECT value FROM ${table} WHERE key = ? AND expires_at > ?`).pluck(),
+        set: p(`INSERT OR REPLACE INTO ${table} (key, value, expires_at) VALUES (?, ?, ?)`),
+        del: p(`DELETE FROM ${table} WHERE key = ?`),
+        take: p(`DELETE FROM ${table} WHERE key = ? RETURNING value, expires_at`),
+        delStack: p(`DELETE FROM ${s} WHERE key = ?`),
+        push: p(`INSERT INTO ${s} (key, value, expires_at) VALUES (?, ?, ?)`),
+        trim: p(
+          `DELETE FROM ${s} WHERE key = ? AND (expires_at <= ? OR seq NOT IN ` +
+            `(SELECT seq FROM ${s} WHERE key = ? ORDER BY seq DESC LIMIT ?))`,
+        ),
+        // One statement: the write lock is taken before the row is chosen, so two processes
+        // popping at once never get the same entry.
+        pop: p(
+          `DELETE FROM ${s} WHERE seq = (SELECT seq FROM ${s} WHERE key = ? AND expires_at > ? ` +
+            'ORDER BY seq DESC LIMIT 1) RETURNING value',
+        ).pluck(),
+        clear: p(`DELETE FROM ${table}`),
+        clearStacks: p(`DELETE FROM ${s}`),
+        purge: p(`DELETE FROM ${table} WHERE key IN (SELECT key FROM ${table} WHERE expires_at <= ? LIMIT ${PURGE_BATCH})`),
+        purgeStacks: p(`DELETE FROM ${s} WHERE seq IN (SELECT seq FROM ${s} WHERE expires_at <= ? LIMIT ${PURGE_BATCH})`),
+      };
+      const q = this.#q;
+      this.#pushTx = this.#db
+        .transaction((key: Buffer, value: Buffer, expiresAt: number, now: number, max: number) => {
+          q.push.run(key, value, expiresAt);
+          q.trim.run(key, now, key, max);
+        })
+        .immediate.bind(null);
+      this.#deleteTx = this.#db
+        .transaction((key: Buffer) => q.del.run(key).changes + q.delStack.run(key).changes > 0)
+        .immediate.bind(null);
+    } catch (err) {
+      this.#db.close();
+      throw err instanceof SessionStoreError ? err : unavailable(err);
+    }
+    this.purgeExpired();
+    if (purgeEvery > 0) {
+      this.#timer = setInterval(() => this.purgeExpired(), purgeEvery);
+      this.#timer.unref();
+    }
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.#open();
+    return wrap(() => this.#q.get.get(buf(key), this.#now()) as Buffer | undefined);
+  }
+
+  async set(key: Uint8Array, value: Uint8Array, ttlMs: number): Promise<void> {
+    this.#open();
+    wrap(() => {
+      if (ttlMs > 0) this.#q.set.run(buf(key), buf(value), this.#now() + ttlMs);
+      else this.#q.del.run(buf(key));
+    });
+  }
+
+  async take(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.#open();
+    const row = wrap(() => this.#q.take.get(buf(key)) as Row | undefined);
+    return row !== undefined && row.expires_at > this.#now() ? row.value : undefined;
+  }
+
+  async delete(key: Uint8Array): Promise<boolean> {
+    this.#open();
+    return wrap(() => this.#deleteTx(buf(key)));
+  }
+
+  async push(key: Uint8Array, value: Uint8Array, ttlMs: number, max: number): Promise<void> {
+    this.#open();
+    if (ttlMs <= 0 || max < 1) return;
+    const now = this.#now();
+    wrap(() => this.#pushTx(buf(key), buf(value), now + ttlMs, now, Math.floor(max)));
+  }
+
+  async pop(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.#open();
+    return wrap(() => this.#q.pop.get(buf(key), this.#now()) as Buffer | undefined);
+  }
+
+  async clear(): Promise<void> {
+    this.#open();
+    wrap(() => {
+      this.#q.clear.run();
+      this.#q.clearStacks.run();
+    });
+  }
+
+  /**
+   * Deletes up to 1000 expired rows of each table now (the timer does this every
+   * `purgeIntervalMs`). Returns the number deleted; a busy database is skipped and gives 0.
+   */
+  purgeExpired(): number {
+    if (this.#closed) return 0;
+    try {
+      const now = this.#now();
+      return this.#q.purge.run(now).changes + this.#q.purgeStacks.run(now).changes;
+    } catch {
+      return 0; // another process holds the lock: the next purge gets them
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#db.close();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new SessionStoreError('ERR_STORE_CLOSED', 'SqliteStore: the store is closed');
+  }
+}
+
+function schema(t: string): string {
+  return `
+    CREATE TABLE IF NOT EXISTS ${t} (
+      key BLOB PRIMARY KEY NOT NULL,
+      value BLOB NOT NULL,
+      expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS ${t}_expiry ON ${t} (expires_at);
+    CREATE TABLE IF NOT EXISTS ${t}_stacks (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      key BLOB NOT NULL,
+      value BLOB NOT NULL,
+      expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS ${t}_stacks_key ON ${t}_stacks (key, seq);
+    CREATE INDEX IF NOT EXISTS ${t}_stacks_expiry ON ${t}_stacks (expires_at);`;
+}
+
+function open(Ctor: DatabaseCtor, path: string, mode: number): Database {
+  // Create the file ourselves so that it (and the -wal and -shm files SQLite derives from it)
+  // is not readable by other users.
+  if (path !== ':memory:' && !path.startsWith('file:') && !existsSync(path)) {
+    closeSync(openSync(path, 'a', mode));
+  }
+  return new Ctor(path, { timeout: OPEN_BUSY_TIMEOUT_MS });
+}
+
+function buf(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function wrap<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw unavailable(err);
+  }
+}
+
+function unavailable(err: unknown): SessionStoreError {
+  if (err instanceof SessionStoreError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const prefix = typeof code === 'string' ? `${code}: ` : '';
+  return new SessionStoreError('ERR_STORE_UNAVAILABLE', `SqliteStore: ${prefix}${messageOf(err)}`);
+}
