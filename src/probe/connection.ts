@@ -41,6 +41,8 @@ export interface HandshakeRequest {
 export interface Handshake {
   protocol: string | null;
   cipher: string;
+  /** Negotiated ALPN protocol, or `null`. */
+  alpn: string | null;
   /** `isSessionReused()`: the offered session was resumed. */
   reused: boolean;
   /** From the start of the TCP connect to the end of the TLS handshake, in milliseconds. */
@@ -113,8 +115,20 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
     socket.on('session', (session: Buffer) => sessions.push(session));
     socket.on('data', () => {});
     socket.on('error', (cause: Error & { code?: string }) => {
-      // Once the handshake is done, a reset while closing changes nothing.
-      if (!result) finish(classify(cause, where, request.version));
+      if (!result) {
+        finish(classify(cause, where, request.version));
+      } else if (cause.code?.startsWith('ERR_SSL_')) {
+        // A TLS 1.3 client finishes before the server has checked its Finished (and certificate):
+        // an alert right after the handshake means the server did not accept it.
+        result = undefined;
+        const hint = /certificate required/.test(cause.message) ? ' (the server wants a client certificate: --cert/--key)' : '';
+        finish(
+          new ProbeError('ERR_PROBE_HANDSHAKE', `${where}: the server rejected the ${request.version} handshake: ${firstLine(cause)}${hint}`, {
+            cause,
+          }),
+        );
+      }
+      // Otherwise (a reset while closing) the handshake stands.
     });
     socket.once('close', () => finish());
     socket.once('secureConnect', () => {
@@ -122,6 +136,7 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
       result = {
         protocol: socket.getProtocol(),
         cipher: socket.getCipher()?.standardName ?? socket.getCipher()?.name ?? '',
+        alpn: typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : null,
         reused: socket.isSessionReused(),
         ms,
         sessions,
@@ -152,7 +167,12 @@ function classify(cause: Error & { code?: string }, where: string, version: Prob
   return new ProbeError('ERR_PROBE_HANDSHAKE', `${where}: ${version} handshake failed: ${message}`, { cause });
 }
 
+/**
+ * One readable line: OpenSSL's `...:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert
+ * certificate required:file:line:SSL alert number 116` becomes `tlsv13 alert certificate required`.
+ */
 function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n')[0] ?? '';
+  const text = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+  const openssl = /^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):/.exec(text);
+  return openssl?.[1] ?? text;
 }

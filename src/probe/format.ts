@@ -48,7 +48,7 @@ export function formatReport(report: ProbeReport, options: FormatOptions = {}): 
 
   const tls13 = (r: Tls13Report) => {
     const t = r.tickets;
-    lines.push(heading('TLS 1.3', r.cipher));
+    lines.push(heading('TLS 1.3', withAlpn(r.cipher, r.alpn)));
     lines.push(
       row('ticket resumption (fresh tickets)', t.attempts === 0 ? paint('red', 'no ticket issued') : ratio(t.resumed, t.attempts)),
       row('tickets per full handshake', String(t.perFullHandshake)),
@@ -65,7 +65,7 @@ export function formatReport(report: ProbeReport, options: FormatOptions = {}): 
     );
   };
   const tls12 = (r: Tls12Report) => {
-    lines.push(heading('TLS 1.2', r.cipher));
+    lines.push(heading('TLS 1.2', withAlpn(r.cipher, r.alpn)));
     lines.push(
       row('session id resumption', r.sessionId.issued ? ratio(r.sessionId.resumed, r.sessionId.attempts) : paint('red', 'no session id issued')),
       row('ticket resumption', r.ticket.issued ? ratio(r.ticket.resumed, r.ticket.attempts) : paint('red', 'no ticket issued')),
@@ -108,6 +108,10 @@ export function formatReport(report: ProbeReport, options: FormatOptions = {}): 
     for (const line of wrap(f.message, width - 10)) lines.push(`          ${line}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function withAlpn(cipher: string, alpn: string | null): string {
+  return alpn === null ? cipher : `${cipher}, ALPN ${alpn}`;
 }
 
 function ms(value: number | null): string {

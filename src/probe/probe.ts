@@ -120,7 +120,7 @@ export async function probe(options: ProbeOptions): Promise<ProbeReport> {
       notSpoken[version] = error.message;
     }
   }
-  if (spoken.length === 0) throw noProtocol(errors);
+  if (spoken.length === 0) throw noProtocol(errors, formatTarget(settings));
 
   const tls13 = spoken.includes('TLSv1.3') ? await run.tls13() : null;
   const tls12 = spoken.includes('TLSv1.2') ? await run.tls12() : null;
@@ -173,11 +173,12 @@ class Run {
   async tls12(): Promise<Tls12Report> {
     const v = 'TLSv1.2';
     let cipher = '';
+    let alpn: string | null = null;
     const sessionId = { issued: false, attempts: 0, resumed: 0 };
     for (let i = 0; i < this.attempts; i += 1) {
       this.progress(`${v}: session id resumption ${i + 1}/${this.attempts}`);
       const full = await this.connect({ version: v, noTicket: true });
-      cipher ||= full.cipher;
+      if (i === 0) ({ cipher, alpn } = full);
       const session = decode(full.session);
       if (!session || session.sessionId.length === 0) continue;
       if (!sessionId.issued) this.options.onSession?.('tls12-session-id', session);
@@ -204,12 +205,13 @@ class Run {
       const renewed = after !== undefined && !after.equals(session.ticket);
       ticket.renewedOnResumption = (ticket.renewedOnResumption ?? false) || renewed;
     }
-    return { protocol: v, cipher, sessionId, ticket, timing: this.#timings[v].medians() };
+    return { protocol: v, cipher, alpn, sessionId, ticket, timing: this.#timings[v].medians() };
   }
 
   async tls13(): Promise<Tls13Report> {
     const v = 'TLSv1.3';
     let cipher = '';
+    let alpn: string | null = null;
     const perFull: number[] = [];
     const perResumed: number[] = [];
     const seen: TlsSession[] = [];
@@ -220,7 +222,7 @@ class Run {
     for (let i = 0; i < this.attempts; i += 1) {
       this.progress(`${v}: resumption ${i + 1}/${this.attempts}`);
       const full = await this.connect({ version: v });
-      cipher ||= full.cipher;
+      if (i === 0) ({ cipher, alpn } = full);
       perFull.push(full.sessions.length);
       seen.push(...decodeAll(full.sessions));
       const [first, ...rest] = full.sessions;
@@ -248,6 +250,7 @@ class Run {
     return {
       protocol: v,
       cipher,
+      alpn,
       tickets: {
         attempts,
         resumed,
@@ -294,15 +297,13 @@ class Run {
   }
 }
 
-function noProtocol(errors: ProbeError[]): ProbeError {
+function noProtocol(errors: ProbeError[], where: string): ProbeError {
   const certificate = errors.find((e) => e.code === 'ERR_PROBE_CERTIFICATE');
   if (certificate) return certificate;
   const [first, second] = errors;
   if (first && !second) return first;
-  return new ProbeError(
-    'ERR_PROBE_NO_PROTOCOL',
-    `no TLS 1.2 or TLS 1.3 handshake completed (${errors.map((e) => e.message).join('; ')})`,
-  );
+  const reasons = errors.map((e) => (e.message.startsWith(`${where}: `) ? e.message.slice(where.length + 2) : e.message));
+  return new ProbeError('ERR_PROBE_NO_PROTOCOL', `${where}: no TLS 1.2 or TLS 1.3 handshake completed (${reasons.join('; ')})`);
 }
 
 function decode(der: Buffer | undefined): TlsSession | undefined {

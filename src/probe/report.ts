@@ -34,6 +34,8 @@ export interface Tls12Report {
   protocol: 'TLSv1.2';
   /** Cipher suite of the first full handshake (IANA name). */
   cipher: string;
+  /** ALPN protocol the server chose, or `null`. */
+  alpn: string | null;
   sessionId: SessionIdResult;
   ticket: Tls12TicketResult;
   timing: ProbeTiming;
@@ -64,6 +66,7 @@ export interface Tls13TicketsResult {
 export interface Tls13Report {
   protocol: 'TLSv1.3';
   cipher: string;
+  alpn: string | null;
   tickets: Tls13TicketsResult;
   /**
    * The same ticket resumed on two connections (RFC 8446 advises single use, 8 and C.4);
