@@ -25,7 +25,7 @@ import { createUndiciConnector, type UndiciConnectOptions, type UndiciConnector 
 const DEFAULT_TICKETS_PER_KEY = 8;
 const DEFAULT_MAX_KEYS = 256;
 const DEFAULT_MAX_SESSIONS = 2048;
-const DEFAULT_LOOKUP_BUDGET_MS = 100;
+const DEFAULT_STORE_TIMEOUT_MS = 100;
 
 /** A stored session handed to one connection. */
 interface Offer {
@@ -80,7 +80,6 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   readonly #ticketsPerKey: number;
   readonly #maxKeys: number;
   readonly #maxSessions: number;
-  readonly #budgetMs: number;
   readonly #now: () => number;
   readonly #keyer = new DomainKeyer();
   readonly #index = new DomainIndex();
@@ -97,12 +96,11 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
       throw new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', 'ClientSessionStore: maxSessions must be at least maxTicketsPerKey');
     }
     this.#ownsStore = options.store === undefined;
-    this.#store = options.store ?? new MemoryStore();
-    const budget = options.lookupBudgetMs ?? (this.#ownsStore ? Number.POSITIVE_INFINITY : DEFAULT_LOOKUP_BUDGET_MS);
+    const budget = options.storeTimeoutMs ?? (this.#ownsStore ? Number.POSITIVE_INFINITY : DEFAULT_STORE_TIMEOUT_MS);
     if (!(budget > 0)) {
-      throw new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', 'ClientSessionStore: lookupBudgetMs must be positive');
+      throw new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', 'ClientSessionStore: storeTimeoutMs must be positive');
     }
-    this.#budgetMs = budget;
+    this.#store = timeBoxed(options.store ?? new MemoryStore(), budget);
     this.#now = options.now ?? Date.now;
   }
 
@@ -214,8 +212,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   /** The session to offer: the newest live TLS 1.3 ticket (taken), else the TLS 1.2 session. */
   async #lookup(key: DomainKey): Promise<Offer | undefined> {
     try {
-      const both = Promise.all([this.#takeTicket(key), this.#getSession(key)]);
-      const [ticket, session] = await withBudget(both, this.#budgetMs, 'client session lookup');
+      const [ticket, session] = await Promise.all([this.#takeTicket(key), this.#getSession(key)]);
       if (ticket !== undefined || session !== undefined) this.#index.use(key);
       return ticket ?? session;
     } catch (error) {
@@ -496,14 +493,20 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
       () => undefined,
       (error: unknown) => this.#storeFailed(error),
     );
-    this.#background(tracked.chain);
+    this.#remember(tracked.chain);
   }
 
   #background(promise: Promise<unknown>): void {
-    const p = promise.then(
-      () => undefined,
-      (error: unknown) => this.#storeFailed(error),
+    this.#remember(
+      promise.then(
+        () => undefined,
+        (error: unknown) => this.#storeFailed(error),
+      ),
     );
+  }
+
+  /** Keeps `p` (which never rejects) until it settles, for {@link flush} and {@link close}. */
+  #remember(p: Promise<void>): void {
     this.#pending.add(p);
     void p.finally(() => this.#pending.delete(p));
   }
@@ -544,6 +547,24 @@ class OfferEventImpl implements OfferEvent {
     this.#session ??= TlsSession.fromDER(this.#der);
     return this.#session;
   }
+}
+
+/**
+ * The store with every call limited to `ms` (a {@link BudgetExceededError} past it). A late
+ * answer is ignored; a late `pop` loses that ticket, which only costs a full handshake.
+ */
+function timeBoxed(store: SessionStore, ms: number): SessionStore {
+  if (!Number.isFinite(ms)) return store;
+  return {
+    get: (key) => withBudget(store.get(key), ms, 'session store get'),
+    set: (key, value, ttlMs) => withBudget(store.set(key, value, ttlMs), ms, 'session store set'),
+    take: (key) => withBudget(store.take(key), ms, 'session store take'),
+    delete: (key) => withBudget(store.delete(key), ms, 'session store delete'),
+    push: (key, value, ttlMs, max) => withBudget(store.push(key, value, ttlMs, max), ms, 'session store push'),
+    pop: (key) => withBudget(store.pop(key), ms, 'session store pop'),
+    clear: () => withBudget(store.clear(), ms, 'session store clear'),
+    close: () => store.close(),
+  };
 }
 
 /** Error codes of a broken transport (system errors also carry `syscall`). */

@@ -16,11 +16,13 @@ export interface ClientSessionStoreOptions {
   /** Sessions kept over all domains (tickets plus TLS 1.2 sessions). Default 2048. */
   maxSessions?: number;
   /**
-   * Time budget in ms of the store lookup made before each handshake; past it the connection
-   * goes ahead with a full handshake. Default 100 for a store passed in, none for the private
-   * memory store (it answers at once).
+   * Time limit in ms of each store call. Past it, the lookup made before a handshake gives up
+   * (the connection goes ahead with a full handshake) and a background write is counted as
+   * failed, so that neither connections nor {@link ClientSessionStore.close} wait on a store
+   * that does not answer. Default 100 for a store passed in, none for the private memory store
+   * (it answers at once).
    */
-  lookupBudgetMs?: number;
+  storeTimeoutMs?: number;
   /** Clock in ms since epoch, for tests. Default `Date.now`. */
   now?: () => number;
 }
