@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import type { SecureContext } from 'node:tls';
 import { createSecureContext } from 'node:tls';
 import { probe } from '../../src/probe/index.js';
+import { ServerSessionCache, type ServerSessionCacheOptions } from '../../src/server/index.js';
 import { sharedPki, startNodeServer, tmpDir } from '../helpers/index.js';
 import { assertAgrees, findingIds } from './agree.js';
 import { referenceCrossHost, referenceVerdict } from './reference.js';
@@ -133,5 +134,103 @@ describe('probe against a Node.js server', () => {
     }
     assert.equal(report.findings[0]?.id, 'cross-host-resumption');
     assert.match(report.findings[0]?.message ?? '', /made for a\.test was resumed for b\.test \(TLSv1\.3 ticket, TLSv1\.2 ticket\)/);
+  });
+});
+
+describe("probe against a Node.js server with this project's ServerSessionCache", () => {
+  const CASES: Array<{ name: string; options: ServerSessionCacheOptions; tls13Storage: string; reuse: boolean; perResumed: number; tls12Ticket: boolean; findings: string[] }> = [
+    {
+      name: 'defaults: stateful, TLS 1.3 sessions used once, a fresh ticket on resumption',
+      options: {},
+      tls13Storage: 'stateful',
+      reuse: false,
+      perResumed: 1,
+      tls12Ticket: false,
+      findings: [],
+    },
+    {
+      name: 'reuseTls13: a TLS 1.3 session resumes more than once',
+      options: { reuseTls13: true },
+      tls13Storage: 'stateful',
+      reuse: true,
+      perResumed: 1,
+      tls12Ticket: false,
+      findings: ['ticket-reuse-accepted'],
+    },
+    {
+      name: "tickets 'stateless': Node's tickets, the cache serves TLS 1.2 session ids",
+      options: { tickets: 'stateless' },
+      tls13Storage: 'stateless',
+      reuse: true,
+      perResumed: 0,
+      tls12Ticket: true,
+      findings: ['ticket-reuse-accepted', 'tls12-ticket-not-renewed', 'tls13-no-ticket-after-resumption'],
+    },
+  ];
+  for (const c of CASES) {
+    test(c.name, { timeout: 60_000 }, async (t) => {
+      const server = await startNodeServer({ cert: pki.server });
+      const cache = new ServerSessionCache(c.options).attach(server.server);
+      t.after(async () => {
+        await server.close();
+        await cache.close();
+      });
+      const report = await probe({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: pki.ca.cert });
+      assert.deepEqual(report.tls13?.tickets, {
+        attempts: 5,
+        resumed: 5,
+        perFullHandshake: 2,
+        perResumedHandshake: c.perResumed,
+        lifetimeHint: 300,
+        identityLength: c.tls13Storage === 'stateful' ? 32 : report.tls13?.tickets.identityLength,
+        storageGuess: c.tls13Storage,
+      });
+      assert.equal(report.tls13?.ticketReuseAccepted, c.reuse);
+      assert.deepEqual(report.tls12?.sessionId, { issued: true, attempts: 5, resumed: 5 });
+      assert.equal(report.tls12?.ticket.issued, c.tls12Ticket);
+      assert.equal(report.tls12?.ticket.resumed, c.tls12Ticket ? 5 : 0);
+      assert.deepEqual(findingIds(report), c.findings);
+      assert.ok(cache.stats().hits > 0, 'resumptions went through the cache');
+
+      assertAgrees(report, await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }), c.name);
+    });
+  }
+
+  test('SNICallback with two certificates: sessions stay with their host', { timeout: 60_000 }, async (t) => {
+    const [a, b] = await Promise.all([pki.issue({ cn: 'a.test' }), pki.issue({ cn: 'b.test' })]);
+    const contexts: Record<string, SecureContext> = {
+      'a.test': createSecureContext({ key: a.key, cert: a.cert }),
+      'b.test': createSecureContext({ key: b.key, cert: b.cert }),
+    };
+    const server = await startNodeServer({
+      cert: a,
+      tlsOptions: { SNICallback: (name, cb) => cb(null, contexts[name] ?? contexts['a.test']) },
+    });
+    const cache = new ServerSessionCache().attach(server.server);
+    t.after(async () => {
+      await server.close();
+      await cache.close();
+    });
+    const report = await probe({ host: '127.0.0.1', port: server.port, servername: 'a.test', otherServername: 'b.test', ca: pki.ca.cert });
+    const cross = report.crossHost;
+    assert.ok(cross);
+    assert.deepEqual(
+      cross.checks.map((c) => `${c.protocol} ${c.kind} ${c.resumed}`),
+      ['TLSv1.3 ticket false', 'TLSv1.2 sessionId false'],
+    );
+    for (const check of cross.checks) {
+      const ref = await referenceCrossHost({
+        port: server.port,
+        dir: dir.path,
+        servername: 'a.test',
+        other: 'b.test',
+        tls: check.protocol === 'TLSv1.3' ? '1.3' : '1.2',
+        noTicket: check.kind === 'sessionId',
+      });
+      assert.equal(check.resumed, ref, `${check.protocol} ${check.kind} agrees with s_client`);
+    }
+    assert.ok(!findingIds(report).includes('cross-host-resumption'));
+    assert.equal(report.tls13?.tickets.resumed, 5, 'same-host resumption still works');
+    assert.equal(report.tls12?.sessionId.resumed, 5);
   });
 });
