@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Agent, AgentOptions } from 'node:https';
 import { isIP } from 'node:net';
@@ -6,6 +7,7 @@ import { TLS1_3_VERSION, TlsSession } from '../session/index.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { withBudget } from '../util/budget.js';
+import { certificateNotAfter } from './cert-validity.js';
 import { DomainIndex } from './domain-index.js';
 import { type DomainKey, DomainKeyer } from './domain-key.js';
 import { ClientSessionStoreError } from './errors.js';
@@ -322,7 +324,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     }
     const now = this.#now();
     const expiresAt = sessionExpiresAt(session);
-    const certNotAfter = this.#certNotAfter(tracked, now);
+    const certNotAfter = this.#certNotAfter(tracked, session, now);
     if (!session.isResumable() || expiresAt <= now || certNotAfter === false) {
       this.#stats.rejected++;
       return;
@@ -356,24 +358,28 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   }
 
   /**
-   * The peer certificate's notAfter, or false when it expired or does not match the name the
-   * connection verified (a resumed session skips that check, so such a session is never kept).
-   * A resumed connection has the offered session's certificate, already checked.
+   * The peer certificate's notAfter (0 when the session has no certificate), or false when the
+   * certificate expired or does not match the name the connection checks: a resumed session
+   * skips certificate checks, so such a session is never kept. Computed once per connection.
    */
-  #certNotAfter(tracked: Tracked, now: number): number | false {
+  #certNotAfter(tracked: Tracked, session: TlsSession, now: number): number | false {
     if (tracked.certNotAfter !== undefined) return tracked.certNotAfter;
+    const { socket, offer, key } = tracked;
+    const reused = socket.isSessionReused();
     let result: number | false;
-    if (tracked.offer !== undefined && tracked.socket.isSessionReused()) {
-      result = tracked.offer.entry.certNotAfter;
+    if (offer !== undefined && reused) {
+      // The resumed session's certificate, checked when that session was stored.
+      result = offer.entry.certNotAfter;
     } else {
-      const cert = tracked.socket.getPeerX509Certificate();
-      if (cert === undefined) result = 0;
-      else {
-        const notAfter = Date.parse(cert.validTo);
-        const name = tracked.key.identity;
-        const matches = isIP(name) !== 0 ? cert.checkIP(name) !== undefined : cert.checkHost(name) !== undefined;
-        result = matches && Number.isFinite(notAfter) && notAfter > now ? notAfter : false;
-      }
+      // Read from the session, not the socket: Node 20's getPeerX509Certificate() removes the
+      // leaf from the connection's chain (a later getPeerCertificate() then finds nothing).
+      const der = session.peerCertificateDER;
+      const notAfter = der === undefined ? 0 : certificateNotAfter(der);
+      if (der === undefined) result = 0;
+      else if (notAfter === undefined || notAfter <= now) result = false;
+      // After a full handshake Node's own checkServerIdentity passed when `authorized` is set.
+      else if (!reused && socket.authorized && key.defaultIdentityCheck) result = notAfter;
+      else result = certificateMatches(der, key.identity) ? notAfter : false;
     }
     tracked.certNotAfter = result;
     return result;
@@ -583,6 +589,16 @@ function isConnectionError(error: Error | null | undefined): boolean {
   if ('syscall' in error || 'library' in error) return true;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || TRANSPORT_CODES.has(code));
+}
+
+/** Whether the certificate names `name` (a DNS name or an IP address). Parses it: rare path. */
+function certificateMatches(der: Buffer, name: string): boolean {
+  try {
+    const cert = new X509Certificate(der);
+    return isIP(name) !== 0 ? cert.checkIP(name) !== undefined : cert.checkHost(name) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 function zeroStats(): ClientSessionStoreStats {

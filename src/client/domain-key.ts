@@ -22,6 +22,8 @@ export interface DomainKey {
   readonly sessionKey: Buffer;
   /** The name the server certificate must match: servername, else host (as Node checks it). */
   readonly identity: string;
+  /** True when the connection uses Node's own `tls.checkServerIdentity`. */
+  readonly defaultIdentityCheck: boolean;
 }
 
 /** Store key prefixes; the version lets a later encoding live beside this one. */
@@ -79,6 +81,7 @@ export class DomainKeyer {
       ticketsKey: Buffer.concat([TICKETS_PREFIX, hash]),
       sessionKey: Buffer.concat([SESSION_PREFIX, hash]),
       identity: options.servername || options.host || 'localhost',
+      defaultIdentityCheck: options.checkServerIdentity === undefined || options.checkServerIdentity === tls.checkServerIdentity,
     };
   }
 

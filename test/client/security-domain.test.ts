@@ -82,6 +82,35 @@ test('a session whose peer certificate does not match the servername is not kept
   assert.equal(s.offered, 0);
 });
 
+test('a custom identity check that lets a name mismatch through does not make the session kept', async (t) => {
+  const pki = await sharedPki();
+  const server = await startNodeServer({ cert: pki.server });
+  t.after(() => server.close());
+  const store = new ClientSessionStore();
+  t.after(() => store.close());
+  const opts = { port: server.port, ca: pki.ca.cert, servername: 'other.test', checkServerIdentity: () => undefined };
+  const first = await runConnection(store, opts);
+  assert.equal(first.socket.authorized, true, 'the chain verified and the custom check passed');
+  assert.equal(store.stats().stored, 0);
+  assert.equal(store.stats().rejected, 2);
+});
+
+test('the store leaves the socket\'s peer certificate to the application', async (t) => {
+  const pki = await sharedPki();
+  const server = await startNodeServer({ cert: pki.server });
+  t.after(() => server.close());
+  const store = new ClientSessionStore();
+  t.after(() => store.close());
+  const opts = { port: server.port, ca: pki.ca.cert };
+  let seen = '';
+  store.on('session', (e) => {
+    seen = String(e.socket.getPeerCertificate().subject?.CN);
+  });
+  await runConnection(store, opts);
+  await runConnection(store, { ...opts, rejectUnauthorized: false, servername: 'localhost' });
+  assert.equal(seen, 'localhost');
+});
+
 test('a session whose peer certificate has expired is not kept', async (t) => {
   const pki = await sharedPki();
   const expired = await pki.issue({ cn: 'localhost', notAfterPast: true });
