@@ -1,6 +1,6 @@
 import { constants } from 'node:crypto';
 import { isIP } from 'node:net';
-import { type ConnectionOptions, type TLSSocket, connect } from 'node:tls';
+import { type ConnectionOptions, type PeerCertificate, type TLSSocket, connect } from 'node:tls';
 import { ProbeError } from './errors.js';
 import { type ProbeTarget, formatTarget } from './target.js';
 
@@ -51,6 +51,8 @@ export interface Handshake {
   sessions: Buffer[];
   /** `getSession()` at the end of the handshake: reliable under TLS 1.2 only. */
   session: Buffer | undefined;
+  /** The server's certificate, `null` when it sent none. */
+  peerCertificate: PeerCertificate | null;
 }
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT']);
@@ -60,10 +62,21 @@ export function defaultServername(host: string): string | undefined {
   return isIP(host) === 0 ? host : undefined;
 }
 
+/** Shortest wait for the first TLS 1.3 ticket after the handshake. */
+const TICKET_WAIT_MIN_MS = 25;
+/** Shortest wait for one more TLS 1.3 ticket after one arrived. */
+const TICKET_GRACE_MIN_MS = 10;
+/** Shortest wait for the server to close after our close_notify. */
+const CLOSE_WAIT_MIN_MS = 100;
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}
+
 /**
- * Makes one TLS connection, ends it cleanly right after the handshake and waits (bounded) for
- * the server to close, so that every TLS 1.3 ticket the server sent is counted: servers send
- * their tickets before they read the client's close_notify, and TCP keeps that order.
+ * Makes one TLS connection, offering exactly the session in `request`, collects the TLS 1.3
+ * tickets that follow the handshake (bounded waits), then ends the connection cleanly with a
+ * close_notify so that the server keeps the session.
  */
 export function handshake(settings: ConnectionSettings, request: HandshakeRequest): Promise<Handshake> {
   const servername = 'servername' in request ? request.servername : settings.servername;
@@ -131,6 +144,14 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
       // Otherwise (a reset while closing) the handshake stands.
     });
     socket.once('close', () => finish());
+    let closing = false;
+    // Ends cleanly (close_notify) and gives the server a bounded moment to close its side.
+    const close = (ms: number) => {
+      closing = true;
+      clearTimeout(timer);
+      timer = setTimeout(() => finish(), clamp(4 * ms + 50, CLOSE_WAIT_MIN_MS, settings.timeoutMs));
+      socket.end();
+    };
     socket.once('secureConnect', () => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       result = {
@@ -141,13 +162,30 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
         ms,
         sessions,
         session: socket.getSession(),
+        peerCertificate: peerCertificate(socket),
       };
       clearTimeout(timer);
-      // A server that ignores close_notify has sent its tickets long before this.
-      timer = setTimeout(() => finish(), Math.min(settings.timeoutMs, Math.max(100, 4 * ms + 50)));
-      socket.end();
+      if (request.version === 'TLSv1.2') {
+        // TLS 1.2 tickets come inside the handshake: nothing more to wait for.
+        close(ms);
+        return;
+      }
+      // TLS 1.3 tickets follow the handshake, about one round trip after it. Closing at once
+      // would lose them behind proxies that do not pass a half-closed connection on, so wait:
+      // two handshake times for the first ticket, then a little after each one for the rest.
+      timer = setTimeout(() => close(ms), clamp(2 * ms, TICKET_WAIT_MIN_MS, settings.timeoutMs));
+      socket.on('session', () => {
+        if (closing) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => close(ms), clamp(ms, TICKET_GRACE_MIN_MS, settings.timeoutMs));
+      });
     });
   });
+}
+
+function peerCertificate(socket: TLSSocket): PeerCertificate | null {
+  const cert = socket.getPeerCertificate();
+  return cert && Object.keys(cert).length > 0 ? cert : null;
 }
 
 function classify(cause: Error & { code?: string }, where: string, version: ProbeVersion): ProbeError {

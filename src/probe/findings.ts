@@ -99,11 +99,19 @@ export function findingsFor(report: FindingInput): Finding[] {
       .map((c) => `${c.protocol} ${c.kind === 'ticket' ? 'ticket' : 'session id'}`)
       .join(', ');
     const from = crossHost.servername ?? '(no SNI)';
-    add(
-      'high',
-      'cross-host-resumption',
-      `A session made for ${from} was resumed for ${crossHost.otherServername} (${what}): a client can reach one virtual host with the other's session, skipping the certificate check for that name (origin confusion, Delignat-Lavaud and Bhargavan, 2015). Give each virtual host its own session cache and ticket keys, or a distinct session id context.`,
-    );
+    if (crossHost.certificateCoversOther) {
+      add(
+        'low',
+        'cross-host-resumption',
+        `A session made for ${from} was resumed for ${crossHost.otherServername} (${what}). The certificate covers both names, so this opens nothing a full handshake would not; if the names are separate applications, give each its own session cache and ticket keys.`,
+      );
+    } else {
+      add(
+        'high',
+        'cross-host-resumption',
+        `A session made for ${from} was resumed for ${crossHost.otherServername} (${what}), although the certificate served for ${from} is not valid for ${crossHost.otherServername}: a client can reach one virtual host with a session that never checked a certificate for its name (origin confusion, Delignat-Lavaud and Bhargavan, 2015). Give each virtual host its own session cache and ticket keys, or a distinct session id context.`,
+      );
+    }
   }
 
   return out.sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);

@@ -28,7 +28,7 @@ export function formatReport(report: ProbeReport, options: FormatOptions = {}): 
     const [on, off] = CODES[style];
     return `\u001b[${on}m${text}\u001b[${off}m`;
   };
-  const row = (label: string, value: string) => `  ${label.padEnd(LABEL_WIDTH)}${value}`;
+  const row = (label: string, value: string) => `  ${label.length < LABEL_WIDTH ? label.padEnd(LABEL_WIDTH) : `${label}  `}${value}`;
   const ratio = (resumed: number, attempts: number) => {
     const text = `${resumed}/${attempts} resumed`;
     return paint(resumed === attempts ? 'green' : resumed === 0 ? 'red' : 'yellow', text);
@@ -90,6 +90,9 @@ export function formatReport(report: ProbeReport, options: FormatOptions = {}): 
   if (report.crossHost) {
     const c = report.crossHost;
     lines.push(heading('Cross-virtual-host', `${c.servername ?? '(no SNI)'} -> ${c.otherServername}`));
+    if (c.certificateCoversOther !== null) {
+      lines.push(row(`certificate valid for ${c.otherServername}`, c.certificateCoversOther ? 'yes' : 'no'));
+    }
     if (c.checks.length === 0) lines.push(row('nothing to offer', paint('dim', 'the server issued no session')));
     for (const check of c.checks) {
       const label = `${check.protocol.replace('TLSv', 'TLS ')} ${check.kind === 'ticket' ? 'ticket' : 'session id'}`;

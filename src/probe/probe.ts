@@ -1,3 +1,4 @@
+import { checkServerIdentity } from 'node:tls';
 import { TlsSession } from '../session/tls-session.js';
 import { type ConnectionSettings, type Handshake, type HandshakeRequest, type ProbeVersion, defaultServername, handshake } from './connection.js';
 import { ProbeError } from './errors.js';
@@ -268,6 +269,7 @@ class Run {
 
   async crossHost(other: string, spoken: readonly ProbeVersion[]): Promise<CrossHostReport> {
     const checks: CrossHostCheck[] = [];
+    let certificateCoversOther: boolean | null = null;
     const kinds: Array<{ version: ProbeVersion; kind: CrossHostCheck['kind'] }> = [];
     if (spoken.includes('TLSv1.3')) kinds.push({ version: 'TLSv1.3', kind: 'ticket' });
     if (spoken.includes('TLSv1.2')) kinds.push({ version: 'TLSv1.2', kind: 'sessionId' }, { version: 'TLSv1.2', kind: 'ticket' });
@@ -275,6 +277,9 @@ class Run {
       this.progress(`${version}: ${kind === 'ticket' ? 'ticket' : 'session id'} made for one host, offered to ${other}`);
       const noTicket = kind === 'sessionId';
       const full = await this.connect({ version, noTicket });
+      if (full.peerCertificate && certificateCoversOther === null) {
+        certificateCoversOther = checkServerIdentity(other, full.peerCertificate) === undefined;
+      }
       const offer = version === 'TLSv1.3' ? full.sessions[0] : full.session;
       const session = decode(offer);
       const usable = kind === 'ticket' ? (session?.ticket?.length ?? 0) > 0 : (session?.sessionId.length ?? 0) > 0;
@@ -291,6 +296,7 @@ class Run {
     return {
       servername: this.settings.servername ?? null,
       otherServername: other,
+      certificateCoversOther,
       checks,
       resumed: checks.some((c) => c.resumed),
     };

@@ -89,6 +89,11 @@ export interface CrossHostCheck {
 export interface CrossHostReport {
   servername: string | null;
   otherServername: string;
+  /**
+   * The certificate served for {@link servername} is also valid for {@link otherServername}
+   * (then a session crossing over bypasses nothing); `null` when no certificate was seen.
+   */
+  certificateCoversOther: boolean | null;
   checks: CrossHostCheck[];
   /** Any check resumed: a finding. */
   resumed: boolean;

@@ -132,7 +132,9 @@ describe('probe against a Node.js server', () => {
       });
       assert.equal(check.resumed, ref, `${check.protocol} ${check.kind} agrees with s_client`);
     }
+    assert.equal(cross.certificateCoversOther, false);
     assert.equal(report.findings[0]?.id, 'cross-host-resumption');
+    assert.equal(report.findings[0]?.severity, 'high');
     assert.match(report.findings[0]?.message ?? '', /made for a\.test was resumed for b\.test \(TLSv1\.3 ticket, TLSv1\.2 ticket\)/);
   });
 });

@@ -175,6 +175,7 @@ describe('probe against openssl s_server', () => {
     assert.ok(cross);
     assert.equal(cross.servername, 'a.test');
     assert.equal(cross.otherServername, 'b.test');
+    assert.equal(cross.certificateCoversOther, false);
     const reference: Record<string, boolean> = {};
     for (const check of cross.checks) {
       const key = `${check.protocol} ${check.kind}`;
@@ -193,7 +194,28 @@ describe('probe against openssl s_server', () => {
       ['TLSv1.3 ticket', 'TLSv1.2 sessionId', 'TLSv1.2 ticket'],
     );
     assert.equal(cross.resumed, true);
-    assert.ok(findingIds(report).includes('cross-host-resumption'));
-    assert.equal(report.findings[0]?.id, 'cross-host-resumption');
+    const finding = report.findings[0];
+    assert.equal(finding?.id, 'cross-host-resumption');
+    assert.equal(finding?.severity, 'high');
+    assert.match(finding?.message ?? '', /certificate served for a\.test is not valid for b\.test/);
+  });
+
+  test('one certificate for both names: sessions cross, a low finding', { timeout: 30_000 }, async (t) => {
+    const both = await pki.issue({ cn: 'a.test', altNames: ['a.test', 'b.test'] });
+    const server = await startSServer({ cert: both });
+    t.after(() => server.stop());
+    const report = await probe({
+      host: '127.0.0.1',
+      port: server.port,
+      servername: 'a.test',
+      otherServername: 'b.test',
+      ca: pki.ca.cert,
+      attempts: 1,
+    });
+    assert.equal(report.crossHost?.certificateCoversOther, true);
+    assert.equal(report.crossHost?.resumed, true);
+    const finding = report.findings.find((f) => f.id === 'cross-host-resumption');
+    assert.equal(finding?.severity, 'low');
+    assert.match(finding?.message ?? '', /The certificate covers both names/);
   });
 });
