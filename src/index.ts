@@ -13,3 +13,4 @@ export { STORE_TRAITS, type StoreTraits, storeTraits, warnIfUnsealed } from './s
 export { BudgetExceededError } from './util/budget.js';
 export * from './client/index.js';
 export * from './wire/index.js';
+export * from './probe/index.js';

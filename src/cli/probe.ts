@@ -2,9 +2,9 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProbeVersion } from '../probe/connection.js';
 import { ProbeError } from '../probe/errors.js';
-import { formatReport } from '../probe/format.js';
+import { formatProbeReport } from '../probe/format.js';
 import { DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT_MS, type ProbeOptions, type ProbeSessionName, probe } from '../probe/probe.js';
-import { parseTarget } from '../probe/target.js';
+import { parseProbeTarget } from '../probe/target.js';
 import type { TlsSession } from '../session/tls-session.js';
 import { parse } from './args.js';
 import { type CliIO, EXIT_OK, UsageError } from './io.js';
@@ -56,9 +56,9 @@ export async function probeCommand(argv: string[], io: CliIO): Promise<number> {
     return EXIT_OK;
   }
   if (positionals.length !== 1) throw new UsageError('expected one HOST[:PORT]');
-  let target: ReturnType<typeof parseTarget>;
+  let target: ReturnType<typeof parseProbeTarget>;
   try {
-    target = parseTarget(positionals[0]!);
+    target = parseProbeTarget(positionals[0]!);
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
@@ -119,7 +119,7 @@ export async function probeCommand(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
     const color = io.stdout.isTTY === true && !process.env['NO_COLOR'];
-    io.stdout.write(formatReport(report, { color }));
+    io.stdout.write(formatProbeReport(report, { color }));
     if (saveDir !== undefined) {
       io.stdout.write(files.length === 0 ? '\nNo session to save.\n' : `\nSessions saved (they hold secrets):\n${files.map((f) => `  ${f}\n`).join('')}`);
     }

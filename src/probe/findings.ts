@@ -1,18 +1,18 @@
-import type { Finding, ProbeReport, Severity } from './report.js';
+import type { ProbeFinding, ProbeReport, ProbeSeverity } from './report.js';
 
 const DAY = 86_400;
 /** RFC 8446 4.6.1: a ticket lifetime is at most 7 days. */
 const WEEK = 7 * DAY;
-const ORDER: Record<Severity, number> = { high: 0, medium: 1, low: 2, info: 3 };
+const ORDER: Record<ProbeSeverity, number> = { high: 0, medium: 1, low: 2, info: 3 };
 
 /** The parts of a report findings are made from. */
-export type FindingInput = Pick<ProbeReport, 'attempts' | 'tls12' | 'tls13' | 'crossHost'>;
+export type ProbeFindingInput = Pick<ProbeReport, 'attempts' | 'tls12' | 'tls13' | 'crossHost'>;
 
 /** Findings for a report, most severe first, in words a server operator understands. */
-export function findingsFor(report: FindingInput): Finding[] {
+export function findingsFor(report: ProbeFindingInput): ProbeFinding[] {
   const { tls12, tls13, crossHost } = report;
-  const out: Finding[] = [];
-  const add = (severity: Severity, id: Finding['id'], message: string) => out.push({ severity, id, message });
+  const out: ProbeFinding[] = [];
+  const add = (severity: ProbeSeverity, id: ProbeFinding['id'], message: string) => out.push({ severity, id, message });
 
   const resumed12 = tls12 ? tls12.sessionId.resumed + tls12.ticket.resumed : 0;
   const resumed13 = tls13 ? tls13.tickets.resumed : 0;
@@ -117,7 +117,7 @@ export function findingsFor(report: FindingInput): Finding[] {
   return out.sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);
 }
 
-function lifetime(version: string, hint: number | null, tls13: boolean, add: (s: Severity, id: Finding['id'], m: string) => void): void {
+function lifetime(version: string, hint: number | null, tls13: boolean, add: (s: ProbeSeverity, id: ProbeFinding['id'], m: string) => void): void {
   if (hint === null) return;
   if (hint > WEEK) {
     add(
@@ -136,14 +136,14 @@ function lifetime(version: string, hint: number | null, tls13: boolean, add: (s:
   }
 }
 
-function whyNot13(tls13: FindingInput['tls13']): string | undefined {
+function whyNot13(tls13: ProbeFindingInput['tls13']): string | undefined {
   if (!tls13 || tls13.tickets.resumed > 0) return undefined;
   return tls13.tickets.perFullHandshake === 0 && tls13.tickets.attempts === 0
     ? 'TLS 1.3: the server sends no session ticket. '
     : `TLS 1.3: tickets are issued but none was accepted back (0 of ${tls13.tickets.attempts}). `;
 }
 
-function whyNot12(tls12: FindingInput['tls12']): string | undefined {
+function whyNot12(tls12: ProbeFindingInput['tls12']): string | undefined {
   if (!tls12 || tls12.sessionId.resumed + tls12.ticket.resumed > 0) return undefined;
   const parts = [
     tls12.sessionId.issued ? `session ids resumed 0 of ${tls12.sessionId.attempts}` : 'no session id issued',

@@ -1,8 +1,8 @@
 import { duration } from './findings.js';
-import type { ProbeReport, ProbeTiming, Severity, Tls12Report, Tls13Report } from './report.js';
+import type { ProbeReport, ProbeTiming, ProbeSeverity, Tls12Report, Tls13Report } from './report.js';
 
-/** Options of {@link formatReport}. */
-export interface FormatOptions {
+/** Options of {@link formatProbeReport}. */
+export interface ProbeFormatOptions {
   /** ANSI colours (for a terminal). Default false. */
   color?: boolean;
   /** Wrap finding messages at this many columns. Default 100. */
@@ -18,11 +18,11 @@ const CODES: Record<Style, [number, number]> = {
   yellow: [33, 39],
   cyan: [36, 39],
 };
-const SEVERITY_STYLE: Record<Severity, Style> = { high: 'red', medium: 'yellow', low: 'cyan', info: 'dim' };
+const SEVERITY_STYLE: Record<ProbeSeverity, Style> = { high: 'red', medium: 'yellow', low: 'cyan', info: 'dim' };
 const LABEL_WIDTH = 36;
 
 /** The report as a readable table, the way `tls-sessions probe` prints it. */
-export function formatReport(report: ProbeReport, options: FormatOptions = {}): string {
+export function formatProbeReport(report: ProbeReport, options: ProbeFormatOptions = {}): string {
   const paint = (style: Style, text: string) => {
     if (!options.color) return text;
     const [on, off] = CODES[style];

@@ -100,10 +100,10 @@ export interface CrossHostReport {
 }
 
 /** How much a finding matters to the server's operator. */
-export type Severity = 'high' | 'medium' | 'low' | 'info';
+export type ProbeSeverity = 'high' | 'medium' | 'low' | 'info';
 
 /** Identifiers of findings; stable, safe to switch on. */
-export type FindingId =
+export type ProbeFindingId =
   | 'no-resumption'
   | 'tls12-no-resumption'
   | 'tls13-no-resumption'
@@ -119,9 +119,9 @@ export type FindingId =
   | 'cross-host-resumption';
 
 /** Something worth telling the operator, in their words. */
-export interface Finding {
-  severity: Severity;
-  id: FindingId;
+export interface ProbeFinding {
+  severity: ProbeSeverity;
+  id: ProbeFindingId;
   message: string;
 }
 
@@ -145,7 +145,7 @@ export interface ProbeReport {
   crossHost: CrossHostReport | null;
   /** Medians of the newest version spoken. */
   timing: ProbeTiming;
-  findings: Finding[];
+  findings: ProbeFinding[];
   /** Connections made. */
   connections: number;
   /** Wall time of the whole probe, in milliseconds. */

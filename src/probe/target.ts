@@ -14,7 +14,7 @@ export const DEFAULT_PORT = 443;
  * Parses `HOST`, `HOST:PORT`, `[IPv6]`, `[IPv6]:PORT` or a bare IPv6 literal (which takes the
  * default port, since its colons cannot be told from a port separator).
  */
-export function parseTarget(text: string, defaultPort = DEFAULT_PORT): ProbeTarget {
+export function parseProbeTarget(text: string, defaultPort = DEFAULT_PORT): ProbeTarget {
   const bad = (why: string) => new ProbeError('ERR_PROBE_TARGET', `target '${text}': ${why}`);
   const input = text.trim();
   if (input === '') throw bad('empty');
