@@ -12,7 +12,9 @@ export type ProbeFindingInput = Pick<ProbeReport, 'attempts' | 'tls12' | 'tls13'
 export function findingsFor(report: ProbeFindingInput): ProbeFinding[] {
   const { tls12, tls13, crossHost } = report;
   const out: ProbeFinding[] = [];
-  const add = (severity: ProbeSeverity, id: ProbeFinding['id'], message: string) => out.push({ severity, id, message });
+  const add: Add = (severity, id, message) => {
+    out.push({ severity, id, message });
+  };
 
   const resumed12 = tls12 ? tls12.sessionId.resumed + tls12.ticket.resumed : 0;
   const resumed13 = tls13 ? tls13.tickets.resumed : 0;
@@ -52,8 +54,7 @@ export function findingsFor(report: ProbeFindingInput): ProbeFinding[] {
     }
   }
 
-  lifetime('TLS 1.3', tls13?.tickets.lifetimeHint ?? null, true, add);
-  lifetime('TLS 1.2', tls12?.ticket.lifetimeHint ?? null, false, add);
+  lifetimes(tls13?.tickets.lifetimeHint ?? null, tls12?.ticket.lifetimeHint ?? null, add);
   if (tls12?.ticket.issued && tls12.ticket.lifetimeHint === 0) {
     add('info', 'tls12-ticket-lifetime-unspecified', 'TLS 1.2 tickets carry no lifetime hint (0 means unspecified): clients have to guess how long to keep them.');
   }
@@ -73,7 +74,7 @@ export function findingsFor(report: ProbeFindingInput): ProbeFinding[] {
         'ticket-reuse-accepted',
         early
           ? `The same TLS 1.3 ticket was accepted on two connections, and tickets allow ${tls13.maxEarlyData} bytes of 0-RTT early data: an attacker who records a connection can replay its early data (RFC 8446 section 8). Use single-use tickets or an anti-replay mechanism, or turn early data off.`
-          : 'The same TLS 1.3 ticket was accepted on two connections. RFC 8446 (section 8, appendix C.4) recommends single-use tickets: a reused ticket lets an observer link a client’s connections, and would let early data be replayed if 0-RTT were turned on.',
+          : 'The same TLS 1.3 ticket was accepted on two connections. RFC 8446 (section 8, appendix C.4) recommends single-use tickets: a reused ticket lets an observer link connections to the same client, and would let early data be replayed if 0-RTT were turned on.',
       );
     }
     if (early) {
@@ -117,22 +118,34 @@ export function findingsFor(report: ProbeFindingInput): ProbeFinding[] {
   return out.sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);
 }
 
-function lifetime(version: string, hint: number | null, tls13: boolean, add: (s: ProbeSeverity, id: ProbeFinding['id'], m: string) => void): void {
-  if (hint === null) return;
-  if (hint > WEEK) {
-    add(
-      tls13 ? 'high' : 'medium',
-      'ticket-lifetime-over-7-days',
-      tls13
-        ? `${version} tickets claim a lifetime of ${duration(hint)}, over the 7 days RFC 8446 (4.6.1) allows; clients cap it, and the server keeps old sessions resumable far too long.`
-        : `${version} tickets claim a lifetime of ${duration(hint)}, over 7 days (the limit RFC 8446 sets for TLS 1.3): a session and the ticket key protecting it stay usable that long.`,
-    );
-  } else if (hint > DAY) {
-    add(
-      'low',
-      'ticket-lifetime-over-1-day',
-      `${version} tickets claim a lifetime of ${duration(hint)}, over 1 day: for forward secrecy, keep sessions (and the ticket keys that protect them) shorter than a day.`,
-    );
+type Add = (severity: ProbeSeverity, id: ProbeFinding['id'], message: string) => void;
+
+/** Lifetime findings; one for both versions when their hints agree. */
+function lifetimes(hint13: number | null, hint12: number | null, add: Add): void {
+  const groups: Array<{ versions: string[]; hint: number; tls13: boolean }> = [];
+  if (hint13 !== null) groups.push({ versions: ['TLS 1.3'], hint: hint13, tls13: true });
+  if (hint12 !== null) {
+    const same = groups.find((g) => g.hint === hint12);
+    if (same) same.versions.push('TLS 1.2');
+    else groups.push({ versions: ['TLS 1.2'], hint: hint12, tls13: false });
+  }
+  for (const { versions, hint, tls13 } of groups) {
+    const who = `${versions.join(' and ')} tickets`;
+    if (hint > WEEK) {
+      add(
+        tls13 ? 'high' : 'medium',
+        'ticket-lifetime-over-7-days',
+        tls13
+          ? `${who} claim a lifetime of ${duration(hint)}, over the 7 days RFC 8446 (4.6.1) allows for TLS 1.3: clients cap it, and sessions stay resumable (and their keys worth stealing) far too long.`
+          : `${who} claim a lifetime of ${duration(hint)}, over 7 days (the limit RFC 8446 sets for TLS 1.3): a session, and the ticket key protecting it, stay usable that long.`,
+      );
+    } else if (hint > DAY) {
+      add(
+        'low',
+        'ticket-lifetime-over-1-day',
+        `${who} claim a lifetime of ${duration(hint)}, over 1 day: for forward secrecy, keep sessions (and the ticket keys that protect them) shorter than a day.`,
+      );
+    }
   }
 }
 

@@ -95,11 +95,9 @@ describe('probe against nginx', { skip }, () => {
     assert.equal(r2.tls13?.tickets.lifetimeHint, 172800);
     assert.deepEqual(
       r2.findings.filter((f) => f.id.startsWith('ticket-lifetime')).map((f) => [f.id, f.severity]),
-      [
-        ['ticket-lifetime-over-1-day', 'low'],
-        ['ticket-lifetime-over-1-day', 'low'],
-      ],
+      [['ticket-lifetime-over-1-day', 'low']],
     );
+    assert.match(r2.findings.find((f) => f.id === 'ticket-lifetime-over-1-day')?.message ?? '', /^TLS 1\.3 and TLS 1\.2 tickets claim a lifetime of 172800 s \(2 d\)/);
 
     const eightDays = await startNginx({ servers: [{ names: ['localhost'], cert: pki.server }], cache: 'shared:SSL:1m', tickets: true, timeout: '8d' });
     t.after(() => eightDays.stop());
