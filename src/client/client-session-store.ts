@@ -213,8 +213,15 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
 
   /** The session to offer: the newest live TLS 1.3 ticket (taken), else the TLS 1.2 session. */
   async #lookup(key: DomainKey): Promise<Offer | undefined> {
+    // Only this store writes to a private store, so the index knows what it holds: no call for
+    // what is not there.
+    const record = this.#ownsStore ? this.#index.peek(key) : undefined;
+    if (this.#ownsStore && record === undefined) return undefined;
     try {
-      const [ticket, session] = await Promise.all([this.#takeTicket(key), this.#getSession(key)]);
+      const [ticket, session] = await Promise.all([
+        record === undefined || record.tickets > 0 ? this.#takeTicket(key) : undefined,
+        record === undefined || record.session ? this.#getSession(key) : undefined,
+      ]);
       if (ticket !== undefined || session !== undefined) this.#index.use(key);
       return ticket ?? session;
     } catch (error) {
@@ -246,8 +253,11 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     }
     const offer = this.#usable(value);
     if (offer === undefined) {
-      this.#index.sessionRemoved(key);
-      this.#background(this.#deleteIfSame(key.sessionKey, toBuffer(value)).then(() => undefined));
+      this.#background(
+        this.#deleteIfSame(key.sessionKey, toBuffer(value)).then((deleted) => {
+          if (deleted) this.#index.sessionRemoved(key);
+        }),
+      );
     }
     return offer;
   }
@@ -333,17 +343,20 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     const bytes = encodeEntry({ protocolVersion: session.protocolVersion, expiresAt, certNotAfter, der });
     const ttl = (certNotAfter === 0 ? expiresAt : Math.min(expiresAt, certNotAfter)) - now;
     const { key } = tracked;
-    const record = this.#index.touch(key);
-    if (tls13) {
-      if (this.#index.ticketPushed(record, this.#ticketsPerKey)) this.#evicted(key, 1, 'tickets-per-key');
-    } else {
-      this.#index.sessionSet(record);
-    }
     tracked.written.push({ bytes, tls13 });
     this.#stats.stored++;
-    this.#enqueue(tracked, () =>
-      tls13 ? this.#store.push(key.ticketsKey, bytes, ttl, this.#ticketsPerKey) : this.#store.set(key.sessionKey, bytes, ttl),
-    );
+    // The index counts a session once it is written: a lookup that found the store empty
+    // meanwhile must not wipe the count of a write that landed after it.
+    this.#enqueue(tracked, async () => {
+      if (tls13) {
+        await this.#store.push(key.ticketsKey, bytes, ttl, this.#ticketsPerKey);
+        if (this.#index.ticketPushed(this.#index.touch(key), this.#ticketsPerKey)) this.#evicted(key, 1, 'tickets-per-key');
+      } else {
+        await this.#store.set(key.sessionKey, bytes, ttl);
+        this.#index.sessionSet(this.#index.touch(key));
+      }
+      this.#enforceBounds();
+    });
     if (this.listenerCount('session') > 0) {
       const event: SessionEvent = {
         domain: key.id,
@@ -354,7 +367,6 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
       };
       this.emit('session', event);
     }
-    this.#enforceBounds();
   }
 
   /**

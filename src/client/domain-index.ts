@@ -44,6 +44,11 @@ export class DomainIndex {
     return record;
   }
 
+  /** The domain's record, if any, without changing the order. */
+  peek(key: DomainKey): DomainRecord | undefined {
+    return this.#records.get(key.id);
+  }
+
   /** Marks the domain most recently used if it is known (a lookup does not create records). */
   use(key: DomainKey): void {
     const found = this.#records.get(key.id);

@@ -32,15 +32,20 @@ const SESSION_PREFIX = Buffer.from('tls-sessions:client:v1:tls12:', 'latin1');
 
 /** Strings hashed once and remembered (CA bundles are long and reused for every connection). */
 const MAX_CACHED_STRINGS = 64;
+/** Domain keys remembered by their canonical encoding. */
+const MAX_CACHED_KEYS = 1024;
 
 /**
  * Computes domain keys, remembering the digests of large or secret option values by identity
- * (objects) or by value (strings), so a connection costs one small SHA-256. A Buffer or array
+ * (objects) or by value (strings), and each domain's key by its canonical encoding, so a
+ * connection to a known domain costs no hashing at all. A Buffer or array
  * changed in place after first use keeps its first digest: pass a new object instead.
  */
 export class DomainKeyer {
   readonly #objects = new WeakMap<object, string>();
   readonly #strings = new Map<string, string>();
+  // Canonical encoding -> key: a connection to a known domain costs no hashing at all.
+  readonly #keys = new Map<string, DomainKey>();
 
   /** The domain key of `options` as `tls.connect` would read them. */
   keyOf(options: tls.ConnectionOptions): DomainKey {
@@ -75,19 +80,25 @@ export class DomainKeyer {
       options.privateKeyEngine ?? '',
       options.privateKeyIdentifier ?? '',
     ];
-    const hash = createHash('sha256').update(JSON.stringify(parts)).digest();
-    return {
+    const canonical = JSON.stringify(parts);
+    const known = this.#keys.get(canonical);
+    if (known !== undefined) return known;
+    const hash = createHash('sha256').update(canonical).digest();
+    const key: DomainKey = {
       id: hash.toString('hex'),
       ticketsKey: Buffer.concat([TICKETS_PREFIX, hash]),
       sessionKey: Buffer.concat([SESSION_PREFIX, hash]),
-      identity: options.servername || options.host || 'localhost',
+      identity: servername.toLowerCase() || host,
       defaultIdentityCheck: options.checkServerIdentity === undefined || options.checkServerIdentity === tls.checkServerIdentity,
     };
+    remember(this.#keys, canonical, key, MAX_CACHED_KEYS);
+    return key;
   }
 
   /** Forgets every remembered digest (the store was closed). */
   clear(): void {
     this.#strings.clear();
+    this.#keys.clear();
   }
 
   #digest(value: unknown): string {
@@ -96,11 +107,7 @@ export class DomainKeyer {
       const known = this.#strings.get(value);
       if (known !== undefined) return known;
       const d = digestValue(value, this.#idOf);
-      if (this.#strings.size >= MAX_CACHED_STRINGS) {
-        const oldest = this.#strings.keys().next();
-        if (!oldest.done) this.#strings.delete(oldest.value);
-      }
-      this.#strings.set(value, d);
+      remember(this.#strings, value, d, MAX_CACHED_STRINGS);
       return d;
     }
     if (typeof value !== 'object') return digestValue(value, this.#idOf);
@@ -138,6 +145,15 @@ export class DomainKeyer {
     this.#objects.set(value, id);
     return id;
   }
+}
+
+/** Sets `key` in a bounded map, dropping the oldest entry when full. */
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  if (map.size >= max) {
+    const oldest = map.keys().next();
+    if (!oldest.done) map.delete(oldest.value);
+  }
+  map.set(key, value);
 }
 
 /** What `tls.connect` does with `rejectUnauthorized` and NODE_TLS_REJECT_UNAUTHORIZED. */

@@ -13,7 +13,7 @@ test('the same options give the same key; string and buffer contents count, not 
   const c = keyer.keyOf({ host: 'example.com', port: 443, ca: Buffer.from(pki.ca.cert) });
   const d = keyer.keyOf({ host: 'example.com', port: 443, ca: Buffer.from(pki.ca.cert) });
   assert.equal(c.id, d.id);
-  assert.equal(a.identity, 'Example.COM');
+  assert.equal(a.identity, 'example.com');
   assert.equal(keyer.keyOf({ host: '127.0.0.1', servername: 'localhost' }).identity, 'localhost');
 });
 
