@@ -39,7 +39,7 @@ export function formatProbeReport(report: ProbeReport, options: ProbeFormatOptio
   const lines: string[] = [];
   const sni = report.servername === null ? 'no SNI' : `SNI ${report.servername}`;
   lines.push(
-    `${paint('bold', `tls-sessions probe ${report.target}`)}  ${sni}, ${report.attempts} attempts, ${report.connections} connections in ${Math.round(report.durationMs)} ms`,
+    `${paint('bold', `tls-sessions probe ${report.target}`)}  ${sni}, ${plural(report.attempts, 'attempt')}, ${plural(report.connections, 'connection')} in ${Math.round(report.durationMs)} ms`,
     '',
   );
 
@@ -134,4 +134,8 @@ function wrap(text: string, width: number): string[] {
   }
   if (line !== '') out.push(line);
   return out;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
