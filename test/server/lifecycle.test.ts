@@ -1,0 +1,197 @@
+/**
+ * OpenSSL's cache semantics, with Node clients: removal on unclean close, expiry (timeouts),
+ * flush on demand and every 255 good handshakes, the size limit, UPDATE_TIME.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import { test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
+import { SessionCacheMode } from '../../src/server/index.js';
+import { defaultHandler, nodeConnect } from '../helpers/index.js';
+import { startCachedServer } from './kit.js';
+
+type Version = 'TLSv1.2' | 'TLSv1.3';
+
+async function connect(port: number, version: Version, session?: Buffer): Promise<{ reused: boolean; session: Buffer }> {
+  const c = await nodeConnect({ port, maxVersion: version, ...(session === undefined ? {} : { session }) });
+  // A TLS 1.2 resumption brings no new session: the offered one stays in use.
+  const last = c.sessions.at(-1) ?? session;
+  assert.ok(last, 'the client got a session');
+  return { reused: c.reused, session: last };
+}
+
+/**
+ * Connects over a TCP socket of its own (so that it can be reset) and waits until the client
+ * holds its sessions, leaving the connection open.
+ */
+async function connectAndHold(port: number, version: Version) {
+  const tcp = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  await once(tcp, 'connect');
+  const c = await nodeConnect({ port, socket: tcp, maxVersion: version, waitForClose: false });
+  const want = version === 'TLSv1.3' ? 2 : 1;
+  for (let i = 0; i < 200 && c.sessions.length < want; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(c.sessions.length, want);
+  return { ...c, tcp };
+}
+
+for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+  test(`${version}: a connection reset before the server ended it loses its sessions`, async (t) => {
+    let hold = true;
+    const srv = await startCachedServer({
+      handler: (s: TLSSocket) => {
+        s.on('error', () => {});
+        if (!hold) defaultHandler(s);
+      },
+    });
+    t.after(() => srv.close());
+    const reasons: string[] = [];
+    srv.cache.on('remove', (_id, reason) => reasons.push(reason));
+
+    const c = await connectAndHold(srv.port, version);
+    const session = c.sessions.at(-1)!;
+    const stored = srv.cache.stats().stored;
+    const gone = once(c.socket, 'close');
+    c.tcp.resetAndDestroy();
+    await gone;
+    for (let i = 0; i < 200 && srv.cache.stats().uncleanRemovals < stored; i++) await new Promise((r) => setTimeout(r, 5));
+
+    const st = srv.cache.stats();
+    assert.equal(st.uncleanRemovals, stored);
+    assert.equal(st.number, 0);
+    assert.deepEqual(reasons, Array(stored).fill('unclean'));
+    hold = false;
+    assert.equal((await connect(srv.port, version, session)).reused, false);
+  });
+
+  test(`${version}: clean ends keep sessions (server destroy without error, peer reset after close_notify)`, async (t) => {
+    let mode: 'destroy' | 'end' = 'destroy';
+    const srv = await startCachedServer({
+      handler: (s: TLSSocket) => {
+        s.on('error', () => {});
+        // An idle keep-alive socket is destroyed by the server: no error, no close_notify.
+        if (mode === 'destroy') setTimeout(() => s.destroy(), 20);
+        else defaultHandler(s);
+      },
+    });
+    t.after(() => srv.close());
+    const first = await connect(srv.port, version);
+    mode = 'end';
+    // The server ends (close_notify); the client then resets instead of closing.
+    const tcp = net.connect({ port: srv.port, host: '127.0.0.1', allowHalfOpen: true });
+    await once(tcp, 'connect');
+    // allowHalfOpen: the client does not answer the server's close_notify, so the server's
+    // socket is still open (waiting for the client's end) when the reset arrives.
+    const c = await nodeConnect({
+      port: srv.port,
+      socket: tcp,
+      allowHalfOpen: true,
+      maxVersion: version,
+      session: first.session,
+      waitForClose: false,
+    });
+    assert.equal(c.reused, true);
+    await once(c.socket, 'end');
+    const ticket = c.sessions.at(-1) ?? first.session;
+    tcp.resetAndDestroy();
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(srv.cache.stats().uncleanRemovals, 0);
+    assert.equal((await connect(srv.port, version, ticket)).reused, true);
+  });
+}
+
+test('an expired session is not resumed and counts as a timeout', async (t) => {
+  let clock = Date.now();
+  const srv = await startCachedServer({ cache: { timeout: 60, now: () => clock } });
+  t.after(() => srv.close());
+  const misses: string[] = [];
+  srv.cache.on('miss', (_id, reason) => misses.push(reason));
+  const first = await connect(srv.port, 'TLSv1.2');
+  clock += 61_000;
+  assert.equal((await connect(srv.port, 'TLSv1.2', first.session)).reused, false);
+  const st = srv.cache.stats();
+  assert.equal(st.timeouts, 1);
+  assert.equal(st.misses, 0);
+  assert.equal(st.hits, 0);
+  assert.deepEqual(misses, ['expired']);
+  assert.equal(srv.cache.timeout, 60);
+});
+
+test('flush(now) removes expired sessions; remove(id) one session', async (t) => {
+  let clock = Date.now();
+  const srv = await startCachedServer({ cache: { timeout: 60, now: () => clock } });
+  t.after(() => srv.close());
+  const a = await connect(srv.port, 'TLSv1.2');
+  clock += 30_000;
+  const b = await connect(srv.port, 'TLSv1.2');
+  assert.equal(srv.cache.stats().number, 2);
+  assert.equal(await srv.cache.flush(clock + 40_000), 1); // a expired, b has 20 s left
+  assert.equal(srv.cache.stats().number, 1);
+  assert.equal((await connect(srv.port, 'TLSv1.2', a.session)).reused, false);
+  assert.equal((await connect(srv.port, 'TLSv1.2', b.session)).reused, true);
+  const sessionId = sessionIdOf(b.session);
+  assert.equal(await srv.cache.remove(sessionId), true);
+  assert.equal(await srv.cache.remove(sessionId), false);
+  assert.equal((await connect(srv.port, 'TLSv1.2', b.session)).reused, false);
+});
+
+for (const noAutoClear of [false, true]) {
+  test(`expired sessions are flushed every 255 good handshakes${noAutoClear ? ' unless NO_AUTO_CLEAR' : ''}`, async (t) => {
+    let clock = Date.now();
+    const mode = SessionCacheMode.SERVER | (noAutoClear ? SessionCacheMode.NO_AUTO_CLEAR : 0);
+    const srv = await startCachedServer({ cache: { timeout: 60, now: () => clock, cacheMode: mode } });
+    t.after(() => srv.close());
+    await connect(srv.port, 'TLSv1.2'); // expires at t0 + 60 s
+    clock += 61_000;
+    const live = await connect(srv.port, 'TLSv1.2');
+    // 253 resumptions of the live session: good handshake number 255 triggers the flush.
+    for (let i = 0; i < 252; i++) assert.equal((await connect(srv.port, 'TLSv1.2', live.session)).reused, true);
+    assert.equal(srv.cache.stats().acceptGood, 254);
+    assert.equal(srv.cache.stats().number, 2);
+    await connect(srv.port, 'TLSv1.2', live.session);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(srv.cache.stats().acceptGood, 255);
+    assert.equal(srv.cache.stats().number, noAutoClear ? 2 : 1);
+  });
+}
+
+test('a full cache evicts the session expiring soonest and counts cache_full', async (t) => {
+  const srv = await startCachedServer({ cache: { maxSessions: 2 } });
+  t.after(() => srv.close());
+  const evicted: string[] = [];
+  srv.cache.on('remove', (id, reason) => evicted.push(`${reason}:${id.toString('hex')}`));
+  const s1 = await connect(srv.port, 'TLSv1.2');
+  const s2 = await connect(srv.port, 'TLSv1.2');
+  const s3 = await connect(srv.port, 'TLSv1.2');
+  const st = srv.cache.stats();
+  assert.equal(st.cacheFull, 1);
+  assert.equal(st.number, 2);
+  assert.deepEqual(evicted, [`evicted:${sessionIdOf(s1.session).toString('hex')}`]);
+  assert.equal((await connect(srv.port, 'TLSv1.2', s2.session)).reused, true);
+  assert.equal((await connect(srv.port, 'TLSv1.2', s3.session)).reused, true);
+  // Last: this full handshake stores a new session, which evicts s2.
+  assert.equal((await connect(srv.port, 'TLSv1.2', s1.session)).reused, false);
+});
+
+for (const updateTime of [false, true]) {
+  test(`UPDATE_TIME ${updateTime ? 'on: each resumption restarts' : 'off: resumptions do not extend'} the lifetime`, async (t) => {
+    let clock = Date.now();
+    const mode = SessionCacheMode.SERVER | (updateTime ? SessionCacheMode.UPDATE_TIME : 0);
+    const srv = await startCachedServer({ cache: { timeout: 60, now: () => clock, cacheMode: mode } });
+    t.after(() => srv.close());
+    const first = await connect(srv.port, 'TLSv1.2');
+    clock += 40_000;
+    assert.equal((await connect(srv.port, 'TLSv1.2', first.session)).reused, true);
+    clock += 40_000; // 80 s after creation, 40 s after the resumption
+    assert.equal((await connect(srv.port, 'TLSv1.2', first.session)).reused, updateTime);
+    assert.equal(srv.cache.stats().timeouts, updateTime ? 0 : 1);
+  });
+}
+
+/** The session id of a TLS 1.2 client session (DER field 4, after version, ssl_version, cipher). */
+function sessionIdOf(der: Buffer): Buffer {
+  let i = der[1]! < 0x80 ? 2 : 2 + (der[1]! & 0x7f);
+  for (let field = 0; field < 3; field++) i += 2 + der[i + 1]!;
+  assert.equal(der[i], 0x04);
+  return der.subarray(i + 2, i + 2 + der[i + 1]!);
+}
