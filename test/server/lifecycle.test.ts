@@ -80,12 +80,11 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     // The server ends (close_notify); the client then resets instead of closing.
     const tcp = net.connect({ port: srv.port, host: '127.0.0.1', allowHalfOpen: true });
     await once(tcp, 'connect');
-    // allowHalfOpen: the client does not answer the server's close_notify, so the server's
-    // socket is still open (waiting for the client's end) when the reset arrives.
+    // allowHalfOpen (a TLSSocket takes it from its TCP socket): the client does not answer the
+    // server's close_notify, so the server's socket is still open when the reset arrives.
     const c = await nodeConnect({
       port: srv.port,
       socket: tcp,
-      allowHalfOpen: true,
       maxVersion: version,
       session: first.session,
       waitForClose: false,
