@@ -64,7 +64,7 @@ export class DomainKeyer {
       this.#digest(options.pfx),
       this.#digest(options.passphrase),
       this.#digest(options.crl),
-      options.ciphers ?? tls.DEFAULT_CIPHERS,
+      this.#digest(options.ciphers ?? tls.DEFAULT_CIPHERS),
       options.sigalgs ?? '',
       options.ecdhCurve ?? '',
       options.minVersion ?? tls.DEFAULT_MIN_VERSION,
