@@ -18,7 +18,10 @@ export interface TcpListener {
   readonly port: number;
   /** The next connection (already waiting or still to come); rejects after `timeoutMs` (default 10000). */
   accept(timeoutMs?: number): Promise<Socket>;
-  /** Stops listening and destroys connections not accepted yet. */
+  /**
+   * Stops listening and destroys connections not accepted yet. Accepted connections belong to
+   * their SSL objects and stay open; the returned promise does not wait for them.
+   */
   close(): Promise<void>;
 }
 
@@ -26,17 +29,19 @@ export interface TcpListener {
 export function tcpListen(options: ListenOptions = {}): Promise<TcpListener> {
   const host = options.host ?? '127.0.0.1';
   const waiting: Socket[] = [];
-  const takers: Array<(s: Socket) => void> = [];
+  const takers: Array<{ take(s: Socket): void; fail(e: Error): void }> = [];
+  let closed = false;
   const server: Server = createServer({ pauseOnConnect: true }, (socket) => {
     const taker = takers.shift();
-    if (taker !== undefined) taker(socket);
-    else {
-      waiting.push(socket);
-      socket.once('close', () => {
-        const i = waiting.indexOf(socket);
-        if (i >= 0) waiting.splice(i, 1);
-      });
+    if (taker !== undefined) {
+      taker.take(socket);
+      return;
     }
+    waiting.push(socket);
+    socket.once('close', () => {
+      const i = waiting.indexOf(socket);
+      if (i >= 0) waiting.splice(i, 1);
+    });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -50,10 +55,17 @@ export function tcpListen(options: ListenOptions = {}): Promise<TcpListener> {
         accept(timeoutMs = 10_000) {
           const ready = waiting.shift();
           if (ready !== undefined) return Promise.resolve(ready);
+          if (closed) return Promise.reject(new Error('tcpListen: the listener is closed'));
           return new Promise<Socket>((res, rej) => {
-            const taker = (s: Socket): void => {
-              clearTimeout(timer);
-              res(s);
+            const taker = {
+              take(s: Socket) {
+                clearTimeout(timer);
+                res(s);
+              },
+              fail(e: Error) {
+                clearTimeout(timer);
+                rej(e);
+              },
             };
             const timer = setTimeout(() => {
               const i = takers.indexOf(taker);
@@ -64,8 +76,12 @@ export function tcpListen(options: ListenOptions = {}): Promise<TcpListener> {
           });
         },
         close() {
+          closed = true;
           for (const s of waiting.splice(0)) s.destroy();
-          return new Promise<void>((res) => server.close(() => res()));
+          for (const taker of takers.splice(0)) taker.fail(new Error('tcpListen: the listener was closed'));
+          server.close();
+          server.unref();
+          return Promise.resolve();
         },
       });
     });
