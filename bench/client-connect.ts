@@ -4,6 +4,10 @@
  * the server's work does not share the client's event loop). Also reports the client's CPU time
  * per connection, which the load of other processes on the machine disturbs less than a rate.
  *
+ * Connections alternate one by one between the contenders (ABBA), and each is timed alone
+ * (wall clock and this process's CPU time), so that load from other processes falls on both
+ * alike. Connections per second = 1 / (trimmed) mean connection time.
+ *
  * Both contenders do the same handshakes: under TLS 1.2 both reuse one session; under TLS 1.3
  * the bare client keeps its tickets in an array and uses each once, newest first, as the store
  * does (a Node server sends two tickets after a full handshake and none after a resumption, so
@@ -17,7 +21,7 @@ import { once } from 'node:events';
 import * as tls from 'node:tls';
 import { ClientSessionStore } from '../src/index.js';
 import { benchCert } from './lib/cert.js';
-import { compareRates, isMain } from './lib/measure.js';
+import { isMain } from './lib/measure.js';
 
 type Version = 'TLSv1.2' | 'TLSv1.3';
 
@@ -95,9 +99,6 @@ async function scenario(version: Version, quick: boolean): Promise<ClientConnect
   const { cert } = await benchCert('ecdsa');
   const options: tls.ConnectionOptions = { host: '127.0.0.1', port: server.port, servername: 'localhost', ca: cert };
   const store = new ClientSessionStore();
-  // Per contender: connections, resumed connections, client CPU µs.
-  const counts = { store: [0, 0, 0], bare: [0, 0, 0] };
-
   // Bare client: one TLS 1.2 session, reused; TLS 1.3 tickets used once, newest first.
   const held: Buffer[] = [];
   const bareOne = async () => {
@@ -111,34 +112,34 @@ async function scenario(version: Version, quick: boolean): Promise<ClientConnect
   };
   const storeOne = async () => finish(await store.connect(options));
 
-  const tally = async (which: 'store' | 'bare', one: () => Promise<boolean>, n: number) => {
-    const c = counts[which];
+  const samples = { store: newSamples(), bare: newSamples() };
+  const measure = async (which: 'store' | 'bare') => {
+    const one = which === 'store' ? storeOne : bareOne;
     const cpu = process.cpuUsage();
-    for (let i = 0; i < n; i++) {
-      const reused = await one();
-      c[0]!++;
-      if (reused) c[1]!++;
-    }
+    const start = process.hrtime.bigint();
+    const reused = await one();
+    const wall = Number(process.hrtime.bigint() - start) / 1000;
     const used = process.cpuUsage(cpu);
-    c[2]! += used.user + used.system;
+    const s = samples[which];
+    s.wall.push(wall);
+    s.cpu.push(used.user + used.system);
+    if (reused) s.resumed++;
   };
   try {
-    // Warm up both paths (JIT, first handshakes) before measuring.
-    await tally('store', storeOne, 20);
-    await tally('bare', bareOne, 20);
-    counts.store = [0, 0, 0];
-    counts.bare = [0, 0, 0];
-    const rates = await compareRates(
-      {
-        bare: (n) => tally('bare', bareOne, n),
-        store: (n) => tally('store', storeOne, n),
-      },
-      { rounds: quick ? 3 : 9, roundMs: quick ? 400 : 1500, batch: 6 },
-    );
-    const storePerSecond = rates['store']!.perSecond;
-    const barePerSecond = rates['bare']!.perSecond;
-    const storeCpuMicros = counts.store[2]! / counts.store[0]!;
-    const bareCpuMicros = counts.bare[2]! / counts.bare[0]!;
+    // Warm up both paths (JIT, first handshakes), then alternate connection by connection
+    // (ABBA), so that load from elsewhere on the machine falls on both alike.
+    for (let i = 0; i < 60; i++) await measure(i % 2 ? 'store' : 'bare');
+    samples.store = newSamples();
+    samples.bare = newSamples();
+    const pairs = quick ? 150 : 1500;
+    for (let i = 0; i < pairs; i++) {
+      const order: ('store' | 'bare')[] = i % 2 ? ['store', 'bare'] : ['bare', 'store'];
+      for (const which of order) await measure(which);
+    }
+    const storePerSecond = 1e6 / trimmedMean(samples.store.wall);
+    const barePerSecond = 1e6 / trimmedMean(samples.bare.wall);
+    const storeCpuMicros = mean(samples.store.cpu);
+    const bareCpuMicros = mean(samples.bare.cpu);
     return {
       version,
       storePerSecond,
@@ -147,13 +148,28 @@ async function scenario(version: Version, quick: boolean): Promise<ClientConnect
       storeCpuMicros,
       bareCpuMicros,
       cpuOverhead: storeCpuMicros / bareCpuMicros - 1,
-      storeResumed: counts.store[1]! / counts.store[0]!,
-      bareResumed: counts.bare[1]! / counts.bare[0]!,
+      storeResumed: samples.store.resumed / samples.store.wall.length,
+      bareResumed: samples.bare.resumed / samples.bare.wall.length,
     };
   } finally {
     await store.close();
     await server.stop();
   }
+}
+
+function newSamples() {
+  return { wall: [] as number[], cpu: [] as number[], resumed: 0 };
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Mean without the lowest and highest 5 % (a process descheduled mid-connection). */
+function trimmedMean(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const cut = Math.floor(sorted.length * 0.05);
+  return mean(sorted.slice(cut, sorted.length - cut));
 }
 
 export async function run({ quick = false }: { quick?: boolean } = {}): Promise<ClientConnectResult> {

@@ -12,6 +12,7 @@ import { DomainIndex } from './domain-index.js';
 import { type DomainKey, DomainKeyer } from './domain-key.js';
 import { ClientSessionStoreError } from './errors.js';
 import { createStoreAgent } from './https-agent.js';
+import { summarizeSession } from './session-summary.js';
 import { decodeEntry, encodeEntry, type StoredEntry, sessionExpiresAt } from './stored-entry.js';
 import type {
   ClientSessionStoreEvents,
@@ -51,7 +52,7 @@ interface Tracked {
   /** The peer certificate's notAfter (0 = none), or false when it must not be stored; computed once. */
   certNotAfter: number | false | undefined;
   /** Store writes and removals of this connection run in order: tickets keep their order and a removal follows the writes. */
-  chain: Promise<void>;
+  chain: Promise<void> | undefined;
 }
 
 /**
@@ -85,7 +86,9 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   readonly #now: () => number;
   readonly #keyer = new DomainKeyer();
   readonly #index = new DomainIndex();
-  readonly #pending = new Set<Promise<void>>();
+  /** Store calls started and not yet settled, for {@link flush} and {@link close}. */
+  #inFlight = 0;
+  #idle: { promise: Promise<void>; resolve: () => void } | undefined;
   #stats = zeroStats();
   #closed = false;
 
@@ -118,8 +121,12 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   async connect(options: tls.ConnectionOptions, secureConnectListener?: () => void): Promise<tls.TLSSocket> {
     this.#assertOpen();
     const key = this.#keyer.keyOf(options);
-    const offer = options.session === undefined ? await this.#lookup(key) : undefined;
-    this.#assertOpen();
+    let offer: Offer | undefined;
+    const lookup = options.session === undefined ? this.#lookup(key) : undefined;
+    if (lookup !== undefined) {
+      offer = await lookup;
+      this.#assertOpen();
+    }
     const socket = tls.connect(offer === undefined ? options : { ...options, session: offer.entry.der }, secureConnectListener);
     this.#track(socket, key, offer);
     if (offer !== undefined) {
@@ -211,23 +218,36 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
 
   // ---- lookup (the handshake path) ----
 
-  /** The session to offer: the newest live TLS 1.3 ticket (taken), else the TLS 1.2 session. */
-  async #lookup(key: DomainKey): Promise<Offer | undefined> {
-    // Only this store writes to a private store, so the index knows what it holds: no call for
-    // what is not there.
-    const record = this.#ownsStore ? this.#index.peek(key) : undefined;
-    if (this.#ownsStore && record === undefined) return undefined;
-    try {
-      const [ticket, session] = await Promise.all([
-        record === undefined || record.tickets > 0 ? this.#takeTicket(key) : undefined,
-        record === undefined || record.session ? this.#getSession(key) : undefined,
-      ]);
-      if (ticket !== undefined || session !== undefined) this.#index.use(key);
-      return ticket ?? session;
-    } catch (error) {
-      this.#storeFailed(error);
-      return undefined;
+  /**
+   * The session to offer: the newest live TLS 1.3 ticket (taken), else the TLS 1.2 session.
+   * `undefined` without a promise when a private store holds nothing for the domain. Never
+   * rejects: a failing store means no session.
+   */
+  #lookup(key: DomainKey): Promise<Offer | undefined> | undefined {
+    let pending: Promise<Offer | undefined>;
+    if (this.#ownsStore) {
+      // Only this store writes to a private store, so the index knows what it holds: no call
+      // for what is not there, and one call in the common case.
+      const record = this.#index.peek(key);
+      if (record === undefined) return undefined;
+      const session = record.session;
+      pending =
+        record.tickets > 0
+          ? this.#takeTicket(key).then((ticket) => ticket ?? (session ? this.#getSession(key) : undefined))
+          : this.#getSession(key);
+    } else {
+      pending = Promise.all([this.#takeTicket(key), this.#getSession(key)]).then(([ticket, session]) => ticket ?? session);
     }
+    return pending.then(
+      (offer) => {
+        if (offer !== undefined) this.#index.use(key);
+        return offer;
+      },
+      (error: unknown) => {
+        this.#storeFailed(error);
+        return undefined;
+      },
+    );
   }
 
   async #takeTicket(key: DomainKey): Promise<Offer | undefined> {
@@ -286,7 +306,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
       written: [],
       failed: false,
       certNotAfter: undefined,
-      chain: Promise.resolve(),
+      chain: undefined,
     };
     // Node emits 'session' only after it verified the peer; the check on `verified` also
     // covers sockets that emit earlier.
@@ -294,8 +314,9 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
       if (tracked.verified) this.#capture(tracked, session);
       else tracked.early.push(session);
     });
-    if (!tracked.verified) socket.once('secureConnect', () => this.#onSecure(tracked));
-    socket.once('close', (hadError: boolean) => {
+    // Both fire once per client socket: plain listeners are cheaper than once() wrappers.
+    if (!tracked.verified) socket.on('secureConnect', () => this.#onSecure(tracked));
+    socket.on('close', (hadError: boolean) => {
       const error = socket.errored;
       if ((hadError || error) && (!tracked.verified || isConnectionError(error))) this.#onFailure(tracked);
     });
@@ -325,22 +346,16 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   #capture(tracked: Tracked, der: Buffer): void {
     this.#stats.captured++;
     if (this.#closed || tracked.failed) return;
-    let session: TlsSession;
-    try {
-      session = TlsSession.fromDER(der);
-    } catch {
-      this.#stats.rejected++;
-      return;
-    }
+    const summary = summarizeSession(der);
     const now = this.#now();
-    const expiresAt = sessionExpiresAt(session);
-    const certNotAfter = this.#certNotAfter(tracked, session, now);
-    if (!session.isResumable() || expiresAt <= now || certNotAfter === false) {
+    const expiresAt = summary === undefined ? 0 : sessionExpiresAt(summary, now);
+    const certNotAfter = summary === undefined ? false : this.#certNotAfter(tracked, summary.peerCertificate, now);
+    if (summary === undefined || !summary.resumable || expiresAt <= now || certNotAfter === false) {
       this.#stats.rejected++;
       return;
     }
-    const tls13 = session.protocolVersion === TLS1_3_VERSION;
-    const bytes = encodeEntry({ protocolVersion: session.protocolVersion, expiresAt, certNotAfter, der });
+    const tls13 = summary.protocolVersion === TLS1_3_VERSION;
+    const bytes = encodeEntry({ protocolVersion: summary.protocolVersion, expiresAt, certNotAfter, der });
     const ttl = (certNotAfter === 0 ? expiresAt : Math.min(expiresAt, certNotAfter)) - now;
     const { key } = tracked;
     tracked.written.push({ bytes, tls13 });
@@ -358,14 +373,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
       this.#enforceBounds();
     });
     if (this.listenerCount('session') > 0) {
-      const event: SessionEvent = {
-        domain: key.id,
-        protocol: tls13 ? 'TLSv1.3' : 'TLSv1.2',
-        socket: tracked.socket,
-        expiresAt: new Date(expiresAt),
-        session,
-      };
-      this.emit('session', event);
+      this.emit('session', new SessionEventImpl(key.id, tls13 ? 'TLSv1.3' : 'TLSv1.2', tracked.socket, der, new Date(expiresAt)));
     }
   }
 
@@ -374,7 +382,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
    * certificate expired or does not match the name the connection checks: a resumed session
    * skips certificate checks, so such a session is never kept. Computed once per connection.
    */
-  #certNotAfter(tracked: Tracked, session: TlsSession, now: number): number | false {
+  #certNotAfter(tracked: Tracked, peer: Buffer | undefined, now: number): number | false {
     if (tracked.certNotAfter !== undefined) return tracked.certNotAfter;
     const { socket, offer, key } = tracked;
     const reused = socket.isSessionReused();
@@ -385,13 +393,12 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     } else {
       // Read from the session, not the socket: Node 20's getPeerX509Certificate() removes the
       // leaf from the connection's chain (a later getPeerCertificate() then finds nothing).
-      const der = session.peerCertificateDER;
-      const notAfter = der === undefined ? 0 : certificateNotAfter(der);
-      if (der === undefined) result = 0;
+      const notAfter = peer === undefined ? 0 : certificateNotAfter(peer);
+      if (peer === undefined) result = 0;
       else if (notAfter === undefined || notAfter <= now) result = false;
       // After a full handshake Node's own checkServerIdentity passed when `authorized` is set.
       else if (!reused && socket.authorized && key.defaultIdentityCheck) result = notAfter;
-      else result = certificateMatches(der, key.identity) ? notAfter : false;
+      else result = certificateMatches(peer, key.identity) ? notAfter : false;
     }
     tracked.certNotAfter = result;
     return result;
@@ -507,31 +514,39 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
 
   /** Runs `op` after the connection's earlier store calls; failures are counted, never thrown. */
   #enqueue(tracked: Tracked, op: () => Promise<unknown>): void {
-    tracked.chain = tracked.chain.then(op).then(
-      () => undefined,
-      (error: unknown) => this.#storeFailed(error),
-    );
-    this.#remember(tracked.chain);
+    this.#inFlight++;
+    const run = tracked.chain === undefined ? op() : tracked.chain.then(op);
+    tracked.chain = run.then(this.#opDone, this.#opFailed);
   }
 
   #background(promise: Promise<unknown>): void {
-    this.#remember(
-      promise.then(
-        () => undefined,
-        (error: unknown) => this.#storeFailed(error),
-      ),
-    );
+    this.#inFlight++;
+    promise.then(this.#opDone, this.#opFailed);
   }
 
-  /** Keeps `p` (which never rejects) until it settles, for {@link flush} and {@link close}. */
-  #remember(p: Promise<void>): void {
-    this.#pending.add(p);
-    void p.finally(() => this.#pending.delete(p));
-  }
+  readonly #opDone = (): void => {
+    if (--this.#inFlight === 0 && this.#idle !== undefined) {
+      this.#idle.resolve();
+      this.#idle = undefined;
+    }
+  };
 
-  async #settle(): Promise<void> {
-    // Bounded: each round waits for what was pending; writes started meanwhile join the next.
-    for (let i = 0; i < 8 && this.#pending.size > 0; i++) await Promise.allSettled([...this.#pending]);
+  readonly #opFailed = (error: unknown): void => {
+    this.#storeFailed(error);
+    this.#opDone();
+  };
+
+  /** Resolves when no store call is pending. */
+  #settle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    if (this.#idle === undefined) {
+      let resolve = (): void => {};
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.#idle = { promise, resolve };
+    }
+    return this.#idle.promise;
   }
 
   #storeFailed(error: unknown): void {
@@ -610,6 +625,16 @@ function certificateMatches(der: Buffer, name: string): boolean {
     return isIP(name) !== 0 ? cert.checkIP(name) !== undefined : cert.checkHost(name) !== undefined;
   } catch {
     return false;
+  }
+}
+
+/** A stored session as `'session'` reports it; the session is decoded only when read. */
+class SessionEventImpl extends OfferEventImpl implements SessionEvent {
+  readonly expiresAt: Date;
+
+  constructor(domain: string, protocol: SessionProtocol, socket: tls.TLSSocket, der: Buffer, expiresAt: Date) {
+    super(domain, protocol, socket, der);
+    this.expiresAt = expiresAt;
   }
 }
 

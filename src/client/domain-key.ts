@@ -34,6 +34,8 @@ const SESSION_PREFIX = Buffer.from('tls-sessions:client:v1:tls12:', 'latin1');
 const MAX_CACHED_STRINGS = 64;
 /** Domain keys remembered by their canonical encoding. */
 const MAX_CACHED_KEYS = 1024;
+/** Value sets compared by identity before encoding. */
+const MAX_RECENT = 4;
 
 /**
  * Computes domain keys, remembering the digests of large or secret option values by identity
@@ -46,39 +48,90 @@ export class DomainKeyer {
   readonly #strings = new Map<string, string>();
   // Canonical encoding -> key: a connection to a known domain costs no hashing at all.
   readonly #keys = new Map<string, DomainKey>();
+  // The last few value sets seen, most recent first: the common case costs no encoding either.
+  readonly #recent: { values: unknown[]; key: DomainKey }[] = [];
 
   /** The domain key of `options` as `tls.connect` would read them. */
   keyOf(options: tls.ConnectionOptions): DomainKey {
-    const host = (options.host ?? 'localhost').toLowerCase();
-    const servername = options.servername || '';
+    // The raw values that decide the domain. Most connections repeat a recent set exactly
+    // (same strings and objects), which is recognised by identity before any encoding.
+    const values: unknown[] = [
+      options.host ?? 'localhost',
+      options.port,
+      options.path,
+      options.servername || '',
+      rejectsUnauthorized(options),
+      options.ca,
+      options.cert,
+      options.key,
+      options.pfx,
+      options.passphrase,
+      options.crl,
+      options.ciphers ?? tls.DEFAULT_CIPHERS,
+      options.sigalgs,
+      options.ecdhCurve,
+      options.minVersion ?? tls.DEFAULT_MIN_VERSION,
+      options.maxVersion ?? tls.DEFAULT_MAX_VERSION,
+      options.secureProtocol,
+      options.secureOptions,
+      options.minDHSize,
+      alpnList(options.ALPNProtocols),
+      options.checkServerIdentity,
+      options.pskCallback,
+      options.secureContext,
+      options.clientCertEngine,
+      options.privateKeyEngine,
+      options.privateKeyIdentifier,
+    ];
+    const recent = this.#recent;
+    for (let i = 0; i < recent.length; i++) {
+      const r = recent[i]!;
+      if (sameValues(r.values, values)) {
+        if (i > 0) {
+          recent.splice(i, 1);
+          recent.unshift(r);
+        }
+        return r.key;
+      }
+    }
+    const key = this.#keyOfValues(values);
+    recent.unshift({ values, key });
+    if (recent.length > MAX_RECENT) recent.pop();
+    return key;
+  }
+
+  #keyOfValues(v: unknown[]): DomainKey {
+    const host = String(v[0]).toLowerCase();
+    const servername = String(v[3]).toLowerCase();
+    const str = (x: unknown) => (x === undefined || x === null ? '' : String(x));
     const parts = [
       'v1',
       host,
-      options.port === undefined || options.port === null ? '' : String(options.port),
-      typeof options.path === 'string' ? options.path : '',
-      servername.toLowerCase(),
-      rejectsUnauthorized(options) ? 1 : 0,
-      this.#digest(options.ca),
-      this.#digest(options.cert),
-      this.#digest(options.key),
-      this.#digest(options.pfx),
-      this.#digest(options.passphrase),
-      this.#digest(options.crl),
-      this.#digest(options.ciphers ?? tls.DEFAULT_CIPHERS),
-      options.sigalgs ?? '',
-      options.ecdhCurve ?? '',
-      options.minVersion ?? tls.DEFAULT_MIN_VERSION,
-      options.maxVersion ?? tls.DEFAULT_MAX_VERSION,
-      options.secureProtocol ?? '',
-      options.secureOptions ?? 0,
-      options.minDHSize ?? 1024,
-      alpnList(options.ALPNProtocols),
-      this.#identityCheck(options.checkServerIdentity),
-      options.pskCallback === undefined ? 0 : this.#objectId(options.pskCallback),
-      options.secureContext === undefined ? '' : this.#objectId(options.secureContext),
-      options.clientCertEngine ?? '',
-      options.privateKeyEngine ?? '',
-      options.privateKeyIdentifier ?? '',
+      str(v[1]),
+      typeof v[2] === 'string' ? v[2] : '',
+      servername,
+      v[4] ? 1 : 0,
+      this.#digest(v[5]),
+      this.#digest(v[6]),
+      this.#digest(v[7]),
+      this.#digest(v[8]),
+      this.#digest(v[9]),
+      this.#digest(v[10]),
+      this.#digest(v[11]),
+      str(v[12]),
+      str(v[13]),
+      str(v[14]),
+      str(v[15]),
+      str(v[16]),
+      v[17] ?? 0,
+      v[18] ?? 1024,
+      v[19],
+      this.#identityCheck(v[20]),
+      v[21] === undefined ? 0 : this.#objectId(v[21] as object),
+      v[22] === undefined ? '' : this.#objectId(v[22] as object),
+      str(v[23]),
+      str(v[24]),
+      str(v[25]),
     ];
     const canonical = JSON.stringify(parts);
     const known = this.#keys.get(canonical);
@@ -88,8 +141,8 @@ export class DomainKeyer {
       id: hash.toString('hex'),
       ticketsKey: Buffer.concat([TICKETS_PREFIX, hash]),
       sessionKey: Buffer.concat([SESSION_PREFIX, hash]),
-      identity: servername.toLowerCase() || host,
-      defaultIdentityCheck: options.checkServerIdentity === undefined || options.checkServerIdentity === tls.checkServerIdentity,
+      identity: servername || host,
+      defaultIdentityCheck: v[20] === undefined || v[20] === tls.checkServerIdentity,
     };
     remember(this.#keys, canonical, key, MAX_CACHED_KEYS);
     return key;
@@ -99,6 +152,7 @@ export class DomainKeyer {
   clear(): void {
     this.#strings.clear();
     this.#keys.clear();
+    this.#recent.length = 0;
   }
 
   #digest(value: unknown): string {
@@ -145,6 +199,11 @@ export class DomainKeyer {
     this.#objects.set(value, id);
     return id;
   }
+}
+
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Sets `key` in a bounded map, dropping the oldest entry when full. */

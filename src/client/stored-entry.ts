@@ -5,7 +5,6 @@
  * Layout (big-endian): "TSC" + format version (1) | protocol version u16 | reserved u16 |
  * expiresAt f64 (ms since epoch) | peer certificate notAfter f64 (ms, 0 = none) | session DER.
  */
-import type { TlsSession } from '../session/index.js';
 
 const MAGIC = [0x54, 0x53, 0x43, 0x01] as const; // "TSC" v1
 const HEADER_LENGTH = 24;
@@ -24,15 +23,27 @@ export interface StoredEntry {
   readonly der: Buffer;
 }
 
+/** OpenSSL's timeout for a session that has none (d2i_SSL_SESSION). */
+const DEFAULT_TIMEOUT_S = 3;
+
+/** The times of a session, in seconds, as encoded (0 = absent). */
+export interface SessionTimes {
+  time: number;
+  timeout: number;
+  ticketLifetimeHint: number;
+}
+
 /**
  * When a session stops being usable: start time + min(timeout, ticket lifetime hint when
- * non-zero), capped at 7 days, in ms since epoch.
+ * non-zero), capped at 7 days, in ms since epoch. An absent start time means `nowMs` and an
+ * absent timeout 3 s, as OpenSSL reads them.
  */
-export function sessionExpiresAt(session: TlsSession): number {
-  let lifetime = session.effectiveTimeout;
+export function sessionExpiresAt(session: SessionTimes, nowMs: number): number {
+  const start = session.time !== 0 ? session.time : Math.floor(nowMs / 1000);
+  let lifetime = session.timeout !== 0 ? session.timeout : DEFAULT_TIMEOUT_S;
   if (session.ticketLifetimeHint > 0) lifetime = Math.min(lifetime, session.ticketLifetimeHint);
   lifetime = Math.min(lifetime, MAX_SESSION_LIFETIME_S);
-  return (session.effectiveTime + lifetime) * 1000;
+  return (start + lifetime) * 1000;
 }
 
 export function encodeEntry(entry: StoredEntry): Buffer {

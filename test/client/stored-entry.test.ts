@@ -6,13 +6,14 @@ import { TlsSession } from '../../src/session/index.js';
 const T0 = 1_700_000_000;
 
 test('expiry: start time + min(timeout, ticket lifetime hint), a zero hint ignored, capped at 7 days', () => {
-  const at = (fields: { timeout: number; ticketLifetimeHint: number }) =>
-    sessionExpiresAt(new TlsSession({ time: T0, ticket: Buffer.alloc(16), ...fields }));
+  const at = (fields: { timeout: number; ticketLifetimeHint: number }) => sessionExpiresAt({ time: T0, ...fields }, Date.now());
   assert.equal(at({ timeout: 7200, ticketLifetimeHint: 300 }), (T0 + 300) * 1000);
   assert.equal(at({ timeout: 300, ticketLifetimeHint: 7200 }), (T0 + 300) * 1000);
   assert.equal(at({ timeout: 7200, ticketLifetimeHint: 0 }), (T0 + 7200) * 1000);
   assert.equal(at({ timeout: 30 * 86400, ticketLifetimeHint: 0 }), (T0 + MAX_SESSION_LIFETIME_S) * 1000);
   assert.equal(at({ timeout: 30 * 86400, ticketLifetimeHint: 10 * 86400 }), (T0 + 604800) * 1000);
+  // OpenSSL's reading of absent fields: no start time means now, no timeout means 3 s.
+  assert.equal(sessionExpiresAt({ time: 0, timeout: 0, ticketLifetimeHint: 0 }, (T0 + 0.5) * 1000), (T0 + 3) * 1000);
 });
 
 test('an entry round-trips, and anything that is not one decodes to undefined', () => {
