@@ -35,10 +35,20 @@ export function certificateNotAfter(der: Uint8Array): number | undefined {
 function parseTime(tag: number, text: string): number | undefined {
   const utc = tag === TAG_UTC_TIME;
   if (!utc && tag !== TAG_GENERALIZED_TIME) return undefined;
-  const m = (utc ? /^(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/ : /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/).exec(text);
-  if (m === null) return undefined;
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const yearDigits = utc ? 2 : 4;
+  if (text.length !== yearDigits + 11 || text.charCodeAt(text.length - 1) !== 0x5a /* Z */) return undefined;
+  let p = 0;
+  const digits = (n: number): number => {
+    let v = 0;
+    for (const end = p + n; p < end; p++) {
+      const d = text.charCodeAt(p) - 0x30;
+      if (d < 0 || d > 9) return Number.NaN;
+      v = v * 10 + d;
+    }
+    return v;
+  };
+  const y = digits(yearDigits);
   const year = utc ? (y >= 50 ? 1900 + y : 2000 + y) : y;
-  const ms = Date.UTC(year, mo - 1, d, h, mi, s);
+  const ms = Date.UTC(year, digits(2) - 1, digits(2), digits(2), digits(2), digits(2));
   return Number.isFinite(ms) ? ms : undefined;
 }

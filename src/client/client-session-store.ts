@@ -29,6 +29,7 @@ const DEFAULT_TICKETS_PER_KEY = 8;
 const DEFAULT_MAX_KEYS = 256;
 const DEFAULT_MAX_SESSIONS = 2048;
 const DEFAULT_STORE_TIMEOUT_MS = 100;
+const MAX_REMEMBERED_CERTS = 64;
 
 /** A stored session handed to one connection. */
 interface Offer {
@@ -89,6 +90,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   /** Store calls started and not yet settled, for {@link flush} and {@link close}. */
   #inFlight = 0;
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
+  readonly #certs = new Map<string, { der: Buffer; notAfter: number }>();
   #stats = zeroStats();
   #closed = false;
 
@@ -209,6 +211,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     await this.#settle();
     this.#index.drain();
     this.#keyer.clear();
+    this.#certs.clear();
     if (this.#ownsStore) await this.#store.close();
   }
 
@@ -393,7 +396,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     } else {
       // Read from the session, not the socket: Node 20's getPeerX509Certificate() removes the
       // leaf from the connection's chain (a later getPeerCertificate() then finds nothing).
-      const notAfter = peer === undefined ? 0 : certificateNotAfter(peer);
+      const notAfter = peer === undefined ? 0 : this.#notAfterOf(tracked.key, peer);
       if (peer === undefined) result = 0;
       else if (notAfter === undefined || notAfter <= now) result = false;
       // After a full handshake Node's own checkServerIdentity passed when `authorized` is set.
@@ -402,6 +405,18 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     }
     tracked.certNotAfter = result;
     return result;
+  }
+
+  /** The certificate's notAfter, remembered per domain: servers present the same one for days. */
+  #notAfterOf(key: DomainKey, cert: Buffer): number | undefined {
+    const known = this.#certs.get(key.id);
+    if (known !== undefined && known.der.equals(cert)) return known.notAfter;
+    const notAfter = certificateNotAfter(cert);
+    if (notAfter !== undefined) {
+      if (this.#certs.size >= MAX_REMEMBERED_CERTS) this.#certs.clear();
+      this.#certs.set(key.id, { der: Buffer.from(cert), notAfter });
+    }
+    return notAfter;
   }
 
   /**

@@ -7,7 +7,10 @@ import { sharedPki } from '../helpers/index.js';
 test('notAfter read from the DER equals what X509Certificate reports', async () => {
   const pki = await sharedPki();
   const expired = await pki.issue({ cn: 'localhost', notAfterPast: true });
-  for (const pem of [pki.server.cert, pki.rsaServer.cert, pki.client.cert, pki.ca.cert, expired.cert]) {
+  // Past 2049 notAfter is a GeneralizedTime.
+  const longLived = await pki.issue({ cn: 'localhost', days: 12_000 });
+  assert.ok(new Date(new X509Certificate(longLived.cert).validTo).getUTCFullYear() >= 2050);
+  for (const pem of [pki.server.cert, pki.rsaServer.cert, pki.client.cert, pki.ca.cert, expired.cert, longLived.cert]) {
     const x = new X509Certificate(pem);
     assert.equal(certificateNotAfter(x.raw), Date.parse(x.validTo), x.subject);
   }
