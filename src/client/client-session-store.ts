@@ -410,7 +410,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   /** The certificate's notAfter, remembered per domain: servers present the same one for days. */
   #notAfterOf(key: DomainKey, cert: Buffer): number | undefined {
     const known = this.#certs.get(key.id);
-    if (known !== undefined && known.der.equals(cert)) return known.notAfter;
+    if (known?.der.equals(cert)) return known.notAfter;
     const notAfter = certificateNotAfter(cert);
     if (notAfter !== undefined) {
       if (this.#certs.size >= MAX_REMEMBERED_CERTS) this.#certs.clear();
