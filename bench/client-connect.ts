@@ -19,6 +19,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { ClientSessionStore } from '../src/index.js';
 import { benchCert } from './lib/cert.js';
 import { isMain } from './lib/measure.js';
@@ -172,23 +173,47 @@ function trimmedMean(xs: readonly number[]): number {
   return mean(sorted.slice(cut, sorted.length - cut));
 }
 
+/**
+ * Runs each scenario in a fresh process: run after another in the same process, a scenario's
+ * numbers shift by several percent (code optimized for the first protocol's paths).
+ */
 export async function run({ quick = false }: { quick?: boolean } = {}): Promise<ClientConnectResult> {
   const scenarios: ClientConnectScenario[] = [];
-  for (const version of ['TLSv1.2', 'TLSv1.3'] as const) scenarios.push(await scenario(version, quick));
+  for (const version of ['TLSv1.2', 'TLSv1.3'] as const) scenarios.push(await scenarioInChild(version, quick));
   return { name: 'client-connect', scenarios, overhead: Math.max(...scenarios.map((s) => s.overhead)), goal: 0.03 };
 }
 
+async function scenarioInChild(version: Version, quick: boolean): Promise<ClientConnectScenario> {
+  const args = [...process.execArgv, fileURLToPath(import.meta.url), '--scenario', version];
+  if (quick) args.push('--quick');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    out += chunk;
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`client-connect ${version} scenario failed (exit ${code})`);
+  return JSON.parse(out.trim().split('\n').at(-1) ?? '') as ClientConnectScenario;
+}
+
 if (isMain(import.meta.url)) {
-  const r = await run({ quick: process.argv.includes('--quick') });
-  console.log('connections/s, store.connect vs bare tls.connect with the session held by hand');
-  for (const s of r.scenarios) {
-    const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
-    console.log(
-      `  ${s.version}  store ${s.storePerSecond.toFixed(0)}/s  bare ${s.barePerSecond.toFixed(0)}/s  overhead ${pct(s.overhead)}  ` +
-        `client CPU ${s.storeCpuMicros.toFixed(0)} / ${s.bareCpuMicros.toFixed(0)} µs per connection (${pct(s.cpuOverhead)})  ` +
-        `resumed ${pct(s.storeResumed)} / ${pct(s.bareResumed)}`,
-    );
+  const quick = process.argv.includes('--quick');
+  const only = process.argv[process.argv.indexOf('--scenario') + 1];
+  if (process.argv.includes('--scenario') && (only === 'TLSv1.2' || only === 'TLSv1.3')) {
+    console.log(JSON.stringify(await scenario(only, quick)));
+  } else {
+    const r = await run({ quick });
+    console.log('connections/s, store.connect vs bare tls.connect with the session held by hand');
+    for (const s of r.scenarios) {
+      const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+      console.log(
+        `  ${s.version}  store ${s.storePerSecond.toFixed(0)}/s  bare ${s.barePerSecond.toFixed(0)}/s  overhead ${pct(s.overhead)}  ` +
+          `client CPU ${s.storeCpuMicros.toFixed(0)} / ${s.bareCpuMicros.toFixed(0)} µs per connection (${pct(s.cpuOverhead)})  ` +
+          `resumed ${pct(s.storeResumed)} / ${pct(s.bareResumed)}`,
+      );
+    }
+    console.log(`  worst overhead ${(r.overhead * 100).toFixed(1)} % (goal: < 3 %)`);
+    console.log(JSON.stringify(r));
   }
-  console.log(`  worst overhead ${(r.overhead * 100).toFixed(1)} % (goal: < 3 %)`);
-  console.log(JSON.stringify(r));
 }
