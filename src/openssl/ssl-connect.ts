@@ -149,14 +149,18 @@ export async function SSL_connect(ssl: SSL, target: ConnectTarget = {}): Promise
       }
     });
     tls.once('secureConnect', () => {
-      if (st.freed || st.tls !== tls) return;
-      try {
-        onHandshakeDone(st, tls, offer);
-      } catch (error) {
-        callbackFailed(error);
-        return;
-      }
-      finish(1);
+      // Node 20 emits a TLS 1.2 session right after 'secureConnect', in the same call: finish
+      // once it is through, so that the cache is updated before SSL_connect returns, as in C.
+      queueMicrotask(() => {
+        if (st.freed || st.tls !== tls || st.phase !== 'init') return;
+        try {
+          onHandshakeDone(st, tls, offer);
+        } catch (error) {
+          callbackFailed(error);
+          return;
+        }
+        finish(1);
+      });
     });
     tls.on('error', (error) => {
       if (st.freed || st.tls !== tls) return;
