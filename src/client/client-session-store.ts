@@ -62,7 +62,7 @@ interface Tracked {
  *
  * - Every session a connection yields is captured (`'session'` fires once per TLS 1.3 ticket).
  * - Sessions are filed by security domain: host, port, servername and every option that changes
- *   what a handshake accepts (see {@link DomainKeyer}); two configurations never share sessions.
+ *   what a handshake accepts (docs/client.md lists them); two configurations never share sessions.
  * - TLS 1.3 tickets are used once each, newest first, at most `maxTicketsPerKey` per domain;
  *   a TLS 1.2 session is reused until it expires.
  * - A session whose connection ends with an error is removed, and so is a session the server
