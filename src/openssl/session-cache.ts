@@ -4,6 +4,7 @@
  * (SSL_SESSION_list_add / list_remove), so that the session expiring soonest is at the tail,
  * where eviction and flushing start.
  */
+import type { SSL_CTX } from './ssl-ctx.js';
 import type { SessionCore, SessionOwner } from './ssl-session.js';
 
 /** The per-context counters of SSL_CTX_sess_*(3). */
@@ -52,7 +53,7 @@ export class SessionCache implements SessionOwner {
   #head: SessionCore | undefined;
   #tail: SessionCore | undefined;
 
-  constructor(readonly ctx: object) {}
+  constructor(readonly ctx: SSL_CTX) {}
 
   /** SSL_CTX_sess_number: sessions in the hash. */
   get size(): number {

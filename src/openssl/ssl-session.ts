@@ -34,6 +34,7 @@ import {
   SSL_R_UNKNOWN_SSL_VERSION,
   SSL_R_UNSUPPORTED_SSL_VERSION,
 } from './reasons.js';
+import type { SSL_CTX } from './ssl-ctx.js';
 import { OpenSSLUsageError } from './usage-error.js';
 
 /** OpenSSL's timeout of a decoded session without one (d2i_SSL_SESSION). */
@@ -44,7 +45,7 @@ const MAX_FRAGMENT_LENGTH_UNSPECIFIED = 255;
 /** The cache a session is linked into; implemented by the SSL_CTX's internal cache. */
 export interface SessionOwner {
   /** The context, for {@link SSL_SESSION.owner}. */
-  readonly ctx: object;
+  readonly ctx: SSL_CTX;
   /** Re-sorts a linked session after its time or timeout changed (SSL_SESSION_list_add). */
   relink(core: SessionCore): void;
 }
@@ -177,7 +178,7 @@ export class SSL_SESSION {
   }
 
   /** The SSL_CTX whose session cache holds this session, or `null` (OpenSSL's `owner` field). */
-  get owner(): object | null {
+  get owner(): SSL_CTX | null {
     return this.#core.owner?.ctx ?? null;
   }
 
@@ -312,9 +313,15 @@ export function SSL_SESSION_get_id(s: SSL_SESSION): Buffer {
   return Buffer.from(tlsOf(s, 'SSL_SESSION_get_id').sessionId);
 }
 
-/** SSL_SESSION_set1_id: sets the session id; 0 and SSL_R_SSL_SESSION_ID_TOO_LONG above 32 bytes. */
+/**
+ * SSL_SESSION_set1_id: sets the session id; 0 and SSL_R_SSL_SESSION_ID_TOO_LONG above 32 bytes.
+ * Changing the id of a cached session (it is the cache key; C corrupts the cache) throws.
+ */
 export function SSL_SESSION_set1_id(s: SSL_SESSION, id: Uint8Array): number {
   const core = coreOf(s, 'SSL_SESSION_set1_id');
+  if (core.owner !== undefined) {
+    throw new OpenSSLUsageError('ERR_OPENSSL_BAD_STATE', 'SSL_SESSION_set1_id: the session is in a session cache, whose key is its id; remove it first');
+  }
   if (id.length > SSL_MAX_SSL_SESSION_ID_LENGTH) {
     ERR_raise(ERR_LIB_SSL, SSL_R_SSL_SESSION_ID_TOO_LONG);
     return 0;

@@ -116,6 +116,7 @@ describe('add and remove', () => {
     assert.equal(SSL_CTX_sess_number(c), 1);
     assert.equal(s.owner, c);
     assert.equal(SSL_CTX_add_session(c, s), 0, 'already in the cache');
+    assert.throws(() => SSL_SESSION_set1_id(s, Buffer.alloc(32, 9)), usage('ERR_OPENSSL_BAD_STATE'));
     assert.equal(s.references, 2);
     assert.equal(SSL_CTX_remove_session(c, s), 1);
     assert.equal(SSL_CTX_remove_session(c, s), 0);
