@@ -110,6 +110,8 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
   return new Promise<number>((resolve, reject) => {
     let settled = false;
     let lookedUp: SessionCore | undefined;
+    // Set when OpenSSL will abort on the looked-up session before making it the connection's.
+    let lookupFatal = false;
     // Node enables its session events only when the listeners exist as the socket is made.
     const emitter = new EventEmitter();
     let tls: TLSSocket;
@@ -131,7 +133,7 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
       st.phase = 'error';
       st.failure = kind === 'verify' ? 'ssl' : kind;
       // A fatal alert removes the session being resumed (ssl3_send_alert).
-      const inUse = lookedUp ?? st.session;
+      const inUse = lookupFatal ? st.session : (lookedUp ?? st.session);
       if (kind === 'ssl' && inUse !== undefined) removeSessionLock(ctxSt, inUse);
       releaseLookup();
       tls.destroy();
@@ -166,7 +168,9 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
       try {
         if (!st.freed && st.tls === tls) {
           releaseLookup();
-          lookedUp = lookupSession(st, ssl, hello, negotiated, id);
+          const found = lookupSession(st, ssl, hello, negotiated, id);
+          lookedUp = found?.core;
+          lookupFatal = found?.fatal ?? false;
           der = lookedUp?.tls.toDER() ?? null;
         }
       } catch (error) {
@@ -285,6 +289,8 @@ function peerVerified(tls: TLSSocket): boolean {
 /**
  * ssl_get_prev_session + lookup_sess_in_cache: the session to resume, holding one reference for
  * the connection, or undefined. Counts misses, callback hits, timeouts and hits as OpenSSL does.
+ * `fatal`: OpenSSL will abort the handshake on this session (it is handed over so that Node's
+ * OpenSSL raises the error itself), and it never becomes the connection's session.
  */
 function lookupSession(
   st: SslState,
@@ -292,7 +298,7 @@ function lookupSession(
   hello: ClientHelloInfo | undefined,
   negotiated: number,
   legacyId: Buffer,
-): SessionCore | undefined {
+): { core: SessionCore; fatal: boolean } | undefined {
   const ctxSt = st.ctxSt;
   let id: Buffer;
   let fromIdCache: boolean;
@@ -346,7 +352,7 @@ function lookupSession(
   if ((ctxSt.serverVerifyMode & SSL_VERIFY_PEER) !== 0 && ctxSt.sidCtx.length === 0) {
     // OpenSSL fails the handshake (SSL_R_SESSION_ID_CONTEXT_UNINITIALIZED): hand the session over
     // so that Node's OpenSSL raises that very error, but count no hit.
-    return ret;
+    return { core: ret, fatal: true };
   }
   if (expired) {
     ctxSt.stats.timeouts += 1;
@@ -362,9 +368,9 @@ function lookupSession(
       return undefined;
     }
     // Old session with EMS and a ClientHello without: OpenSSL aborts (SSL_R_INCONSISTENT_EXTMS).
-    if (sessionEms && !hello.extendedMasterSecret) return ret;
+    if (sessionEms && !hello.extendedMasterSecret) return { core: ret, fatal: true };
   }
   ctxSt.stats.hits += 1;
-  return ret;
+  return { core: ret, fatal: false };
 }
 

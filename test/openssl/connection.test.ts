@@ -454,6 +454,7 @@ describe('session id contexts', () => {
     const errors = drainErrors();
     assert.ok(errors.includes('error:0A000115:SSL routines::session id context uninitialized'), errors.join('; '));
     assert.equal(SSL_CTX_sess_hits(sctx), 0);
+    assert.equal(serverSess.owner, sctx, 'the cached session was never the connection\'s: it stays');
     SSL_free(serverssl);
     SSL_free(clientssl);
 
