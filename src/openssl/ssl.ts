@@ -126,16 +126,21 @@ export function takePendingError(st: SslState): void {
 
 /** Listens for application data, close_notify and errors once the handshake is done. */
 export function attachIo(st: SslState, tls: TLSSocket): void {
+  // Events of a socket that SSL_clear or SSL_free let go of must not touch the next connection.
+  const current = (): boolean => st.tls === tls && !st.freed;
   tls.on('data', (chunk: Buffer) => {
+    if (!current()) return;
     st.incoming.push(chunk);
     st.wake();
   });
   tls.on('end', () => {
+    if (!current()) return;
     st.ended = true;
     st.shutdown |= SSL_RECEIVED_SHUTDOWN;
     st.wake();
   });
   tls.on('close', () => {
+    if (!current()) return;
     st.closed = true;
     st.wake();
   });
