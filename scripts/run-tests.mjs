@@ -22,10 +22,10 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const reporter = process.env.CI ? 'spec' : 'spec';
+const reporter = 'spec';
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-reporter=${reporter}`, ...files],
+  ['--import', 'tsx', '--test', '--test-timeout=120000', `--test-reporter=${reporter}`, ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
