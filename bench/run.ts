@@ -1,0 +1,110 @@
+/**
+ * `npm run bench [-- --quick] [-- --only NAME]`: runs every benchmark, each reporting ratios
+ * against a baseline measured in the same run, and writes bench/results/latest.json,
+ * bench/results/latest.md and bench/results/handshakes.svg. `--quick` (under a minute) is the
+ * smoke run CI makes; no figure is asserted.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { type BenchRow, type ChartBar, barChartSvg, markdownTable } from './lib/report.js';
+
+interface Bench {
+  name: string;
+  run: (opts: { quick: boolean }) => Promise<unknown>;
+  rows: (result: never) => BenchRow[];
+  bars?: (result: never) => ChartBar[];
+}
+
+const BENCHES: Bench[] = [
+  {
+    name: 'session-decode',
+    run: async (o) => (await import('./session-decode.js')).run(o),
+    rows: (r: import('./session-decode.js').SessionDecodeResult) => [
+      {
+        bench: 'session-decode',
+        metric: 'TlsSession.fromDER sessions/s',
+        value: r.tlsSessionPerSecond,
+        baseline: { name: 'asn1js fromBER', value: r.asn1jsPerSecond },
+        ratio: r.ratio,
+        goal: '>= 100x',
+        met: r.ratio >= 100,
+      },
+    ],
+  },
+  {
+    name: 'wire-hello',
+    run: async (o) => (await import('./wire-hello.js')).run(o),
+    rows: (r: import('./wire-hello.js').WireHelloResult) => [
+      { bench: 'wire-hello', metric: 'parseClientHello hellos/s', value: r.parseBodyPerSecond },
+      ...(['TLSv1.2', 'TLSv1.3'] as const).map((v) => ({
+        bench: 'wire-hello',
+        metric: `${v} full handshakes/s with the ClientHello peek`,
+        value: r.handshakes[v].peek,
+        baseline: { name: 'no peek', value: r.handshakes[v].direct },
+        ratio: r.handshakes[v].ratio,
+        goal: 'slowdown < 3%',
+        met: r.handshakes[v].ratio > 0.97,
+      })),
+    ],
+  },
+  {
+    name: 'client-connect',
+    run: async (o) => (await import('./client-connect.js')).run(o),
+    rows: (r: import('./client-connect.js').ClientConnectResult) =>
+      r.scenarios.map((s) => ({
+        bench: 'client-connect',
+        metric: `${s.version} connections/s through store.connect`,
+        value: s.storePerSecond,
+        baseline: { name: 'tls.connect, session by hand', value: s.barePerSecond },
+        ratio: s.storePerSecond / s.barePerSecond,
+        goal: 'overhead < 3%',
+        met: s.overhead < 0.03,
+      })),
+  },
+];
+
+function machine(): string {
+  const cpu = cpus();
+  return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const onlyAt = process.argv.indexOf('--only');
+  const only = onlyAt > 0 ? process.argv[onlyAt + 1]?.split(',') : undefined;
+  const results: Record<string, unknown> = {};
+  const rows: BenchRow[] = [];
+  const bars: ChartBar[] = [];
+  const failures: string[] = [];
+  for (const b of BENCHES) {
+    if (only && !only.includes(b.name)) continue;
+    const started = Date.now();
+    process.stderr.write(`bench ${b.name}${quick ? ' (quick)' : ''}... `);
+    try {
+      const result = await b.run({ quick });
+      results[b.name] = result;
+      rows.push(...b.rows(result as never));
+      if (b.bars) bars.push(...b.bars(result as never));
+      process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    } catch (err) {
+      failures.push(b.name);
+      results[b.name] = { error: err instanceof Error ? err.message : String(err) };
+      process.stderr.write(`failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  }
+  const dir = join(import.meta.dirname, 'results');
+  await mkdir(dir, { recursive: true });
+  const host = machine();
+  await writeFile(join(dir, 'latest.json'), `${JSON.stringify({ machine: host, quick, results, rows }, null, 2)}\n`);
+  const table = markdownTable(rows, host);
+  await writeFile(join(dir, 'latest.md'), table);
+  if (bars.length > 0) await writeFile(join(dir, 'handshakes.svg'), barChartSvg(bars, 'Handshakes per second (loopback)'));
+  process.stdout.write(table);
+  if (failures.length > 0) {
+    process.stderr.write(`failed: ${failures.join(', ')}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
