@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only NAME]`: runs every benchmark, each reporting ratios
+ * `npm run bench [-- --quick] [-- --only NAME,NAME] [-- --out DIR]`: runs every benchmark, each reporting ratios
  * against a baseline measured in the same run, and writes bench/results/latest.json,
  * bench/results/latest.md and bench/results/handshakes.svg. `--quick` (under a minute) is the
  * smoke run CI makes; no figure is asserted.
@@ -93,7 +93,8 @@ async function main(): Promise<void> {
       process.stderr.write(`failed: ${err instanceof Error ? err.message : String(err)}\n`);
     }
   }
-  const dir = join(import.meta.dirname, 'results');
+  const outAt = process.argv.indexOf('--out');
+  const dir = outAt > 0 && process.argv[outAt + 1] ? process.argv[outAt + 1]! : join(import.meta.dirname, 'results');
   await mkdir(dir, { recursive: true });
   const host = machine();
   await writeFile(join(dir, 'latest.json'), `${JSON.stringify({ machine: host, quick, results, rows }, null, 2)}\n`);
