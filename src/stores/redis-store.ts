@@ -35,7 +35,10 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** Longest wait for a connection, in milliseconds. Default 1000. */
   connectTimeoutMs?: number;
-  /** Longest wait for a reply, in milliseconds; the call then rejects. Default 500. */
+  /**
+   * Longest wait for a reply, in milliseconds: the command then rejects. A call (which a
+   * cluster may redirect once or twice) settles within twice this. Default 500.
+   */
   commandTimeoutMs?: number;
   /** Longest pause between reconnection attempts, in milliseconds; it never stops trying. Default 500. */
   reconnectMaxDelayMs?: number;
@@ -106,8 +109,9 @@ return v`);
  * single-slot in a cluster.
  *
  * It never waits for a connection: with no connection a call rejects at once (no offline
- * queue), a sent command rejects after `commandTimeoutMs`, and the client reconnects by itself,
- * at most `reconnectMaxDelayMs` apart. Errors reject with a {@link SessionStoreError} whose
+ * queue), a sent command rejects after `commandTimeoutMs`, every call settles within twice
+ * that whatever the client does, and the client reconnects by itself, at most
+ * `reconnectMaxDelayMs` apart. Errors reject with a {@link SessionStoreError} whose
  * message carries no keys or values.
  */
 export class RedisStore implements SessionStore {
@@ -119,6 +123,7 @@ export class RedisStore implements SessionStore {
   readonly #stack: Buffer;
   readonly #prefix: string;
   readonly #onError: ((err: SessionStoreError) => void) | undefined;
+  readonly #callLimitMs: number;
   readonly #listener = (err: unknown): void => this.#reportError(err);
   #getdel = true;
   #closed = false;
@@ -130,14 +135,22 @@ export class RedisStore implements SessionStore {
     this.#single = Buffer.from(`${prefix}s:`);
     this.#stack = Buffer.from(`${prefix}l:`);
     this.#onError = options.onError;
+    this.#callLimitMs = 2 * (options.commandTimeoutMs ?? 500);
     if (options.client !== undefined) {
       this.#client = options.client;
       this.#owned = false;
     } else {
-      this.#client = connect(loadPeer<IoRedis>('ioredis', 'RedisStore'), options);
+      this.#client = connect(loadPeer<IoRedis>('ioredis', 'RedisStore'), options, () => this.#closed);
       this.#owned = true;
     }
     this.#client.on('error', this.#listener);
+    if (this.#owned && isCluster(this.#client)) {
+      // Node connections are lazy; with no offline queue, a call that meets one still
+      // connecting fails. Connect each as soon as the cluster knows it.
+      this.#client.on('+node', (node: Redis) => {
+        if (node.status === 'wait') node.connect().catch(() => {});
+      });
+    }
   }
 
   /** The client's connection state (`ready` when calls can succeed). */
@@ -146,24 +159,28 @@ export class RedisStore implements SessionStore {
   }
 
   /**
-   * Resolves once the client is connected and ready, or rejects with `ERR_STORE_UNAVAILABLE`
-   * after `timeoutMs`. Calls do not need it: it is for start-up checks and tests.
+   * Resolves once the client is connected and ready (for a cluster: every master too), or
+   * rejects with `ERR_STORE_UNAVAILABLE` after `timeoutMs`. Calls do not need it: it is for
+   * start-up checks and tests.
    */
   async ready(timeoutMs = 5000): Promise<void> {
-    const client = this.#client;
-    if (client.status === 'ready') return;
-    let done = (): void => {};
-    const ready = new Promise<void>((resolve) => {
-      done = resolve;
-      client.once('ready', resolve);
-    });
-    try {
-      await withBudget(ready, timeoutMs, 'RedisStore: connection');
-    } catch {
-      throw new SessionStoreError('ERR_STORE_UNAVAILABLE', `RedisStore: not connected within ${timeoutMs} ms`);
-    } finally {
-      client.off('ready', done);
+    const deadline = Date.now() + timeoutMs;
+    while (!this.#up()) {
+      this.#open();
+      if (Date.now() >= deadline) {
+        throw new SessionStoreError('ERR_STORE_UNAVAILABLE', `RedisStore: not connected within ${timeoutMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
+  }
+
+  #up(): boolean {
+    const c = this.#client;
+    if (c.status !== 'ready') return false;
+    if (!isCluster(c)) return true;
+    const masters = c.nodes('master');
+    for (const n of masters) if (n.status === 'wait') n.connect().catch(() => {});
+    return masters.length > 0 && masters.every((n) => n.status === 'ready');
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -240,6 +257,11 @@ export class RedisStore implements SessionStore {
     } catch {
       // Closing anyway below.
     }
+    // A cluster closed while it connects can finish connecting afterwards (ioredis resets its
+    // closing flag then): close again whenever it comes up. The retry strategies also stop.
+    const again = (): void => client.disconnect();
+    client.on('connect', again);
+    client.on('ready', again);
     client.disconnect();
     // ioredis may still report the closed socket; keep listening so it is not an unhandled 'error'.
   }
@@ -260,7 +282,7 @@ export class RedisStore implements SessionStore {
   async #call<T>(fn: () => Promise<T>): Promise<T> {
     this.#open();
     try {
-      return await fn();
+      return await withBudget(fn(), this.#callLimitMs, 'command');
     } catch (err) {
       throw new SessionStoreError('ERR_STORE_UNAVAILABLE', `RedisStore: ${messageOf(err)}`);
     }
@@ -280,7 +302,7 @@ export class RedisStore implements SessionStore {
   }
 }
 
-function connect(io: IoRedis, options: RedisStoreOptions): Client {
+function connect(io: IoRedis, options: RedisStoreOptions, closed: () => boolean): Client {
   const connectTimeout = options.connectTimeoutMs ?? 1000;
   const commandTimeout = options.commandTimeoutMs ?? 500;
   const maxDelay = options.reconnectMaxDelayMs ?? 500;
@@ -291,7 +313,8 @@ function connect(io: IoRedis, options: RedisStoreOptions): Client {
   ] as const) {
     if (!(v > 0) || !Number.isFinite(v)) throw new SessionStoreError('ERR_STORE_OPTION', `RedisStore: ${name} must be a positive number`);
   }
-  const retry = (times: number): number => Math.min(maxDelay, 25 * 2 ** Math.min(times, 10));
+  // Never gives up while the store is open; gives up (null) once it is closed.
+  const retry = (times: number): number | null => (closed() ? null : Math.min(maxDelay, 25 * 2 ** Math.min(times, 10)));
   const bounds = {
     connectTimeout,
     commandTimeout,
@@ -305,6 +328,9 @@ function connect(io: IoRedis, options: RedisStoreOptions): Client {
     if (options.cluster.length === 0) throw new SessionStoreError('ERR_STORE_OPTION', 'RedisStore: cluster needs at least one node');
     const clusterOptions: ClusterOptions = {
       enableOfflineQueue: false,
+      // The ready check goes to any node, often one still connecting, and fails then (no
+      // offline queue): the cluster is ready once it has the slot map.
+      enableReadyCheck: false,
       clusterRetryStrategy: retry,
       slotsRefreshTimeout: connectTimeout,
       retryDelayOnFailover: 50,

@@ -31,17 +31,22 @@ export function storeTraits(store: SessionStore): StoreTraits {
 const warned = new WeakSet<SessionStore>();
 
 /**
- * Emits one process warning (code `TLS_SESSIONS_UNSEALED_STORE`) when `store` keeps values
- * outside this process without sealing them, once per store. Meant for whoever puts server
- * sessions, which hold master secrets, in a store. Returns `true` when it warned now.
+ * Warns once per store when `store` keeps values outside this process without sealing them.
+ * Meant for whoever puts server sessions, which hold master secrets, in a store, at start-up.
+ * The warning goes to `warn` (default: a process warning with code
+ * `TLS_SESSIONS_UNSEALED_STORE`). Returns `true` when it warned now.
  */
-export function warnIfUnsealed(store: SessionStore, what = 'server sessions'): boolean {
+export function warnIfUnsealed(
+  store: SessionStore,
+  what = 'server sessions',
+  warn: (message: string, code: string) => void = (message, code) => process.emitWarning(message, { code }),
+): boolean {
   const traits = storeTraits(store);
   if (!traits.persistent || traits.sealed || warned.has(store)) return false;
   warned.add(store);
-  process.emitWarning(
+  warn(
     `${what} are kept outside this process without encryption: anyone who reads the store can decrypt recorded connections; wrap the store in EncryptedStore`,
-    { code: 'TLS_SESSIONS_UNSEALED_STORE' },
+    'TLS_SESSIONS_UNSEALED_STORE',
   );
   return true;
 }
