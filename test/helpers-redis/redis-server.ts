@@ -84,7 +84,9 @@ export interface RedisServer {
   /** Thaws a paused process (SIGCONT). */
   resume(): void;
   /** Sends one command and returns the reply as text (errors reject). */
-  command(...args: string[]): Promise<string>;
+  command(...args: Array<string | Buffer>): Promise<string>;
+  /** Sends one command and returns the reply as bytes (binary keys and values). */
+  commandBuffer(...args: Array<string | Buffer>): Promise<Buffer>;
   /** Stops the server and removes its directory. Safe to call twice. */
   dispose(): Promise<void>;
 }
@@ -220,8 +222,12 @@ class Server implements RedisServer {
     this.#child?.kill('SIGCONT');
   }
 
-  command(...args: string[]): Promise<string> {
+  command(...args: Array<string | Buffer>): Promise<string> {
     return redisCommand(this.port, args);
+  }
+
+  commandBuffer(...args: Array<string | Buffer>): Promise<Buffer> {
+    return redisCommandBuffer(this.port, args);
   }
 
   async dispose(): Promise<void> {
@@ -297,15 +303,20 @@ export async function startRedisCluster(count = 3): Promise<RedisClusterHandle> 
  * text: simple strings, integers and bulk strings (arrays are not parsed). A Redis error reply
  * rejects. Bounded by `timeoutMs`.
  */
-export function redisCommand(port: number, args: readonly string[], timeoutMs = 2000): Promise<string> {
+export async function redisCommand(port: number, args: ReadonlyArray<string | Buffer>, timeoutMs = 2000): Promise<string> {
+  return (await redisCommandBuffer(port, args, timeoutMs)).toString('utf8');
+}
+
+/** {@link redisCommand}, with the reply as bytes. */
+export function redisCommandBuffer(port: number, args: ReadonlyArray<string | Buffer>, timeoutMs = 2000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: HOST, port });
     let data = Buffer.alloc(0);
-    const finish = (err: Error | null, value?: string): void => {
+    const finish = (err: Error | null, value?: Buffer): void => {
       clearTimeout(timer);
       socket.destroy();
       if (err) reject(err);
-      else resolve(value ?? '');
+      else resolve(value ?? Buffer.alloc(0));
     };
     const timer = setTimeout(() => finish(new Error(`redis ${port}: no reply within ${timeoutMs} ms`)), timeoutMs);
     socket.once('error', (err) => finish(err));
@@ -316,15 +327,20 @@ export function redisCommand(port: number, args: readonly string[], timeoutMs = 
       if (eol < 0) return;
       const head = data.toString('latin1', 0, eol);
       const kind = head[0];
-      if (kind === '+' || kind === ':') finish(null, head.slice(1));
+      if (kind === '+' || kind === ':') finish(null, data.subarray(1, eol));
       else if (kind === '-') finish(new Error(head.slice(1)));
       else if (kind === '$') {
         const len = Number(head.slice(1));
-        if (len < 0) finish(null, '');
-        else if (data.length >= eol + 2 + len + 2) finish(null, data.toString('utf8', eol + 2, eol + 2 + len));
+        if (len < 0) finish(null, Buffer.alloc(0));
+        else if (data.length >= eol + 2 + len + 2) finish(null, data.subarray(eol + 2, eol + 2 + len));
       } else finish(new Error(`redis ${port}: unexpected reply '${head.slice(0, 20)}'`));
     });
-    socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+    const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+    for (const a of args) {
+      const b = typeof a === 'string' ? Buffer.from(a) : a;
+      parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
+    }
+    socket.write(Buffer.concat(parts));
   });
 }
 

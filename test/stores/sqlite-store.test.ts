@@ -1,19 +1,18 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import type BetterSqlite3 from 'better-sqlite3';
-import { onProcessExit } from '../helpers/exit-hooks.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { SqliteStore } from '../../src/stores/sqlite-store.js';
 import { storeTraits } from '../../src/stores/store-traits.js';
+import { startChild as spawnChild, within as withTimeout } from './child.js';
 import { storeConformance } from './conformance.js';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
-const CHILD = new URL('./fixtures/sqlite-child.ts', import.meta.url).pathname;
+const CHILD = new URL('./fixtures/sqlite-child.ts', import.meta.url);
+const startChild = (args: string[]) => spawnChild(CHILD, args);
 const enc = (s: string): Uint8Array => Buffer.from(s);
 
 storeConformance('SqliteStore', async () => {
@@ -98,68 +97,13 @@ test('SqliteStore: bad options and an unopenable path give typed errors', async 
   assert.throws(() => new SqliteStore({ path: '' }), { code: 'ERR_STORE_OPTION' });
 });
 
-interface Child {
-  proc: ChildProcess;
-  lines: string[];
-  exited: Promise<number | null>;
-  /** Resolves once `count` lines (or one matching `until`) have arrived. */
-  waitFor(until: (line: string) => boolean): Promise<void>;
-}
-
-function startChild(args: string[]): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const unhook = onProcessExit(() => proc.kill('SIGKILL'));
-  const lines: string[] = [];
-  const waiters: Array<{ until: (l: string) => boolean; resolve: () => void }> = [];
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
-    lines.push(line);
-    for (const w of [...waiters]) {
-      if (w.until(line)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    }
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    proc.once('exit', (code) => {
-      unhook();
-      for (const w of waiters.splice(0)) w.resolve();
-      if (code !== 0 && code !== null) process.stderr.write(stderr);
-      resolve(code);
-    }),
-  );
-  return {
-    proc,
-    lines,
-    exited,
-    waitFor: (until) =>
-      lines.some(until) ? Promise.resolve() : new Promise((resolve) => waiters.push({ until, resolve })),
-  };
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 test('SqliteStore across processes: two processes popping one stack never get the same entry', async (t) => {
   const dir = await tmpDir('sqlite-mp-');
   t.after(() => dir.cleanup());
   const path = join(dir.path, 's.db');
   const store = new SqliteStore({ path });
   t.after(() => store.close());
-  const n = 600;
+  const n = 2000;
   for (let i = 0; i < n; i++) await store.push(enc('tickets'), Buffer.from(`ticket-${i}`), 600_000, n);
   const kids = [startChild(['pop', path, 'tickets']), startChild(['pop', path, 'tickets'])];
   t.after(() => {
