@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type BetterSqlite3 from 'better-sqlite3';
-import { tmpDir } from '../helpers/tmp.js';
+import { sharedPki, startNodeServer, tmpDir } from '../helpers/index.js';
 import { SqliteStore } from '../../src/stores/sqlite-store.js';
 import { storeTraits } from '../../src/stores/store-traits.js';
 import { startChild as spawnChild, within as withTimeout } from './child.js';
@@ -13,6 +13,7 @@ import { storeConformance } from './conformance.js';
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 const CHILD = new URL('./fixtures/sqlite-child.ts', import.meta.url);
 const startChild = (args: string[]) => spawnChild(CHILD, args);
+const CLIENT = new URL('./fixtures/client-child.ts', import.meta.url);
 const enc = (s: string): Uint8Array => Buffer.from(s);
 
 storeConformance('SqliteStore', async () => {
@@ -165,4 +166,33 @@ test('SqliteStore: a process killed mid-write leaves a sound file with every com
     raw.close();
     assert.deepEqual(missing, [], `round ${round}: committed entries lost`);
   }
+});
+
+test('two client processes sharing one SqliteStore file never offer the same TLS 1.3 ticket', { timeout: 60_000 }, async (t) => {
+  const dir = await tmpDir('sqlite-clients-');
+  t.after(() => dir.cleanup());
+  const path = join(dir.path, 'client-sessions.db');
+  const pki = await sharedPki();
+  // Node's own stateless tickets: a server that would happily resume one ticket twice, so only
+  // the clients' store keeps each ticket single-use.
+  const server = await startNodeServer({ cert: pki.server, tlsOptions: { minVersion: 'TLSv1.3' } });
+  t.after(() => server.close());
+  const n = 60;
+  const kids = [0, 1].map(() => spawnChild(CLIENT, [path, String(server.port), pki.ca.certPath, String(n)]));
+  t.after(() => Promise.all(kids.map((k) => k.stop())));
+  await withTimeout(Promise.all(kids.map((c) => c.waitFor((l) => l === 'ready'))), 20_000, 'clients ready');
+  for (const c of kids) c.proc.stdin!.end('go\n');
+  const codes = await withTimeout(Promise.all(kids.map((c) => c.exited)), 40_000, 'clients done');
+  assert.deepEqual(codes, [0, 0], kids.map((k) => k.stderr()).join('\n'));
+  const offers = kids.map((c) => c.lines.filter((l) => l.startsWith('offer ')).map((l) => l.slice(6)));
+  const resumed = kids.map((c) => c.lines.filter((l) => l === 'resumed').length);
+  const all = offers.flat();
+  t.diagnostic(`offers ${offers.map((o) => o.length).join(' + ')}, resumed ${resumed.join(' + ')}`);
+  assert.ok(
+    offers.every((o) => o.length > 10),
+    'both processes offered tickets from the shared file',
+  );
+  assert.equal(new Set(all).size, all.length, 'a ticket was offered twice');
+  assert.ok(resumed.every((r) => r > 10), 'both processes resumed');
+  assert.ok(kids.every((c) => !c.lines.some((l) => l.startsWith('store-error'))), 'no store errors');
 });
