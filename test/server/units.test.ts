@@ -1,0 +1,80 @@
+/** The cache's small parts: store records, the in-process index, reading a DER's protocol version. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SessionIndex } from '../../src/server/session-index.js';
+import { decodeRecord, derProtocolVersion, encodeRecord } from '../../src/server/session-record.js';
+import { TlsSession } from '../../src/session/index.js';
+
+const der12 = new TlsSession({
+  protocolVersion: 0x0303,
+  cipherId: 0xc02b,
+  sessionId: Buffer.alloc(32, 7),
+  masterKey: Buffer.alloc(48, 9),
+  time: 1_700_000_000,
+  timeout: 300,
+}).toDER();
+const der13 = new TlsSession({ protocolVersion: 0x0304, cipherId: 0x1302, masterKey: Buffer.alloc(48, 1) }).toDER();
+
+test('records round-trip and keep the DER byte for byte', () => {
+  for (const [der, tls13] of [
+    [der12, false],
+    [der13, true],
+  ] as const) {
+    for (const serverName of ['', 'a.test', undefined, 'x'.repeat(253)]) {
+      const enc = encodeRecord({ tls13, serverName, createdMs: 1.5e12, expiresMs: 1.5e12 + 300_000, der });
+      const dec = decodeRecord(new Uint8Array(enc));
+      assert.equal(dec.tls13, tls13);
+      assert.equal(dec.serverName, serverName);
+      assert.equal(dec.createdMs, 1.5e12);
+      assert.equal(dec.expiresMs, 1.5e12 + 300_000);
+      assert.deepEqual(Buffer.from(dec.der), der);
+    }
+  }
+  // A name too long for DNS is stored as unknown, which never matches a ClientHello.
+  const long = encodeRecord({ tls13: false, serverName: 'y'.repeat(300), createdMs: 0, expiresMs: 1, der: der12 });
+  assert.equal(decodeRecord(long).serverName, undefined);
+});
+
+test('foreign or truncated values are ERR_CACHE_RECORD, never a crash', () => {
+  const good = encodeRecord({ tls13: false, serverName: 'a.test', createdMs: 0, expiresMs: 1, der: der12 });
+  const bad = [Buffer.alloc(0), Buffer.from('hello'), der12, good.subarray(0, 20), Buffer.from([0x53, 2, ...good.subarray(2)])];
+  for (let cut = 0; cut < 27; cut++) bad.push(good.subarray(0, cut));
+  for (const value of bad) assert.throws(() => decodeRecord(value), { code: 'ERR_CACHE_RECORD' });
+});
+
+test('derProtocolVersion reads ssl_version without decoding', () => {
+  assert.equal(derProtocolVersion(der12), 0x0303);
+  assert.equal(derProtocolVersion(der13), 0x0304);
+  // Long-form SEQUENCE length, as every session over 127 bytes has.
+  const long = new TlsSession({ protocolVersion: 0x0303, cipherId: 0xc02b, ticket: Buffer.alloc(300, 5) }).toDER();
+  assert.equal(long[1], 0x82);
+  assert.equal(derProtocolVersion(long), 0x0303);
+  for (const junk of [Buffer.alloc(0), Buffer.from('3003020101', 'hex'), Buffer.from('308002010102020304', 'hex'), Buffer.alloc(40, 0x30)]) {
+    assert.equal(derProtocolVersion(junk), undefined);
+  }
+});
+
+test('the index evicts the entry expiring soonest and refreshes in place', () => {
+  const idx = new SessionIndex(3);
+  const e = (n: number, at: number) => ({ key: Buffer.from([n]), id: Buffer.from([n]), expiresMs: at });
+  assert.equal(idx.add('a', e(1, 100)), undefined);
+  assert.equal(idx.add('b', e(2, 200)), undefined);
+  assert.equal(idx.add('c', e(3, 300)), undefined);
+  // Refreshing 'a' (UPDATE_TIME) moves it last: 'b' is now the soonest to expire.
+  assert.equal(idx.add('a', e(1, 400)), undefined);
+  assert.deepEqual(
+    idx.add('d', e(4, 500))?.map((x) => x.expiresMs),
+    [200],
+  );
+  assert.equal(idx.size, 3);
+  assert.deepEqual(
+    idx.takeExpired(400).map((x) => x.expiresMs),
+    [300, 400],
+  );
+  assert.equal(idx.size, 1);
+  assert.equal(idx.delete('d')?.expiresMs, 500);
+  assert.equal(idx.delete('d'), undefined);
+  const unbounded = new SessionIndex(0);
+  for (let i = 0; i < 1000; i++) assert.equal(unbounded.add(String(i), e(i & 0xff, i)), undefined);
+  assert.equal(unbounded.takeAll().length, 1000);
+});
