@@ -14,3 +14,4 @@ export { BudgetExceededError } from './util/budget.js';
 export * from './client/index.js';
 export * from './wire/index.js';
 export * from './probe/index.js';
+export * from './server/index.js';
