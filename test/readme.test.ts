@@ -2,7 +2,8 @@
  * Every example in README.md runs: each ```ts block is written to a file inside the package (so
  * that `import ... from 'tls-sessions'` resolves to the built package by self-reference) and run
  * with tsx; each `$ npx tls-sessions ...` line of a ```sh block runs the built CLI. They run in a
- * temp dir holding `session.pem`, a real session written by `openssl s_client -sess_out`.
+ * temp dir holding `session.pem`, a real session written by `openssl s_client -sess_out`, and
+ * `key.pem`, `cert.pem` (a server certificate for localhost) and `ca.pem` (its issuer).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -39,6 +40,9 @@ before(async () => {
   fixture = await tmpDir('readme-');
   await mkdir(SCRATCH, { recursive: true });
   const pki = await sharedPki();
+  await writeFile(join(fixture.path, 'key.pem'), pki.server.key);
+  await writeFile(join(fixture.path, 'cert.pem'), pki.server.cert);
+  await writeFile(join(fixture.path, 'ca.pem'), pki.ca.cert);
   const server = await startSServer({ cert: pki.server, tls: '1.3' });
   try {
     await sClient({ port: server.port, sessOut: join(fixture.path, 'session.pem') });
