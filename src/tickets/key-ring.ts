@@ -131,6 +131,8 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
   #closed = false;
   #syncing: Promise<boolean> | undefined;
   #warnedLocal = false;
+  /** Keys taken out of the slots, wiped by the next `#recompute` (the callback may still use them until then). */
+  readonly #discarded: RingKey[] = [];
   #reportedConfig = '';
 
   /** @param options see {@link TicketKeyRingOptions}; throws `ERR_TICKET_OPTION` on bad input. */
@@ -221,12 +223,13 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     const n = this.#epochOf(t);
     if (options.revoke === true) {
       this.#revokedBeforeMs = t;
-      for (const keys of this.#slots.values()) for (const k of keys) wipe(k);
+      for (const keys of this.#slots.values()) for (const k of keys) this.#discard(k);
       const lowest = this.#lowestLiveEpoch(t);
       const old = [...this.#slots.keys()];
       this.#slots.clear();
       this.#slots.set(n, [generateKey(t)]);
       this.#slots.set(n + 1, [generateKey(t)]);
+      this.#recompute(t);
       if (fleet !== undefined) {
         await fleet.writeMeta({ rotateEveryMs: this.#rotateEveryMs, graceMs: this.#graceMs, revokedBeforeMs: t });
         await this.#writeSlot(fleet, n, t);
@@ -238,8 +241,9 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
       const keys = this.#slots.get(n) ?? [];
       for (const k of keys) if (k.untilMs === 0) k.untilMs = t + this.#graceMs;
       const next = [generateKey(t), ...keys];
-      for (const k of next.splice(MAX_SLOT_KEYS)) wipe(k);
+      for (const k of next.splice(MAX_SLOT_KEYS)) this.#discard(k);
       this.#slots.set(n, next);
+      this.#recompute(t);
       if (fleet !== undefined) await this.#writeSlot(fleet, n, t);
     }
     this.#recompute(t);
@@ -346,6 +350,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     this.#stopTimer();
     await this.#syncing?.catch(() => {});
     for (const keys of this.#slots.values()) for (const k of keys) wipe(k);
+    for (const k of this.#discarded.splice(0)) wipe(k);
     this.#slots.clear();
     this.#accepted = new Map();
     this.#current = undefined;
@@ -390,6 +395,10 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
   }
 
   // ---- roles ----------------------------------------------------------------------------
+
+  #discard(k: RingKey): void {
+    this.#discarded.push(k);
+  }
 
   #epochOf(t: number): number {
     return Math.floor(t / this.#rotateEveryMs);
@@ -467,6 +476,8 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
       wipe(key);
       process.nextTick(() => this.emit('retire', info));
     }
+    // Keys dropped since the last decision: nothing refers to them any more.
+    for (const k of this.#discarded.splice(0)) wipe(k);
     const fleet = this.#fleet;
     if (fleet !== undefined && emptied.length > 0) {
       for (const e of emptied) fleet.deleteSlot(e).catch((err: unknown) => this.#report(err));
@@ -544,6 +555,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
       if (write) await fleet.writeMeta({ rotateEveryMs: this.#rotateEveryMs, graceMs: this.#graceMs, revokedBeforeMs: this.#revokedBeforeMs });
     } else {
       this.#adoptMeta(meta);
+      this.#recompute(this.#opts.now());
     }
     const t = this.#opts.now();
     const n = this.#epochOf(t);
@@ -561,13 +573,17 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
         const live = stored.filter((k) => k.createdMs >= this.#revokedBeforeMs && t < this.#decryptsUntil(e, k));
         for (const k of stored) if (!live.includes(k)) wipe(k);
         this.#adoptSlot(e, live, t);
+        this.#recompute(t);
         if (write && live.length !== stored.length) {
           if (this.#slots.has(e)) await this.#writeSlot(fleet, e, t);
           else await fleet.deleteSlot(e);
         }
       } else if (e >= n && write) {
         // Missing: put back the key this member has (a store that lost its data), else make one.
-        if (primaryOf(this.#slots.get(e)) === undefined) this.#slots.set(e, [generateKey(t), ...(this.#slots.get(e) ?? [])]);
+        if (primaryOf(this.#slots.get(e)) === undefined) {
+          this.#slots.set(e, [generateKey(t), ...(this.#slots.get(e) ?? [])]);
+          this.#recompute(t);
+        }
         await this.#writeSlot(fleet, e, t);
       }
     }
@@ -593,7 +609,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
         this.#slots.clear();
         this.#rotateEveryMs = meta.rotateEveryMs;
         if (all.length > 0) this.#slots.set(this.#epochOf(t), all.slice(0, MAX_SLOT_KEYS));
-        for (const k of all.slice(MAX_SLOT_KEYS)) wipe(k);
+        for (const k of all.slice(MAX_SLOT_KEYS)) this.#discard(k);
       }
       this.#graceMs = meta.graceMs;
       for (const b of this.#bindings.values()) this.#install(b);
@@ -602,7 +618,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
       this.#revokedBeforeMs = meta.revokedBeforeMs;
       for (const [e, keys] of this.#slots) {
         const kept = keys.filter((k) => k.createdMs >= meta.revokedBeforeMs);
-        for (const k of keys) if (!kept.includes(k)) wipe(k);
+        for (const k of keys) if (!kept.includes(k)) this.#discard(k);
         if (kept.length === 0) this.#slots.delete(e);
         else this.#slots.set(e, kept);
       }
@@ -630,14 +646,20 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
       }
     }
     const n = this.#epochOf(t);
+    const storeHasPrimary = primaryOf(stored) !== undefined;
     for (const k of byId.values()) {
       if (k.untilMs !== 0) next.push(k);
-      else if (epoch <= n) {
-        k.untilMs = t + this.#graceMs;
+      else if (!storeHasPrimary) {
+        // The store dropped it as retired or revoked: so does this member (unless the store only
+        // has demoted keys, which cannot stand in for a primary).
+        if (stored.length === 0 || t >= this.#decryptsUntil(epoch, k)) this.#discard(k);
+        else next.unshift(k);
+      } else if (epoch <= n && t < this.#decryptsUntil(epoch, k)) {
+        k.untilMs = t + this.#graceMs; // lost the race for this slot after encrypting
         next.push(k);
-      } else wipe(k);
+      } else this.#discard(k);
     }
-    for (const k of next.splice(MAX_SLOT_KEYS)) wipe(k);
+    for (const k of next.splice(MAX_SLOT_KEYS)) this.#discard(k);
     if (next.length === 0) this.#slots.delete(epoch);
     else this.#slots.set(epoch, next);
   }
