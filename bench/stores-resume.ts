@@ -1,0 +1,237 @@
+/**
+ * Resumed handshakes per second of a Node TLS server whose ServerSessionCache keeps its
+ * sessions in MemoryStore, SqliteStore, RedisStore (loopback redis-server) or RedisStore sealed
+ * by EncryptedStore, in one run, for TLS 1.2 (session id: a `get` per handshake) and TLS 1.3
+ * stateful sessions (single use: a `take` and a `set` per handshake).
+ *
+ * Each store's server runs in a child process (its own event loop and core); this process is
+ * the client: 4 connections at a time, each resuming the session its previous connection got.
+ * Servers take turns round by round (ABBA); each figure is the median round. Goal: RedisStore
+ * at least 85 % of MemoryStore.
+ *
+ * Run: `npx tsx bench/stores-resume.ts [--quick]`; prints a table, then one JSON line.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import * as tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { ServerSessionCache } from '../src/server/index.js';
+import { EncryptedStore } from '../src/stores/encrypted-store.js';
+import { MemoryStore } from '../src/stores/memory-store.js';
+import { RedisStore } from '../src/stores/redis-store.js';
+import type { SessionStore } from '../src/stores/session-store.js';
+import { SqliteStore } from '../src/stores/sqlite-store.js';
+import { redisSkipReason, startRedisServer } from '../test/helpers-redis/redis-server.js';
+import { benchCert } from './lib/cert.js';
+import { fmtRate, isMain, median } from './lib/measure.js';
+
+type Version = 'TLSv1.2' | 'TLSv1.3';
+const VERSIONS: Version[] = ['TLSv1.2', 'TLSv1.3'];
+const KINDS = ['MemoryStore', 'SqliteStore', 'RedisStore', 'RedisStore sealed'] as const;
+type Kind = (typeof KINDS)[number];
+const CONCURRENCY = 4;
+
+export interface StoresResumeResult {
+  /** Resumed handshakes per second, by store then version (median round). */
+  perSecond: Partial<Record<Kind, Record<Version, number>>>;
+  /** Share of handshakes that resumed, by store then version. */
+  resumedShare: Partial<Record<Kind, Record<Version, number>>>;
+  /** RedisStore / MemoryStore by version. Goal: >= 0.85. */
+  redisVsMemory: Record<Version, number> | undefined;
+  skipped: Record<string, string>;
+  rounds: number;
+  roundMs: number;
+}
+
+interface Member {
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function startMember(kind: Kind, env: NodeJS.ProcessEnv): Promise<Member> {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve', kind], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${kind} server did not start`)), 20_000);
+    child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      resolve((JSON.parse(line) as { port: number }).port);
+    });
+  });
+  return {
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.stdin!.end();
+      }),
+  };
+}
+
+/** The server side, in its own process: a TLS server with a cache over the named store. */
+async function serve(kind: Kind): Promise<void> {
+  let store: SessionStore;
+  if (kind === 'MemoryStore') store = new MemoryStore();
+  else if (kind === 'SqliteStore') store = new SqliteStore({ path: process.env['BENCH_SQLITE']! });
+  else {
+    const redis = new RedisStore({ url: process.env['BENCH_REDIS']!, prefix: `bench-${kind === 'RedisStore' ? 'plain' : 'sealed'}:` });
+    await redis.ready();
+    store = kind === 'RedisStore' ? redis : new EncryptedStore(redis, { key: { id: 'bench', key: randomBytes(32) } });
+  }
+  const server = tls.createServer({ key: process.env['BENCH_KEY'], cert: process.env['BENCH_CERT'] }, (socket) => {
+    setImmediate(() => socket.end('ok\n'));
+  });
+  server.on('tlsClientError', () => {});
+  const cache = new ServerSessionCache({ store }).attach(server);
+  server.listen(0, '127.0.0.1', () => {
+    const a = server.address();
+    process.stdout.write(`${JSON.stringify({ port: typeof a === 'object' && a ? a.port : 0 })}\n`);
+  });
+  process.stdin.resume();
+  process.stdin.once('end', () => {
+    server.close();
+    void cache.close().then(() => store.close().then(() => process.exit(0)));
+  });
+}
+
+function handshake(port: number, version: Version, session: Buffer | undefined): Promise<{ reused: boolean; session: Buffer | undefined }> {
+  return new Promise((resolve, reject) => {
+    let latest = session;
+    let reused = false;
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      rejectUnauthorized: false,
+      minVersion: version,
+      maxVersion: version,
+      ...(session === undefined ? {} : { session }),
+    });
+    const timer = setTimeout(() => socket.destroy(new Error('bench connection timed out')), 5000);
+    socket.on('session', (s: Buffer) => {
+      latest = s;
+    });
+    socket.once('secureConnect', () => {
+      reused = socket.isSessionReused();
+    });
+    socket.on('data', () => {});
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve({ reused, session: latest });
+    });
+  });
+}
+
+async function measure(port: number, version: Version, ms: number): Promise<{ rate: number; share: number }> {
+  let resumed = 0;
+  let total = 0;
+  const sessions: Array<Buffer | undefined> = [];
+  for (let w = 0; w < CONCURRENCY; w++) sessions.push((await handshake(port, version, undefined)).session);
+  const start = process.hrtime.bigint();
+  const end = start + BigInt(ms) * 1_000_000n;
+  await Promise.all(
+    sessions.map(async (first) => {
+      let session = first;
+      while (process.hrtime.bigint() < end) {
+        const r = await handshake(port, version, session);
+        session = r.session;
+        total++;
+        if (r.reused) resumed++;
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return { rate: resumed / seconds, share: total === 0 ? 0 : resumed / total };
+}
+
+export async function run({ quick = false }: { quick?: boolean } = {}): Promise<StoresResumeResult> {
+  const rounds = quick ? 1 : 3;
+  const roundMs = quick ? 300 : 1500;
+  const cert = await benchCert('ecdsa');
+  const dir = await mkdtemp(join(tmpdir(), 'bench-resume-'));
+  const skipped: Record<string, string> = {};
+  const noRedis = redisSkipReason();
+  const redis = noRedis === undefined ? await startRedisServer() : undefined;
+  const members = new Map<Kind, Member>();
+  try {
+    const env = {
+      BENCH_KEY: cert.key,
+      BENCH_CERT: cert.cert,
+      BENCH_SQLITE: join(dir, 'sessions.db'),
+      BENCH_REDIS: redis?.url ?? '',
+    };
+    for (const kind of KINDS) {
+      if (kind.startsWith('RedisStore') && redis === undefined) skipped[kind] = noRedis!;
+      else members.set(kind, await startMember(kind, env));
+    }
+    const samples = new Map<Kind, Record<Version, number[]>>();
+    const shares = new Map<Kind, Record<Version, number[]>>();
+    for (const kind of members.keys()) {
+      samples.set(kind, { 'TLSv1.2': [], 'TLSv1.3': [] });
+      shares.set(kind, { 'TLSv1.2': [], 'TLSv1.3': [] });
+    }
+    const order = [...members.keys()];
+    for (const [, m] of members) for (const v of VERSIONS) await measure(m.port, v, 100); // warm-up
+    for (let r = 0; r < rounds; r++) {
+      for (const kind of r % 2 ? [...order].reverse() : order) {
+        for (const v of VERSIONS) {
+          const got = await measure(members.get(kind)!.port, v, roundMs);
+          samples.get(kind)![v].push(got.rate);
+          shares.get(kind)![v].push(got.share);
+        }
+      }
+    }
+    const perSecond: StoresResumeResult['perSecond'] = {};
+    const resumedShare: StoresResumeResult['resumedShare'] = {};
+    for (const [kind, s] of samples) {
+      perSecond[kind] = { 'TLSv1.2': median(s['TLSv1.2']), 'TLSv1.3': median(s['TLSv1.3']) };
+      const sh = shares.get(kind)!;
+      resumedShare[kind] = { 'TLSv1.2': median(sh['TLSv1.2']), 'TLSv1.3': median(sh['TLSv1.3']) };
+    }
+    const mem = perSecond.MemoryStore!;
+    const red = perSecond.RedisStore;
+    const redisVsMemory = red && { 'TLSv1.2': red['TLSv1.2'] / mem['TLSv1.2'], 'TLSv1.3': red['TLSv1.3'] / mem['TLSv1.3'] };
+    return { perSecond, resumedShare, redisVsMemory, skipped, rounds, roundMs };
+  } finally {
+    await Promise.all([...members.values()].map((m) => m.stop()));
+    await redis?.dispose();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const at = process.argv.indexOf('--serve');
+  if (at > 0) {
+    await serve(process.argv[at + 1] as Kind);
+  } else {
+    const r = await run({ quick: process.argv.includes('--quick') });
+    console.log(`resumed handshakes/s, ${CONCURRENCY} connections at a time (median of ${r.rounds} rounds of ${r.roundMs} ms)`);
+    for (const [kind, rates] of Object.entries(r.perSecond)) {
+      const share = r.resumedShare[kind as Kind]!;
+      console.log(
+        `  ${kind.padEnd(18)} ${VERSIONS.map((v) => `${v} ${fmtRate(rates[v]).padStart(6)} (${(share[v] * 100).toFixed(0)} % resumed)`).join('  ')}`,
+      );
+    }
+    for (const [kind, why] of Object.entries(r.skipped)) console.log(`  ${kind}: skipped (${why})`);
+    if (r.redisVsMemory) {
+      console.log(`  RedisStore / MemoryStore: ${VERSIONS.map((v) => `${v} ${r.redisVsMemory![v].toFixed(2)}`).join(', ')} (goal: >= 0.85)`);
+    }
+    console.log(JSON.stringify(r));
+  }
+}
