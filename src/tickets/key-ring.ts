@@ -188,7 +188,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
    * as an `'error'` event). Without a store it only rotates and retires by the clock.
    */
   sync(): Promise<boolean> {
-    this.#checkOpen();
+    if (this.#closed) return Promise.reject(new TicketKeyError('ERR_TICKET_CLOSED', 'TicketKeyRing: the ring is closed'));
     this.#syncing ??= this.#syncOnce().finally(() => {
       this.#syncing = undefined;
     });
