@@ -14,7 +14,7 @@ const code = (c: string) => (err: unknown) => err instanceof TicketKeyError && e
 
 /** A MemoryStore that can be told to fail, as an unreachable Redis would. */
 class FlakyStore extends MemoryStore {
-  readonly [STORE_TRAITS] = { persistent: false, sealed: false };
+  override readonly [STORE_TRAITS] = { persistent: false, sealed: false };
   failing = false;
   override get(key: Uint8Array) {
     return this.failing ? Promise.reject(new Error('connection refused')) : super.get(key);
