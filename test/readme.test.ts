@@ -4,6 +4,8 @@
  * with tsx; each `$ npx tls-sessions ...` line of a ```sh block runs the built CLI. They run in a
  * temp dir holding `session.pem`, a real session written by `openssl s_client -sess_out`, and
  * `key.pem`, `cert.pem` (a server certificate for localhost) and `ca.pem` (its issuer).
+ * `localhost:4433` in a command stands for an `openssl s_server` the test starts on a free
+ * loopback port; a command aimed at any other host fails the test (tests talk to loopback only).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -11,7 +13,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { sClient, sharedPki, startSServer, tmpDir, type TmpDir } from './helpers/index.js';
+import { type SServer, sClient, sharedPki, startSServer, tmpDir, type TmpDir } from './helpers/index.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -35,6 +37,7 @@ function examples(markdown: string): Example[] {
 }
 
 let fixture: TmpDir;
+let peer: SServer;
 
 before(async () => {
   fixture = await tmpDir('readme-');
@@ -43,15 +46,12 @@ before(async () => {
   await writeFile(join(fixture.path, 'key.pem'), pki.server.key);
   await writeFile(join(fixture.path, 'cert.pem'), pki.server.cert);
   await writeFile(join(fixture.path, 'ca.pem'), pki.ca.cert);
-  const server = await startSServer({ cert: pki.server, tls: '1.3' });
-  try {
-    await sClient({ port: server.port, sessOut: join(fixture.path, 'session.pem') });
-  } finally {
-    await server.stop();
-  }
+  peer = await startSServer({ cert: pki.server });
+  await sClient({ port: peer.port, tls: '1.3', sessOut: join(fixture.path, 'session.pem') });
 });
 
 after(async () => {
+  await peer.stop();
   await fixture.cleanup();
   await rm(SCRATCH, { recursive: true, force: true });
 });
@@ -84,7 +84,11 @@ for (const ex of all) {
       .map((l) => l.slice('$ npx tls-sessions '.length));
     for (const cmd of commands) {
       test(`README.md:${ex.line} (sh) tls-sessions ${cmd}`, { timeout: 60_000 }, async () => {
-        await run('sh', ['-c', `node ${join(ROOT, 'bin', 'tls-sessions.js')} ${cmd}`], {
+        if (cmd.startsWith('probe ')) {
+          assert.match(cmd, /^probe (localhost|127\.0\.0\.1):4433\b/, 'README probe examples must aim at localhost:4433');
+        }
+        const local = cmd.replaceAll('localhost:4433', `localhost:${peer.port}`);
+        await run('sh', ['-c', `node ${join(ROOT, 'bin', 'tls-sessions.js')} ${local}`], {
           cwd: fixture.path,
           timeout: 50_000,
         }).catch((err: { stderr?: string; message: string }) => {
