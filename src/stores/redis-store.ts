@@ -160,8 +160,9 @@ export class RedisStore implements SessionStore {
 
   /**
    * Resolves once the client is connected and ready (for a cluster: every master too), or
-   * rejects with `ERR_STORE_UNAVAILABLE` after `timeoutMs`. Calls do not need it: it is for
-   * start-up checks and tests.
+   * rejects with `ERR_STORE_UNAVAILABLE` after `timeoutMs`. Calls made before then fail at once
+   * (for a session cache: full handshakes), so await it at start-up when the first
+   * handshakes should already resume.
    */
   async ready(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
