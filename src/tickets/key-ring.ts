@@ -93,6 +93,7 @@ const kRing = Symbol('tls-sessions.TicketKeyRing');
 const ZERO16 = Buffer.alloc(16);
 const NOT_DECRYPTABLE: TicketKeyAnswer = [TICKET_NOT_DECRYPTABLE, ZERO16, ZERO16];
 const NODE_DEFAULT_TIMEOUT_S = 7200;
+const IV_POOL_BYTES = 4096;
 
 type RingServer = TicketServerInternals & { [kRing]?: TicketKeyRing };
 
@@ -123,6 +124,8 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
   #current: RingKey | undefined;
   #encryptAnswer: [number, Buffer, Buffer, Buffer, Buffer] | undefined;
   readonly #iv = Buffer.alloc(16);
+  readonly #ivPool = Buffer.alloc(IV_POOL_BYTES);
+  #ivAt = IV_POOL_BYTES;
   #nextChangeMs = 0;
   readonly #bindings = new Map<TicketServerInternals, Binding>();
   readonly #stats: TicketKeyRingStats = { encrypted: 0, decrypted: 0, renewed: 0, rejected: 0 };
@@ -367,7 +370,14 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
       const answer = this.#encryptAnswer;
       // Unreachable while attached (attach makes a key); a full handshake is the safe answer.
       if (answer === undefined) return NOT_DECRYPTABLE;
-      randomFillSync(answer[4]);
+      // IVs come from a random pool refilled every 256 tickets: one CSPRNG call per ticket cost
+      // a few microseconds. IVs are not secret (every ticket carries its own in clear).
+      if (this.#ivAt >= IV_POOL_BYTES) {
+        randomFillSync(this.#ivPool);
+        this.#ivAt = 0;
+      }
+      this.#ivPool.copy(answer[4], 0, this.#ivAt, this.#ivAt + 16);
+      this.#ivAt += 16;
       this.#stats.encrypted++;
       return answer;
     }
