@@ -15,3 +15,4 @@ export * from './client/index.js';
 export * from './wire/index.js';
 export * from './probe/index.js';
 export * from './server/index.js';
+export * from './tickets/index.js';
