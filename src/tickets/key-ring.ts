@@ -94,6 +94,9 @@ const ZERO16 = Buffer.alloc(16);
 const NOT_DECRYPTABLE: TicketKeyAnswer = [TICKET_NOT_DECRYPTABLE, ZERO16, ZERO16];
 const NODE_DEFAULT_TIMEOUT_S = 7200;
 const IV_POOL_BYTES = 4096;
+/** Pause before reading back a key this member just made (see #syncStore). */
+const READ_BACK_MIN_MS = 100;
+const READ_BACK_SPREAD_MS = 200;
 
 type RingServer = TicketServerInternals & { [kRing]?: TicketKeyRing };
 
@@ -490,7 +493,10 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     for (const k of this.#discarded.splice(0)) wipe(k);
     const fleet = this.#fleet;
     if (fleet !== undefined && emptied.length > 0) {
-      for (const e of emptied) fleet.deleteSlot(e).catch((err: unknown) => this.#report(err));
+      // Not from inside a handshake: this may run in Node's ticket callback.
+      setImmediate(() => {
+        for (const e of emptied) fleet.deleteSlot(e).catch((err: unknown) => this.#report(err));
+      });
     }
   }
 
@@ -569,6 +575,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     }
     const t = this.#opts.now();
     const n = this.#epochOf(t);
+    const made: number[] = [];
     for (let e = this.#lowestLiveEpoch(t); e <= n + 1; e++) {
       let stored: RingKey[] | undefined;
       try {
@@ -593,9 +600,20 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
         if (primaryOf(this.#slots.get(e)) === undefined) {
           this.#slots.set(e, [generateKey(t), ...(this.#slots.get(e) ?? [])]);
           this.#recompute(t);
+          made.push(e);
         }
         await this.#writeSlot(fleet, e, t);
       }
+    }
+    if (made.length === 0 || this.#closed) return;
+    // Members that made the same key at the same moment: the last write wins. Reading it back a
+    // moment later lets them agree now rather than at their next sync.
+    await new Promise((resolve) => setTimeout(resolve, READ_BACK_MIN_MS + Math.random() * READ_BACK_SPREAD_MS));
+    for (const e of made) {
+      const stored = await fleet.readSlot(e).catch(() => undefined);
+      if (stored === undefined || this.#closed) continue;
+      this.#adoptSlot(e, stored, this.#opts.now());
+      this.#recompute(this.#opts.now());
     }
   }
 
