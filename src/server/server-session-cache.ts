@@ -402,7 +402,8 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     st.acceptGood++;
     if (socket.isSessionReused()) st.resumed++;
     if (this.#caching) {
-      socket.once('close', this.#onTlsClose);
+      // 'on', not 'once': a socket closes once, and 'once' would allocate a wrapper per connection.
+      socket.on('close', this.#onTlsClose);
       if ((this.#opts.cacheMode & SessionCacheMode.NO_AUTO_CLEAR) === 0 && (st.acceptGood & 0xff) === 0xff) {
         void this.flush();
       }
@@ -448,10 +449,11 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       done();
       return;
     }
-    this.#storeSession(id, der, tls13, currentConnection()).then(
-      () => done(),
-      () => done(),
-    );
+    // Write-behind: the handshake goes on at once and the write runs under its time budget.
+    // Waiting would add the store's write latency to every full handshake; the cost is that a
+    // client reconnecting faster than the write misses (an in-memory store writes synchronously).
+    void this.#storeSession(id, der, tls13, currentConnection());
+    done();
   };
 
   async #storeSession(id: Buffer, der: Buffer, tls13: boolean, conn: ConnectionState | undefined): Promise<void> {
@@ -469,15 +471,21 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     const serverName = conn?.serverName;
     const value = encodeRecord({ tls13, serverName, createdMs: now, expiresMs, der });
+    if (conn !== undefined) addKey(conn, key);
+    let pending: Promise<void>;
     try {
-      await withBudget(this.#store.set(key, value, ttl), this.#opts.storeTimeoutMs, 'session store');
+      pending = this.#store.set(key, value, ttl);
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    try {
+      await withBudget(pending, this.#opts.storeTimeoutMs, 'session store');
     } catch (err) {
       this.#index.delete(name);
       this.#storeFailure(err, 'store');
       return;
     }
     this.#stats.stored++;
-    if (conn !== undefined) addKey(conn, key);
     this.emit('new', id, { protocol: tls13 ? 'TLSv1.3' : 'TLSv1.2', serverName });
   }
 

@@ -1,0 +1,301 @@
+/**
+ * Resumed handshakes per second through ServerSessionCache, against two baselines measured in
+ * the same run: Node's own stateless-ticket resumption (`plain`) and a bare Map in
+ * 'newSession'/'resumeSession' with SSL_OP_NO_TICKET (`map`); plus full handshakes per second
+ * without the cache, behind the ClientHello reader alone (`peek`) and with the whole cache.
+ *
+ * Each server runs in a process of its own (bench/server-child.ts), which also reports its CPU
+ * time: server CPU per handshake is the steadier figure on a busy machine. Clients: `openssl
+ * s_time -www / -reuse` for TLS 1.2 resumption, `-new` for full handshakes; for TLS 1.3
+ * resumption, which s_time does not do, a Node client in this process making sequential
+ * connections, each offering the newest ticket it received. Set-ups alternate round by round;
+ * a ratio is the median of the per-round ratios.
+ * Run: `npx tsx bench/server-resume.ts [--quick] [--json] [--rounds N] [--only full|resumed]
+ * [--versions TLSv1.2,TLSv1.3]`.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { connect } from 'node:tls';
+import { promisify } from 'node:util';
+import { benchCert } from './lib/cert.js';
+import { fmtRate, isMain, median } from './lib/measure.js';
+import type { BenchRow } from './lib/report.js';
+
+const execFileP = promisify(execFile);
+const CHILD = new URL('./server-child.ts', import.meta.url).pathname;
+
+type Mode = 'plain' | 'map' | 'cache' | 'peek';
+type Version = 'TLSv1.2' | 'TLSv1.3';
+const VERSIONS: Version[] = ['TLSv1.2', 'TLSv1.3'];
+
+/** One set-up's figures: medians over rounds. */
+export interface SetupRate {
+  /** Handshakes per second (sequential client). */
+  perSecond: number;
+  /** Server CPU per handshake, µs. */
+  serverCpuUs: number;
+  /** Share of handshakes that resumed. */
+  resumedShare: number;
+}
+
+/** A comparison: the median over rounds of value / baseline, for rate and for server CPU. */
+export interface Ratio {
+  rate: number;
+  serverCpu: number;
+}
+
+export interface ServerResumeResult {
+  name: 'server-resume';
+  rounds: number;
+  resumed: Record<
+    Version,
+    { client: string; plain: SetupRate; map: SetupRate; cache: SetupRate; cacheVsMap: Ratio; cacheVsTickets: Ratio }
+  >;
+  full: Record<Version, { plain: SetupRate; peek: SetupRate; cache: SetupRate; peekVsPlain: Ratio; cacheVsPlain: Ratio }>;
+}
+
+interface Sample {
+  count: number;
+  reused: number;
+  ms: number;
+  cpuUs: number;
+}
+
+interface Server {
+  port: number;
+  cpu(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startServer(mode: Mode, creds: { key: string; cert: string }): Promise<Server> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CHILD, mode], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = once(child, 'exit');
+  child.stdin!.write(`${JSON.stringify(creds)}\n`);
+  const lines = createInterface({ input: child.stdout! });
+  const waiting: Array<(line: string) => void> = [];
+  const first = new Promise<string>((resolve) => waiting.push(resolve));
+  lines.on('line', (line) => waiting.shift()?.(line));
+  const port = Number(await Promise.race([first, exited.then(() => '')]));
+  if (!(port > 0)) throw new Error(`server-child ${mode} did not start`);
+  return {
+    port,
+    cpu() {
+      const answer = new Promise<string>((resolve) => waiting.push(resolve));
+      child.stdin!.write('cpu\n');
+      return answer.then(Number);
+    },
+    async stop() {
+      child.stdin!.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** One `openssl s_time` run; counts connections and, with -reuse, the ones resumed ('r'). */
+async function sTime(server: Server, version: Version, reuse: boolean, seconds: number): Promise<Sample> {
+  const args = ['s_time', '-connect', `127.0.0.1:${server.port}`, '-www', '/', '-time', String(seconds)];
+  args.push(reuse ? '-reuse' : '-new', version === 'TLSv1.2' ? '-tls1_2' : '-tls1_3');
+  const cpu0 = await server.cpu();
+  const start = process.hrtime.bigint();
+  const { stdout } = await execFileP('openssl', args, { timeout: (seconds + 20) * 1000, maxBuffer: 64 << 20 });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  const cpuUs = (await server.cpu()) - cpu0;
+  const count = Number(/^(\d+) connections in [\d.]+s;/m.exec(stdout)?.[1] ?? Number.NaN);
+  if (!(count > 0)) throw new Error(`s_time printed no connection count: ${stdout.slice(-200)}`);
+  // After "starting", s_time prints one character per connection: 'r' reused, '*' new.
+  const progress = /starting\n([r*]*)/.exec(stdout)?.[1] ?? '';
+  const reused = reuse ? (progress.match(/r/g)?.length ?? 0) : 0;
+  return { count, reused, ms, cpuUs };
+}
+
+/** Sequential TLS 1.3 connections, each offering the newest ticket received so far. */
+async function nodeResume(server: Server, seconds: number): Promise<Sample> {
+  let session: Buffer | undefined;
+  let count = 0;
+  let reused = 0;
+  const cpu0 = await server.cpu();
+  const start = process.hrtime.bigint();
+  const end = start + BigInt(Math.round(seconds * 1e9));
+  while (process.hrtime.bigint() < end) {
+    const c = connect({
+      host: '127.0.0.1',
+      port: server.port,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.3',
+      ...(session === undefined ? {} : { session }),
+    });
+    c.on('session', (s: Buffer) => {
+      session = s;
+    });
+    const closed = once(c, 'close');
+    await once(c, 'secureConnect');
+    if (c.isSessionReused()) reused++;
+    c.end('GET / HTTP/1.0\r\n\r\n');
+    c.resume();
+    await closed;
+    count++;
+  }
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  return { count, reused, ms, cpuUs: (await server.cpu()) - cpu0 };
+}
+
+/** Runs each contender once per round, alternating; medians of figures and of per-round ratios. */
+async function rounds<K extends string>(
+  contenders: Record<K, () => Promise<Sample>>,
+  n: number,
+): Promise<{ rates: Record<K, SetupRate>; ratio(a: K, b: K): Ratio }> {
+  const keys = Object.keys(contenders) as K[];
+  const samples = Object.fromEntries(keys.map((k) => [k, [] as Sample[]])) as Record<K, Sample[]>;
+  for (let r = 0; r < n; r++) {
+    // Alternate the order too, so that neither set-up always runs first.
+    const order = r % 2 === 0 ? keys : [...keys].reverse();
+    for (const k of order) samples[k].push(await contenders[k]());
+  }
+  const rate = (s: Sample) => (s.count * 1000) / s.ms;
+  const cpu = (s: Sample) => s.cpuUs / s.count;
+  const rates = {} as Record<K, SetupRate>;
+  for (const k of keys) {
+    const total = samples[k].reduce((a, s) => a + s.count, 0);
+    rates[k] = {
+      perSecond: median(samples[k].map(rate)),
+      serverCpuUs: median(samples[k].map(cpu)),
+      resumedShare: samples[k].reduce((a, s) => a + s.reused, 0) / total,
+    };
+  }
+  const ratio = (a: K, b: K): Ratio => ({
+    rate: median(samples[a].map((s, i) => rate(s) / rate(samples[b][i]!))),
+    // Server CPU: lower is better, so b / a keeps "above 1 = a is better".
+    serverCpu: median(samples[a].map((s, i) => cpu(samples[b][i]!) / cpu(s))),
+  });
+  return { rates, ratio };
+}
+
+/** Options of {@link run}; `rounds` and `only` are for investigating one figure. */
+export interface ServerResumeOptions {
+  quick: boolean;
+  rounds?: number;
+  only?: 'resumed' | 'full';
+  versions?: Version[];
+}
+
+export async function run(opts: ServerResumeOptions): Promise<ServerResumeResult> {
+  const { quick } = opts;
+  const versions = opts.versions ?? VERSIONS;
+  const creds = await benchCert('ecdsa');
+  const servers = {} as Record<Mode, Server>;
+  try {
+    for (const m of ['plain', 'map', 'cache', 'peek'] as const) servers[m] = await startServer(m, creds);
+    const n = opts.rounds ?? (quick ? 1 : 6);
+    // s_time takes whole seconds.
+    const secs = 1;
+    // Warm-up: JIT, first sessions.
+    for (const m of ['plain', 'map', 'cache', 'peek'] as const) await sTime(servers[m], 'TLSv1.2', true, 1);
+
+    const resumed = {} as ServerResumeResult['resumed'];
+    for (const v of opts.only === 'full' ? [] : versions) {
+      const client = v === 'TLSv1.2' ? 'openssl s_time -reuse' : 'Node tls.connect, newest ticket';
+      const one = (m: Mode) => (v === 'TLSv1.2' ? () => sTime(servers[m], v, true, secs) : () => nodeResume(servers[m], secs));
+      const r = await rounds({ plain: one('plain'), map: one('map'), cache: one('cache') }, n);
+      resumed[v] = {
+        client,
+        ...r.rates,
+        cacheVsMap: r.ratio('cache', 'map'),
+        cacheVsTickets: r.ratio('cache', 'plain'),
+      };
+    }
+
+    const full = {} as ServerResumeResult['full'];
+    for (const v of opts.only === 'resumed' ? [] : versions) {
+      const one = (m: Mode) => () => sTime(servers[m], v, false, secs);
+      const r = await rounds({ plain: one('plain'), peek: one('peek'), cache: one('cache') }, n);
+      full[v] = { ...r.rates, peekVsPlain: r.ratio('peek', 'plain'), cacheVsPlain: r.ratio('cache', 'plain') };
+    }
+    return { name: 'server-resume', rounds: n, resumed, full };
+  } finally {
+    await Promise.all(Object.values<Server>(servers).map((s) => s.stop()));
+  }
+}
+
+/** Rows for the benchmark table (bench/lib/report.ts). */
+export function rows(r: ServerResumeResult): BenchRow[] {
+  const out: BenchRow[] = [];
+  for (const v of VERSIONS) {
+    const x = r.resumed[v];
+    if (x === undefined) continue;
+    out.push({
+      bench: 'server-resume',
+      metric: `${v} resumed handshakes/s, ServerSessionCache (${x.client}; ${pct(x.cache.resumedShare)} resumed)`,
+      value: x.cache.perSecond,
+      baseline: { name: `bare Map handlers (${pct(x.map.resumedShare)} resumed)`, value: x.map.perSecond },
+      ratio: x.cacheVsMap.rate,
+      goal: '>= bare Map',
+      met: x.cacheVsMap.rate >= 1,
+    });
+    out.push({
+      bench: 'server-resume',
+      metric: `${v} resumed handshakes/s, ServerSessionCache`,
+      value: x.cache.perSecond,
+      baseline: { name: `Node stateless tickets (${pct(x.plain.resumedShare)} resumed)`, value: x.plain.perSecond },
+      ratio: x.cacheVsTickets.rate,
+    });
+  }
+  for (const v of VERSIONS) {
+    const f = r.full[v];
+    if (f === undefined) continue;
+    out.push({
+      bench: 'server-resume',
+      metric: `${v} full handshakes/s behind the ClientHello reader (s_time -new)`,
+      value: f.peek.perSecond,
+      baseline: { name: 'Node alone', value: f.plain.perSecond },
+      ratio: f.peekVsPlain.rate,
+      goal: 'slowdown < 3%',
+      met: f.peekVsPlain.rate > 0.97,
+    });
+    out.push({
+      bench: 'server-resume',
+      metric: `${v} full handshakes/s with ServerSessionCache (s_time -new)`,
+      value: f.cache.perSecond,
+      baseline: { name: 'Node alone', value: f.plain.perSecond },
+      ratio: f.cacheVsPlain.rate,
+    });
+    out.push({
+      bench: 'server-resume',
+      metric: `${v} server CPU µs per full handshake with ServerSessionCache`,
+      value: f.cache.serverCpuUs,
+      baseline: { name: 'Node alone', value: f.plain.serverCpuUs },
+      ratio: f.cacheVsPlain.serverCpu,
+    });
+  }
+  return out;
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(0)}%`;
+}
+
+if (isMain(import.meta.url)) {
+  const arg = (name: string) => {
+    const at = process.argv.indexOf(name);
+    return at > 0 ? process.argv[at + 1] : undefined;
+  };
+  const only = arg('--only');
+  const versions = arg('--versions')?.split(',') as Version[] | undefined;
+  const result = await run({
+    quick: process.argv.includes('--quick'),
+    ...(arg('--rounds') === undefined ? {} : { rounds: Number(arg('--rounds')) }),
+    ...(only === 'full' || only === 'resumed' ? { only } : {}),
+    ...(versions === undefined ? {} : { versions }),
+  });
+  for (const row of rows(result)) {
+    const base = row.baseline ? ` vs ${row.baseline.name} ${fmtRate(row.baseline.value)}` : '';
+    const ratio = row.ratio === undefined ? '' : ` ratio ${row.ratio.toFixed(3)}`;
+    const goal = row.goal ? ` (goal ${row.goal}: ${row.met ? 'met' : 'not met'})` : '';
+    process.stdout.write(`${row.metric}: ${fmtRate(row.value)}${base}${ratio}${goal}\n`);
+  }
+  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
