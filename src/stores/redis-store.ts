@@ -123,7 +123,8 @@ export class RedisStore implements SessionStore {
   readonly #stack: Buffer;
   readonly #prefix: string;
   readonly #onError: ((err: SessionStoreError) => void) | undefined;
-  readonly #callLimitMs: number;
+  /** Hard bound on a call, where the client's own options do not already bound it. */
+  readonly #callLimitMs: number | undefined;
   readonly #listener = (err: unknown): void => this.#reportError(err);
   #getdel = true;
   #closed = false;
@@ -135,7 +136,6 @@ export class RedisStore implements SessionStore {
     this.#single = Buffer.from(`${prefix}s:`);
     this.#stack = Buffer.from(`${prefix}l:`);
     this.#onError = options.onError;
-    this.#callLimitMs = 2 * (options.commandTimeoutMs ?? 500);
     if (options.client !== undefined) {
       this.#client = options.client;
       this.#owned = false;
@@ -143,6 +143,11 @@ export class RedisStore implements SessionStore {
       this.#client = connect(loadPeer<IoRedis>('ioredis', 'RedisStore'), options, () => this.#closed);
       this.#owned = true;
     }
+    // A single Redis made here is bounded by its options (no offline queue, commandTimeout, no
+    // retries of in-flight commands); a cluster (redirections, its own retries) or a client
+    // made elsewhere gets a timer per call.
+    const bounded = this.#owned && !isCluster(this.#client);
+    this.#callLimitMs = bounded ? undefined : 2 * (options.commandTimeoutMs ?? 500);
     this.#client.on('error', this.#listener);
     if (this.#owned && isCluster(this.#client)) {
       // Node connections are lazy; with no offline queue, a call that meets one still
@@ -283,7 +288,8 @@ export class RedisStore implements SessionStore {
   async #call<T>(fn: () => Promise<T>): Promise<T> {
     this.#open();
     try {
-      return await withBudget(fn(), this.#callLimitMs, 'command');
+      const pending = fn();
+      return await (this.#callLimitMs === undefined ? pending : withBudget(pending, this.#callLimitMs, 'command'));
     } catch (err) {
       throw new SessionStoreError('ERR_STORE_UNAVAILABLE', `RedisStore: ${messageOf(err)}`);
     }
