@@ -16,6 +16,8 @@ interface Bench {
   bars?: (result: never) => ChartBar[];
 }
 
+const VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+
 const BENCHES: Bench[] = [
   {
     name: 'session-decode',
@@ -62,7 +64,108 @@ const BENCHES: Bench[] = [
         met: s.overhead < 0.03,
       })),
   },
+  {
+    name: 'server-resume',
+    run: async (o) => (await import('./server-resume.js')).run(o),
+    rows: (r: import('./server-resume.js').ServerResumeResult) =>
+      VERSIONS.flatMap((v) => {
+        const res = r.resumed[v];
+        const full = r.full[v];
+        return [
+          {
+            bench: 'server-resume',
+            metric: `${v} resumed handshakes/s through the cache (client: ${res.client})`,
+            value: res.cache.perSecond,
+            baseline: { name: "bare Map in 'newSession'/'resumeSession'", value: res.map.perSecond },
+            ratio: res.cacheVsMap.rate,
+            goal: '>= 1 (as fast as the Map)',
+            met: res.cacheVsMap.rate >= 1,
+          },
+          {
+            bench: 'server-resume',
+            metric: `${v} resumed handshakes/s through the cache`,
+            value: res.cache.perSecond,
+            baseline: { name: "Node's stateless tickets", value: res.plain.perSecond },
+            ratio: res.cacheVsTickets.rate,
+          },
+          {
+            bench: 'server-resume',
+            metric: `${v} full handshakes/s with the cache's ClientHello reader`,
+            value: full.peek.perSecond,
+            baseline: { name: 'plain Node server', value: full.plain.perSecond },
+            ratio: full.peekVsPlain.rate,
+            goal: 'slowdown < 3%',
+            met: full.peekVsPlain.rate > 0.97,
+          },
+        ];
+      }),
+    bars: (r: import('./server-resume.js').ServerResumeResult) =>
+      VERSIONS.flatMap((v) => [
+        { group: v, label: 'full, plain Node server', value: r.full[v].plain.perSecond },
+        { group: v, label: 'full, with the cache', value: r.full[v].cache.perSecond },
+        { group: v, label: "resumed, Node's stateless tickets", value: r.resumed[v].plain.perSecond },
+        { group: v, label: 'resumed, bare Map handlers', value: r.resumed[v].map.perSecond },
+        { group: v, label: 'resumed, ServerSessionCache', value: r.resumed[v].cache.perSecond },
+      ]),
+  },
+  {
+    name: 'stores-ops',
+    run: async (o) => (await import('./stores-ops.js')).run(o),
+    rows: (r: import('./stores-ops.js').StoresOpsResult) =>
+      Object.entries(r.perSecond).flatMap(([store, ops]) =>
+        (['set', 'get', 'take'] as const).map((op) => ({
+          bench: 'stores-ops',
+          metric: `${store} ${op} ops/s`,
+          value: ops[op],
+          ...(store === 'MemoryStore'
+            ? {
+                baseline: { name: 'lru-cache', value: r.perSecond['lru-cache']?.[op] ?? 0 },
+                ratio: r.memoryVsLru[op],
+                goal: '>= 1',
+                met: r.memoryVsLru[op] >= 1,
+              }
+            : {}),
+        })),
+      ),
+  },
+  {
+    name: 'stores-resume',
+    run: async (o) => (await import('./stores-resume.js')).run(o),
+    rows: (r: import('./stores-resume.js').StoresResumeResult) => [
+      ...Object.entries(r.perSecond).flatMap(([store, byVersion]) =>
+        VERSIONS.map((v) => ({ bench: 'stores-resume', metric: `${v} resumed handshakes/s, ${store}`, value: byVersion[v] })),
+      ),
+      // The goal is on server capacity (per server CPU second): on 2 cores, redis-server, the
+      // load client and the TLS server compete for the same CPU, which skews wall-clock rates.
+      ...(r.redisVsMemory
+        ? VERSIONS.map((v) => ({
+            bench: 'stores-resume',
+            metric: `${v} resumed handshakes per server CPU second, RedisStore`,
+            value: r.perServerCpuSecond.RedisStore?.[v] ?? 0,
+            baseline: { name: 'MemoryStore', value: r.perServerCpuSecond.MemoryStore?.[v] ?? 0 },
+            ratio: r.redisVsMemory![v],
+            goal: '>= 0.85',
+            met: r.redisVsMemory![v] >= 0.85,
+          }))
+        : []),
+    ],
+  },
+  {
+    name: 'tickets-ring',
+    run: async (o) => (await import('./tickets-ring.js')).run(o),
+    rows: (r: import('./tickets-ring.js').TicketsRingResult) =>
+      r.rows.map((row) => ({
+        bench: 'tickets-ring',
+        metric: `${row.version} ${row.kind} handshakes/s with the ticket key ring`,
+        value: row.ring,
+        baseline: { name: "Node's single ticket key", value: row.single },
+        ratio: row.ratio,
+        goal: 'slowdown < 3%',
+        met: row.ratio > 0.97,
+      })),
+  },
 ];
+
 
 function machine(): string {
   const cpu = cpus();
