@@ -5,7 +5,7 @@
  * sequential connections (full, or offering the newest ticket), alternating between the two
  * servers connection by connection, so that other load on the machine hits both alike. Rates
  * are 1 / median connection time; the servers' CPU time per handshake is reported beside.
- * Goal: the ring less than 3% slower. Run: `npx tsx bench/tickets-ring.ts [--quick]`.
+ * Goal: the ring less than 3% slower. Run: `npx tsx bench/tickets-ring.ts [--quick] [--connections N]`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -132,13 +132,14 @@ async function connectOnce(port: number, version: Version, state: { session?: Bu
   return [Number(process.hrtime.bigint() - t0) / 1e6, reused];
 }
 
-export async function run({ quick = false }: { quick?: boolean } = {}): Promise<TicketsRingResult> {
+/** `connections`: per server and case (default 1500, quick 100). */
+export async function run({ quick = false, connections }: { quick?: boolean; connections?: number } = {}): Promise<TicketsRingResult> {
   const creds = await benchCert('ecdsa');
   const servers = {} as Record<Mode, Server>;
   try {
     servers.single = await startServer('single', creds);
     servers.ring = await startServer('ring', creds);
-    const perServer = quick ? 100 : 1500;
+    const perServer = connections ?? (quick ? 100 : 1500);
     const rows: TicketsRingRow[] = [];
     const cases: Array<[Version, Kind]> = [
       ['TLSv1.2', 'full'],
@@ -189,7 +190,9 @@ export async function run({ quick = false }: { quick?: boolean } = {}): Promise<
 }
 
 if (isMain(import.meta.url)) {
-  const r = await run({ quick: process.argv.includes('--quick') });
+  const at = process.argv.indexOf('--connections');
+  const connections = at > 0 ? Number(process.argv[at + 1]) : undefined;
+  const r = await run({ quick: process.argv.includes('--quick'), ...(connections ? { connections } : {}) });
   console.log('handshakes/s: TicketKeyRing (4 keys) vs Node single ticketKeys, same run');
   for (const x of r.rows) {
     const share = x.kind === 'resumed' ? `, ${(x.resumedShare * 100).toFixed(0)}% resumed` : '';
