@@ -306,7 +306,11 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
       throw new TicketKeyError('ERR_TICKET_NODE', `attach: Node.js ${process.version} changed: ${unsupported}`);
     }
     this.#refresh(true);
-    if (this.#current === undefined) this.#makeLocalKeys(this.#opts.now());
+    if (this.#current === undefined) {
+      // Attached before start(): serve with local keys now, and fetch the fleet's at once.
+      this.#makeLocalKeys(this.#opts.now(), false);
+      if (this.#fleet !== undefined) void this.sync().catch(() => false);
+    }
     const binding: Binding = {
       server,
       context: server._sharedCreds!.context,
@@ -700,11 +704,11 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
   }
 
   /** A ring with a store that has no key at all (store unreachable at start): make local ones. */
-  #makeLocalKeys(t: number): void {
+  #makeLocalKeys(t: number, warn = true): void {
     const n = this.#epochOf(t);
     for (const e of [n, n + 1]) if (primaryOf(this.#slots.get(e)) === undefined) this.#slots.set(e, [generateKey(t), ...(this.#slots.get(e) ?? [])]);
     this.#recompute(t);
-    if (this.#fleet !== undefined && !this.#warnedLocal) {
+    if (warn && this.#fleet !== undefined && !this.#warnedLocal) {
       this.#warnedLocal = true;
       process.emitWarning(
         'ticket keys were made locally because the key store could not be read; they are replaced by the fleet keys once it can',

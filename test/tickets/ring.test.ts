@@ -5,9 +5,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { createServer } from 'node:tls';
 import { EncryptedStore, MemoryStore, type SessionStore } from '../../src/index.js';
 import { STORE_TRAITS } from '../../src/stores/store-traits.js';
 import { TicketKeyError, type TicketKeyInfo, TicketKeyRing } from '../../src/tickets/index.js';
+import { sharedPki } from '../helpers/index.js';
 import { fakeClock, HOUR } from './kit.js';
 
 const code = (c: string) => (err: unknown) => err instanceof TicketKeyError && err.code === c;
@@ -232,4 +234,28 @@ test('retired keys are deleted from the store', async () => {
   await a.sync();
   assert.equal(await store.get(Buffer.from(`tk:slot:${epoch}`)), undefined);
   await a.close();
+});
+
+test('attached before start(): local keys at once, the fleet’s keys right after', async () => {
+  const clock = fakeClock();
+  const store = new MemoryStore();
+  const fleet = new TicketKeyRing({ store, now: clock.now });
+  await fleet.start();
+  const pki = await sharedPki();
+  const server = createServer({ key: pki.server.key, cert: pki.server.cert });
+  const late = new TicketKeyRing({ store, now: clock.now });
+  const warnings: string[] = [];
+  const onWarning = (w: Error & { code?: string }) => {
+    if (w.code === 'TLS_SESSIONS_TICKET_KEYS_LOCAL') warnings.push(w.message);
+  };
+  process.on('warning', onWarning);
+  late.attach(server);
+  const local = late.currentName;
+  assert.ok(local, 'a key to serve with at once');
+  await late.sync();
+  process.off('warning', onWarning);
+  assert.equal(late.currentName, fleet.currentName);
+  assert.equal(late.list().find((k) => k.name === local)?.role, 'previous', 'its own key still decrypts');
+  assert.equal(warnings.length, 0, 'no warning: the store was reachable');
+  await Promise.all([late.close(), fleet.close()]);
 });
