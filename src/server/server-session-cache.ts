@@ -146,6 +146,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   #keyPrefix: Buffer = KEY_PREFIX;
   #timeoutS = 300;
   #tls13Capable = true;
+  #tls13Stateful = true;
 
   /** @param options see {@link ServerSessionCacheOptions}; throws `ERR_CACHE_OPTION` on bad input. */
   constructor(options: ServerSessionCacheOptions = {}) {
@@ -291,10 +292,13 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     const sid = deriveSessionIdContext(s, this.#opts.sessionIdContext);
     creds.context.setSessionIdContext(sid);
     creds.context.setSessionTimeout(this.#timeoutS);
-    if (this.#opts.tickets === 'stateful' && ((s.secureOptions ?? 0) & cryptoConstants.SSL_OP_NO_TICKET) === 0) {
+    const noTicket = ((s.secureOptions ?? 0) & cryptoConstants.SSL_OP_NO_TICKET) !== 0;
+    if (this.#opts.tickets === 'stateful' && !noTicket) {
       creds.context.setOptions(cryptoConstants.SSL_OP_NO_TICKET);
       this.#addedNoTicket = true;
     }
+    // A server configured with SSL_OP_NO_TICKET issues stateful TLS 1.3 tickets whatever the mode.
+    this.#tls13Stateful = this.#opts.tickets === 'stateful' || noTicket;
     const max = creds.context.getMaxProto();
     this.#tls13Capable = max === 0 || max >= TLS1_3;
     this.#sessionIdContext = sid;
@@ -445,7 +449,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   readonly #onNewSession = (id: Buffer, der: Buffer, done: () => void): void => {
     const tls13 = derProtocolVersion(der) === TLS1_3;
     // Stateless mode: a TLS 1.3 session lives in its ticket; nothing will look it up here.
-    if (tls13 && this.#opts.tickets === 'stateless') {
+    if (tls13 && !this.#tls13Stateful) {
       done();
       return;
     }
@@ -501,7 +505,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     let tls13: boolean;
     if (conn.offersTls13 && this.#tls13Capable) {
       // TLS 1.3 will be negotiated: the legacy id is random; only a stateful PSK identity resumes.
-      if (conn.pskIdentity === undefined || this.#opts.tickets === 'stateless') {
+      if (conn.pskIdentity === undefined || !this.#tls13Stateful) {
         callback(null, null);
         return;
       }

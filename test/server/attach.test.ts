@@ -195,3 +195,15 @@ test('close() resolves even when nothing was attached; attach works on a server 
   await cache.close();
   await new ServerSessionCache().close();
 });
+
+test("tickets 'stateless' on a server that itself sets SSL_OP_NO_TICKET still resumes TLS 1.3 statefully", async (t) => {
+  const pki = await sharedPki();
+  const node = await startNodeServer({ cert: pki.server, tlsOptions: { secureOptions: constants.SSL_OP_NO_TICKET } });
+  t.after(() => node.close());
+  const cache = new ServerSessionCache({ tickets: 'stateless' }).attach(node.server);
+  t.after(() => cache.close());
+  const first = await nodeConnect({ port: node.port });
+  assert.equal(TlsSession.fromDER(first.sessions.at(-1)!).ticket?.length, 32);
+  assert.equal((await nodeConnect({ port: node.port, session: first.sessions.at(-1)! })).reused, true);
+  assert.equal(cache.stats().hits, 1);
+});
