@@ -19,6 +19,8 @@ export class FleetStore {
   readonly #store: SessionStore;
   readonly #prefix: string;
   readonly #timeoutMs: number;
+  /** Values come back as fresh decrypted copies, which are ours to wipe. */
+  readonly #sealed: boolean;
 
   constructor(store: SessionStore, kek: SealingKey | undefined, prefix: string, timeoutMs: number) {
     const sealed = kek === undefined ? store : new EncryptedStore(store, { key: kek });
@@ -30,6 +32,7 @@ export class FleetStore {
       );
     }
     this.#store = sealed;
+    this.#sealed = traits.sealed;
     this.#prefix = prefix;
     this.#timeoutMs = timeoutMs;
   }
@@ -58,7 +61,7 @@ export class FleetStore {
   /** The keys of slot `epoch` (primary first), or `undefined` when the store has none. */
   async readSlot(epoch: number): Promise<RingKey[] | undefined> {
     const value = await this.#call('read', this.#store.get(this.#key(`slot:${epoch}`)));
-    return value === undefined ? undefined : decodeSlot(value);
+    return value === undefined ? undefined : decodeSlot(value, this.#sealed);
   }
 
   async writeSlot(epoch: number, keys: readonly RingKey[], ttlMs: number): Promise<void> {

@@ -345,7 +345,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     const contexts = new Set([binding.context, s._sharedCreds?.context]);
     for (const ctx of contexts) {
       if (ctx === undefined) continue;
-      if (this.#current !== undefined) ctx.setTicketKeys(Buffer.from(this.#current.material));
+      if (this.#current !== undefined) ctx.setTicketKeys(this.#current.material);
       ctx.onticketkeycallback = compatibilityCallback;
       ctx.setSessionTimeout(binding.sessionTimeoutS);
     }

@@ -67,8 +67,11 @@ export function encodeSlot(keys: readonly RingKey[]): Buffer {
   return out;
 }
 
-/** Decodes a slot record into fresh keys; the input is zeroed afterwards (it holds key material). */
-export function decodeSlot(value: Uint8Array): RingKey[] {
+/**
+ * Decodes a slot record into fresh keys. With `wipeInput` the input (a decrypted copy holding
+ * key material) is zeroed afterwards.
+ */
+export function decodeSlot(value: Uint8Array, wipeInput: boolean): RingKey[] {
   const b = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   try {
     const count = b[1] ?? 0;
@@ -83,7 +86,7 @@ export function decodeSlot(value: Uint8Array): RingKey[] {
     }
     return keys;
   } finally {
-    b.fill(0);
+    if (wipeInput) b.fill(0);
   }
 }
 
