@@ -7,5 +7,6 @@ export * from './certs.js';
 export * from './node-tls.js';
 export * from './openssl.js';
 export * from './ports.js';
+export * from './prng.js';
 export * from './tmp.js';
 export { onProcessExit } from './exit-hooks.js';

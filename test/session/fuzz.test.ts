@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TlsSession, TlsSessionError } from '../../src/index.js';
+import { prng, randInt } from '../helpers/prng.js';
 import { sessionCorpus } from './corpus.js';
 
 // Mutates real sessions and checks the decoder's contract: it returns a session or throws a
@@ -8,20 +9,9 @@ import { sessionCorpus } from './corpus.js';
 
 const ITERATIONS = 120_000;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Mutator = (b: Buffer, rnd: () => number, other: Buffer) => Buffer;
 
-const int = (rnd: () => number, n: number) => Math.floor(rnd() * n);
+const int = randInt;
 
 const mutators: Record<string, Mutator> = {
   bitFlip(b, rnd) {

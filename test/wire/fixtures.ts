@@ -13,22 +13,7 @@ import { type ConnectionOptions, connect, createServer, type Server, type TLSSoc
 import { sharedPki } from '../helpers/certs.js';
 import { runOpenssl, runOpensslOk, spawnOpenssl } from '../helpers/openssl-process.js';
 
-/** Small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Integer in [0, n). */
-export function randInt(rand: () => number, n: number): number {
-  return Math.floor(rand() * n);
-}
+export { prng, randInt } from '../helpers/prng.js';
 
 /** Rejects after `ms` with `what` unless `p` settles first. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -1,0 +1,18 @@
+/** Deterministic randomness for fuzz tests: a failure replays from its seed. */
+
+/** Small deterministic PRNG (mulberry32): numbers in [0, 1). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Integer in [0, n). */
+export function randInt(rand: () => number, n: number): number {
+  return Math.floor(rand() * n);
+}
