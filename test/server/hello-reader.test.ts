@@ -12,17 +12,20 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { nodeConnect, sharedPki, startNodeServer } from '../helpers/index.js';
 import { startCachedServer } from './kit.js';
 
-/** What a server sends back to `input` (written in one piece, no FIN) until it closes or 400 ms pass. */
-async function answerTo(port: number, input: Buffer): Promise<Buffer> {
+/**
+ * What a server sends back to `input` (written in one piece, no FIN), and whether it closed,
+ * within `ms`.
+ */
+async function answerTo(port: number, input: Buffer, ms: number): Promise<{ bytes: Buffer; closed: boolean }> {
   const socket = net.connect({ port, host: '127.0.0.1' });
   socket.on('error', () => {});
   await once(socket, 'connect');
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
   socket.write(input);
-  await Promise.race([once(socket, 'close'), delay(400)]);
+  const closed = await Promise.race([once(socket, 'close').then(() => true), delay(ms).then(() => false)]);
   socket.destroy();
-  return Buffer.concat(chunks);
+  return { bytes: Buffer.concat(chunks), closed };
 }
 
 const NOT_HELLOS: Array<[string, Buffer]> = [
@@ -48,9 +51,13 @@ test('input that is not a ClientHello gets the answer it gets without the cache'
   plain.server.on('tlsClientError', () => plainErrors++);
   srv.server.on('tlsClientError', () => cachedErrors++);
   for (const [what, input] of NOT_HELLOS) {
-    const expected = await answerTo(plain.port, input);
-    const actual = await answerTo(srv.port, input);
+    // Node answers and closes at once, except on a record announcing more than 16 KiB, where it
+    // waits for the rest: a short look shows that the cached server waits too.
+    const ms = input[0] === 0x16 && input.readUInt16BE(3) > 0x4000 ? 400 : 3000;
+    const expected = await answerTo(plain.port, input, ms);
+    const actual = await answerTo(srv.port, input, ms);
     assert.deepEqual(actual, expected, what);
+    assert.equal(expected.closed, ms === 3000, what);
   }
   assert.equal(cachedErrors, plainErrors);
   assert.equal(srv.cache.stats().helloUnavailable, NOT_HELLOS.length);

@@ -66,9 +66,11 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
 
   test(`${version}: clean ends keep sessions (server destroy without error, peer reset after close_notify)`, async (t) => {
     let mode: 'destroy' | 'end' = 'destroy';
+    const serverClosed: Promise<unknown>[] = [];
     const srv = await startCachedServer({
       handler: (s: TLSSocket) => {
         s.on('error', () => {});
+        serverClosed.push(new Promise((resolve) => s.on('close', resolve)));
         // An idle keep-alive socket is destroyed by the server: no error, no close_notify.
         if (mode === 'destroy') setTimeout(() => s.destroy(), 20);
         else defaultHandler(s);
@@ -93,7 +95,8 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     await once(c.socket, 'end');
     const ticket = c.sessions.at(-1) ?? first.session;
     tcp.resetAndDestroy();
-    await new Promise((r) => setTimeout(r, 30));
+    await serverClosed.at(-1);
+    await new Promise((r) => setImmediate(r));
     assert.equal(srv.cache.stats().uncleanRemovals, 0);
     assert.equal((await connect(srv.port, version, ticket)).reused, true);
   });
