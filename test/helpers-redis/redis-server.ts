@@ -99,6 +99,8 @@ export interface RedisServerOptions {
   dir?: string;
   /** Port to use; a free one by default. */
   port?: number;
+  /** CPUs to run on (`taskset -c` list, e.g. `'0'`), for benchmarks; all by default. */
+  cpus?: string;
 }
 
 /** Starts `redis-server` on a free loopback port and waits until it answers PING. */
@@ -109,7 +111,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   // A free port can be taken between the check and the bind: try a few.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = options.port ?? (await freePort());
-    const server = new Server(port, dir, options.args ?? [], own);
+    const server = new Server(port, dir, options.args ?? [], own, options.cpus);
     try {
       await server.start();
       return server;
@@ -136,6 +138,7 @@ class Server implements RedisServer {
     readonly dir: string,
     readonly args: readonly string[],
     readonly own: TmpDir | undefined,
+    readonly cpus: string | undefined = undefined,
   ) {
     this.url = `redis://${HOST}:${port}`;
   }
@@ -163,7 +166,10 @@ class Server implements RedisServer {
       'yes',
       ...this.args,
     ];
-    const child = spawn(REDIS_SERVER_BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child =
+      this.cpus === undefined
+        ? spawn(REDIS_SERVER_BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('taskset', ['-c', this.cpus, REDIS_SERVER_BIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     this.#log = '';
     const keep = (d: Buffer): void => {
