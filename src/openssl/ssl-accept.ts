@@ -31,10 +31,9 @@ import {
 import { ERR_LIB_SSL, ERR_raise, raiseSystemError } from './err.js';
 import { raiseNodeError } from './node-errors.js';
 import { sessionKey } from './session-cache.js';
-import { addSession, type CtxState, ctxState, removeSessionLock, updateCache } from './ssl-ctx.js';
-import { type SSL, attachIo, failAfterHandshake, setSession, type SslState, sslState, takePendingError, versionOf } from './ssl.js';
+import { addSession, type CtxState, removeSessionLock, updateCache } from './ssl-ctx.js';
+import { type SSL, attachIo, beginHandshake, failAfterHandshake, setSession, type SslState, versionOf } from './ssl.js';
 import { coreFromDER, coreOf, nowSeconds, type SessionCore } from './ssl-session.js';
-import { OpenSSLUsageError } from './usage-error.js';
 
 /** Options of {@link SSL_accept}. */
 export interface AcceptOptions {
@@ -42,7 +41,6 @@ export interface AcceptOptions {
   timeoutMs?: number;
 }
 
-const ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED = 257 | (0x1 << 18) | (0x2 << 18);
 const SSL_R_BIO_NOT_SET = 128;
 const ETIMEDOUT = 110;
 const ECONNRESET = 104;
@@ -58,18 +56,9 @@ type NewSessionDone = () => void;
  * on the error queue).
  */
 export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise<number> {
-  const st = sslState(ssl, 'SSL_accept');
-  takePendingError(st);
-  const ctxSt = ctxState(st.ctx, 'SSL_accept');
-  if (st.phase === 'ok') return 1;
-  if (st.phase !== 'before') {
-    throw new OpenSSLUsageError('ERR_OPENSSL_BAD_STATE', `SSL_accept: the connection is ${st.phase === 'init' ? 'in its handshake' : 'failed'}; SSL_clear it first`);
-  }
-  if (!ctxSt.method.server) {
-    ERR_raise(ERR_LIB_SSL, ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, 'SSL_accept on a client-only SSL_CTX');
-    st.failure = 'ssl';
-    return -1;
-  }
+  const begun = beginHandshake(ssl, 'SSL_accept');
+  if (typeof begun === 'number') return begun;
+  const { st, ctxSt } = begun;
   const raw = st.fd;
   if (raw === undefined) {
     ERR_raise(ERR_LIB_SSL, SSL_R_BIO_NOT_SET, 'give the accepted socket with SSL_set_fd');

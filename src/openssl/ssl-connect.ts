@@ -12,12 +12,11 @@
 import { isIP, type Socket } from 'node:net';
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { SSL_SESS_CACHE_CLIENT, SSL_VERIFY_PEER, TLS1_3_VERSION, TLS1_VERSION } from './constants.js';
-import { ERR_LIB_SSL, ERR_raise, raiseSystemError } from './err.js';
+import { raiseSystemError } from './err.js';
 import { raiseNodeError } from './node-errors.js';
-import { ctxState, removeSessionLock, updateCache } from './ssl-ctx.js';
-import { type SSL, attachIo, failAfterHandshake, setSession, type SslState, sslState, takePendingError, versionOf } from './ssl.js';
+import { removeSessionLock, updateCache } from './ssl-ctx.js';
+import { type SSL, attachIo, beginHandshake, failAfterHandshake, setSession, type SslState, versionOf } from './ssl.js';
 import { coreFromDER, type SessionCore } from './ssl-session.js';
-import { OpenSSLUsageError } from './usage-error.js';
 
 /** Where {@link SSL_connect} connects when no socket was given with SSL_set_fd. */
 export interface ConnectTarget {
@@ -30,7 +29,6 @@ export interface ConnectTarget {
   timeoutMs?: number;
 }
 
-const ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED = 257 | (0x1 << 18) | (0x2 << 18);
 const ETIMEDOUT = 110;
 
 /** True when the context's version range allows `version` (a session of another version is not offered). */
@@ -46,18 +44,9 @@ export function versionAllowed(st: SslState, version: number): boolean {
  * tickets arrive after the handshake: read from the connection (SSL_read) to receive them.
  */
 export async function SSL_connect(ssl: SSL, target: ConnectTarget = {}): Promise<number> {
-  const st = sslState(ssl, 'SSL_connect');
-  takePendingError(st);
-  const ctxSt = ctxState(st.ctx, 'SSL_connect');
-  if (st.phase === 'ok') return 1;
-  if (st.phase !== 'before') {
-    throw new OpenSSLUsageError('ERR_OPENSSL_BAD_STATE', `SSL_connect: the connection is ${st.phase === 'init' ? 'in its handshake' : 'failed'}; SSL_clear it first`);
-  }
-  if (!ctxSt.method.client) {
-    ERR_raise(ERR_LIB_SSL, ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, 'SSL_connect on a server-only SSL_CTX');
-    st.failure = 'ssl';
-    return -1;
-  }
+  const begun = beginHandshake(ssl, 'SSL_connect');
+  if (typeof begun === 'number') return begun;
+  const { st, ctxSt } = begun;
   st.role = 'client';
   st.phase = 'init';
   ctxSt.stats.connect += 1;

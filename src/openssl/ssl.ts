@@ -357,3 +357,27 @@ export function SSL_get_version(ssl: SSL): string {
 export function SSL_get_socket(ssl: SSL): TLSSocket | null {
   return sslState(ssl, 'SSL_get_socket').tls ?? null;
 }
+
+const ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED = 257 | (0x1 << 18) | (0x2 << 18);
+
+/**
+ * The start SSL_connect and SSL_accept share: a finished handshake answers 1, one under way or
+ * failed is a usage error, a context without that role queues SHOULD_NOT_HAVE_BEEN_CALLED and
+ * answers -1. Otherwise returns the states to go on with.
+ */
+export function beginHandshake(ssl: SSL, fn: 'SSL_connect' | 'SSL_accept'): { st: SslState; ctxSt: CtxState } | number {
+  const st = sslState(ssl, fn);
+  takePendingError(st);
+  const ctxSt = ctxState(st.ctx, fn);
+  if (st.phase === 'ok') return 1;
+  if (st.phase !== 'before') {
+    throw new OpenSSLUsageError('ERR_OPENSSL_BAD_STATE', `${fn}: the connection is ${st.phase === 'init' ? 'in its handshake' : 'failed'}; SSL_clear it first`);
+  }
+  const server = fn === 'SSL_accept';
+  if (!(server ? ctxSt.method.server : ctxSt.method.client)) {
+    ERR_raise(ERR_LIB_SSL, ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, `${fn} on a ${server ? 'client' : 'server'}-only SSL_CTX`);
+    st.failure = 'ssl';
+    return -1;
+  }
+  return { st, ctxSt };
+}
