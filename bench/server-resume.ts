@@ -33,7 +33,7 @@ const VERSIONS: Version[] = ['TLSv1.2', 'TLSv1.3'];
 export interface SetupRate {
   /** Handshakes per second (sequential client). */
   perSecond: number;
-  /** Server CPU per handshake, µs. */
+  /** Server CPU of one handshake (connection arrival to close), µs: median over connections, then rounds. */
   serverCpuUs: number;
   /** Share of handshakes that resumed. */
   resumedShare: number;
@@ -59,12 +59,16 @@ interface Sample {
   count: number;
   reused: number;
   ms: number;
+  /** Server CPU over the round. */
   cpuUs: number;
+  /** Median server CPU of one connection. */
+  connCpuUs: number;
 }
 
 interface Server {
   port: number;
-  cpu(): Promise<number>;
+  /** Total CPU µs so far, and the median CPU µs of the connections closed since the last call. */
+  cpu(): Promise<{ total: number; median: number }>;
   stop(): Promise<void>;
 }
 
@@ -85,7 +89,10 @@ async function startServer(mode: Mode, creds: { key: string; cert: string }): Pr
     cpu() {
       const answer = new Promise<string>((resolve) => waiting.push(resolve));
       child.stdin!.write('cpu\n');
-      return answer.then(Number);
+      return answer.then((line) => {
+        const [total, median] = line.split(' ').map(Number);
+        return { total: total!, median: median! };
+      });
     },
     async stop() {
       child.stdin!.end();
@@ -104,13 +111,13 @@ async function sTime(server: Server, version: Version, reuse: boolean, seconds: 
   const start = process.hrtime.bigint();
   const { stdout } = await execFileP('openssl', args, { timeout: (seconds + 20) * 1000, maxBuffer: 64 << 20 });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  const cpuUs = (await server.cpu()) - cpu0;
+  const cpu1 = await server.cpu();
   const count = Number(/^(\d+) connections in [\d.]+s;/m.exec(stdout)?.[1] ?? Number.NaN);
   if (!(count > 0)) throw new Error(`s_time printed no connection count: ${stdout.slice(-200)}`);
   // After "starting", s_time prints one character per connection: 'r' reused, '*' new.
   const progress = /starting\n([r*]*)/.exec(stdout)?.[1] ?? '';
   const reused = reuse ? (progress.match(/r/g)?.length ?? 0) : 0;
-  return { count, reused, ms, cpuUs };
+  return { count, reused, ms, cpuUs: cpu1.total - cpu0.total, connCpuUs: cpu1.median };
 }
 
 /** Sequential TLS 1.3 connections, each offering the newest ticket received so far. */
@@ -141,7 +148,8 @@ async function nodeResume(server: Server, seconds: number): Promise<Sample> {
     count++;
   }
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  return { count, reused, ms, cpuUs: (await server.cpu()) - cpu0 };
+  const cpu1 = await server.cpu();
+  return { count, reused, ms, cpuUs: cpu1.total - cpu0.total, connCpuUs: cpu1.median };
 }
 
 /** Runs each contender once per round, alternating; medians of figures and of per-round ratios. */
@@ -157,7 +165,7 @@ async function rounds<K extends string>(
     for (const k of order) samples[k].push(await contenders[k]());
   }
   const rate = (s: Sample) => (s.count * 1000) / s.ms;
-  const cpu = (s: Sample) => s.cpuUs / s.count;
+  const cpu = (s: Sample) => s.connCpuUs;
   const rates = {} as Record<K, SetupRate>;
   for (const k of keys) {
     const total = samples[k].reduce((a, s) => a + s.count, 0);

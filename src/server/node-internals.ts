@@ -59,9 +59,9 @@ export interface ConnectionState {
   keys: Buffer[] | undefined;
 }
 
-export const kConnection = Symbol('tls-sessions.connection');
-
-type WithConnection = { [kConnection]?: ConnectionState };
+// A WeakMap, not a property on the socket: adding properties to Node's own Socket objects would
+// change their hidden class and slow Node's hot paths that handle every socket.
+const connections = new WeakMap<object, ConnectionState>();
 
 /** Node's own `'connection'` listener of a TLS server, or `undefined` when it cannot be found. */
 export function findTlsConnectionListener(server: TlsServer): ((socket: Socket) => void) | undefined {
@@ -71,16 +71,17 @@ export function findTlsConnectionListener(server: TlsServer): ((socket: Socket) 
 }
 
 export function setConnectionState(socket: Socket, state: ConnectionState): void {
-  (socket as Socket & WithConnection)[kConnection] = state;
+  connections.set(socket, state);
 }
 
 /** The connection whose `'newSession'` / `'resumeSession'` event is being emitted. */
 export function currentConnection(): ConnectionState | undefined {
-  const resource = executionAsyncResource() as { _parentWrap?: WithConnection } | undefined;
-  return resource?._parentWrap?.[kConnection];
+  const raw = (executionAsyncResource() as { _parentWrap?: object } | undefined)?._parentWrap;
+  return raw === undefined ? undefined : connections.get(raw);
 }
 
 /** The connection a server-side TLS socket was made from. */
 export function connectionOf(socket: TLSSocket): ConnectionState | undefined {
-  return (socket as TLSSocket & { _parent?: WithConnection })._parent?.[kConnection];
+  const raw = (socket as TLSSocket & { _parent?: object })._parent;
+  return raw === undefined ? undefined : connections.get(raw);
 }

@@ -5,8 +5,9 @@ import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import { TlsSession } from '../session/index.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { SessionStore } from '../stores/session-store.js';
-import { BudgetExceededError, withBudget } from '../util/budget.js';
+import { BudgetExceededError } from '../util/budget.js';
 import { type PeekResult, peekClientHello } from '../wire/index.js';
+import { BudgetClock } from './budget-clock.js';
 import { ServerSessionCacheError } from './errors.js';
 import {
   type ConnectionState,
@@ -133,6 +134,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   readonly #ownsStore: boolean;
   readonly #index: SessionIndex;
   readonly #stats = zeroStats();
+  readonly #budget: BudgetClock;
 
   #server: ServerInternals | undefined;
   #original: ((socket: Socket) => void) | undefined;
@@ -153,6 +155,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     super();
     this.#opts = resolveOptions(options);
     this.#index = new SessionIndex(this.#opts.maxSessions);
+    this.#budget = new BudgetClock(this.#opts.storeTimeoutMs);
     this.#ownsStore = options.store === undefined;
     this.#store =
       options.store ?? new MemoryStore(this.#opts.maxSessions > 0 ? { maxEntries: this.#opts.maxSessions } : {});
@@ -483,7 +486,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       pending = Promise.reject(err);
     }
     try {
-      await withBudget(pending, this.#opts.storeTimeoutMs, 'session store');
+      await this.#budget.run(pending, 'session store');
     } catch (err) {
       this.#index.delete(name);
       this.#storeFailure(err, 'store');
@@ -529,7 +532,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     let value: Uint8Array | undefined;
     try {
       const pending = single ? this.#store.take(key) : this.#store.get(key);
-      value = await withBudget(pending, this.#opts.storeTimeoutMs, 'session lookup');
+      value = await this.#budget.run(pending, 'session lookup');
     } catch (err) {
       this.#storeFailure(err, 'lookup');
       st.misses++;
@@ -606,7 +609,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     const expiresMs = now + ttl;
     this.#index.add(name, { key, id, expiresMs });
     const value = encodeRecord({ ...rec, createdMs: now, expiresMs, der });
-    void withBudget(this.#store.set(key, value, ttl), this.#opts.storeTimeoutMs, 'session update').catch((err: unknown) =>
+    void this.#budget.run(this.#store.set(key, value, ttl), 'session update').catch((err: unknown) =>
       this.#storeFailure(err, 'update'),
     );
     return der;

@@ -1,6 +1,8 @@
 /** The cache's small parts: store records, the in-process index, reading a DER's protocol version. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { BudgetClock } from '../../src/server/budget-clock.js';
 import { SessionIndex } from '../../src/server/session-index.js';
 import { decodeRecord, derProtocolVersion, encodeRecord } from '../../src/server/session-record.js';
 import { TlsSession } from '../../src/session/index.js';
@@ -77,4 +79,31 @@ test('the index evicts the entry expiring soonest and refreshes in place', () =>
   const unbounded = new SessionIndex(0);
   for (let i = 0; i < 1000; i++) assert.equal(unbounded.add(String(i), e(i & 0xff, i)), undefined);
   assert.equal(unbounded.takeAll().length, 1000);
+});
+
+test('BudgetClock: answers within budget pass through, late ones are cut off in call order', async () => {
+  const clock = new BudgetClock(30);
+  assert.equal(await clock.run(Promise.resolve(7), 'x'), 7);
+  await assert.rejects(clock.run(Promise.reject(new Error('down')), 'x'), /^Error: down$/);
+  let release: (v: string) => void = () => {};
+  const late = new Promise<string>((r) => {
+    release = r;
+  });
+  const started = Date.now();
+  const cut = [clock.run(new Promise(() => {}), 'lookup'), clock.run(late, 'store')];
+  await delay(10);
+  const third = clock.run(new Promise(() => {}), 'third');
+  // The clock's timer does not hold the process open (a server does); this test must.
+  const keepAlive = setInterval(() => {}, 1000);
+  const outcomes = await Promise.allSettled([...cut, third]);
+  clearInterval(keepAlive);
+  release('too late');
+  for (const o of outcomes) {
+    assert.equal(o.status, 'rejected');
+    assert.equal((o as PromiseRejectedResult).reason.code, 'ERR_STORE_TIMEOUT');
+  }
+  assert.match((outcomes[0] as PromiseRejectedResult).reason.message, /^lookup: no answer within 30 ms$/);
+  // Each call got its whole budget, the third one counted from its own start.
+  assert.ok(Date.now() - started >= 38);
+  assert.equal(await clock.run(Promise.resolve('after'), 'x'), 'after');
 });
