@@ -6,9 +6,10 @@ import { TlsSession } from '../session/index.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { BudgetExceededError } from '../util/budget.js';
-import { type PeekResult, peekClientHello } from '../wire/index.js';
+import type { ClientHelloInfo } from '../wire/index.js';
 import { BudgetClock } from './budget-clock.js';
 import { ServerSessionCacheError } from './errors.js';
+import { HelloTap, type TapOutcome } from './hello-tap.js';
 import {
   type ConnectionState,
   connectionOf,
@@ -138,6 +139,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
 
   #server: ServerInternals | undefined;
   #original: ((socket: Socket) => void) | undefined;
+  #tap: HelloTap | undefined;
   /** The secure context last configured, and what it was derived from. */
   #creds: SecureContextInternals | undefined;
   #credsRequestCert: boolean | undefined;
@@ -212,6 +214,10 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     this.#server = s;
     this.#original = original;
+    // Connections still reading their hello after a detach go to this server's own listener.
+    this.#tap = new HelloTap(this.#opts.helloTimeoutMs, (socket, outcome, hello) =>
+      this.#handOff(s, original, socket, outcome, hello),
+    );
     s[kCache] = this;
     this.#timeoutS = this.#opts.timeout ?? (s.sessionTimeout || 300);
     if (this.#caching) this.#configureContext();
@@ -357,14 +363,16 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       return;
     }
     this.#syncContext(server);
-    peekClientHello(socket, { timeoutMs: this.#opts.helloTimeoutMs }).then(
-      (result) => this.#handOff(server, original, socket, result),
-      () => this.#handOff(server, original, socket, undefined),
-    );
+    this.#tap!.start(socket);
   };
 
-  #handOff(server: ServerInternals, original: (socket: Socket) => void, socket: Socket, result: PeekResult | undefined): void {
-    const hello = result?.hello;
+  #handOff(
+    server: ServerInternals,
+    original: (socket: Socket) => void,
+    socket: Socket,
+    outcome: TapOutcome,
+    hello: ClientHelloInfo | undefined,
+  ): void {
     if (hello !== undefined) {
       // Keep only what the lookups need, not the hello's bytes.
       let psk: Buffer | undefined;
@@ -385,9 +393,8 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       setConnectionState(socket, state);
     } else {
       this.#stats.helloUnavailable++;
-      const code = result?.error?.code;
       // The readable side is over: nothing is left for the TLS stack to answer.
-      if (code === 'ERR_HELLO_TRUNCATED' || code === 'ERR_SOCKET_CLOSED' || code === 'ERR_SOCKET_ERROR') {
+      if (outcome === 'gone') {
         socket.destroy();
         return;
       }

@@ -1,0 +1,123 @@
+/**
+ * Reads the ClientHello of every new connection, for the cache, at the lowest cost per
+ * connection: the wire module's `ClientHelloReader` does the parsing; this file only moves
+ * bytes. It does what `peekClientHello()` does (bytes read through the socket's stream and put
+ * back with `unshift`, in order, before the TLS stack takes the socket), without what costs on
+ * every handshake there: a timer, a promise and four listeners per connection. Here one timer
+ * serves every connection waiting for its hello (their deadlines come in arrival order), the
+ * listeners are shared functions, and the outcome is a callback.
+ */
+import type { Socket } from 'node:net';
+import { type ClientHelloInfo, ClientHelloReader } from '../wire/index.js';
+
+/**
+ * How a tap ended:
+ * - `hello`: complete and parsed;
+ * - `aside`: not a ClientHello the cache understands, or too slow; the bytes are back in the
+ *   socket and the TLS stack answers as it would have;
+ * - `gone`: the socket ended, failed or closed first; nothing is left to hand on.
+ */
+export type TapOutcome = 'hello' | 'aside' | 'gone';
+
+export type TapDone = (socket: Socket, outcome: TapOutcome, hello: ClientHelloInfo | undefined) => void;
+
+interface Tap {
+  owner: HelloTap;
+  reader: ClientHelloReader;
+  chunks: Buffer[];
+  size: number;
+  deadline: number;
+}
+
+const taps = new WeakMap<Socket, Tap>();
+
+function onData(this: Socket, chunk: Buffer): void {
+  const tap = taps.get(this);
+  if (tap === undefined) return;
+  tap.chunks.push(chunk);
+  tap.size += chunk.length;
+  let status: string;
+  try {
+    status = tap.reader.feed(chunk);
+  } catch {
+    // A throw here would escape from the socket's 'data' event: step aside instead.
+    status = 'invalid';
+  }
+  if (status === 'need-more') return;
+  tap.owner.finish(this, tap, status === 'complete' ? 'hello' : 'aside');
+}
+
+function onGone(this: Socket): void {
+  const tap = taps.get(this);
+  if (tap !== undefined) tap.owner.finish(this, tap, 'gone');
+}
+
+export class HelloTap {
+  readonly #timeoutMs: number;
+  readonly #done: TapDone;
+  // Sockets waiting for their hello, in arrival order (= deadline order).
+  readonly #waiting = new Set<Socket>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(timeoutMs: number, done: TapDone) {
+    this.#timeoutMs = timeoutMs;
+    this.#done = done;
+  }
+
+  /** Starts reading `socket`'s first flight; `done` is called once, in a microtask or later. */
+  start(socket: Socket): void {
+    if (socket.destroyed || socket.readableEnded || socket.readableEncoding !== null) {
+      queueMicrotask(() => this.#done(socket, socket.destroyed || socket.readableEnded ? 'gone' : 'aside', undefined));
+      return;
+    }
+    taps.set(socket, {
+      owner: this,
+      reader: new ClientHelloReader(),
+      chunks: [],
+      size: 0,
+      deadline: performance.now() + this.#timeoutMs,
+    });
+    this.#waiting.add(socket);
+    this.#timer ??= setTimeout(this.#expire, this.#timeoutMs).unref();
+    socket.on('error', onGone);
+    socket.on('end', onGone);
+    socket.on('close', onGone);
+    // A 'data' listener resumes the stream; bytes already buffered arrive first.
+    socket.on('data', onData);
+  }
+
+  /** Ends a tap: stops reading, puts the bytes back (unless the socket is gone), reports. */
+  finish(socket: Socket, tap: Tap, outcome: TapOutcome): void {
+    taps.delete(socket);
+    this.#waiting.delete(socket);
+    // Pause first: inside a 'data' handler this stops the flow loop at once.
+    socket.pause();
+    socket.removeListener('data', onData);
+    socket.removeListener('error', onGone);
+    socket.removeListener('end', onGone);
+    socket.removeListener('close', onGone);
+    if (outcome !== 'gone' && tap.size > 0 && !socket.destroyed) {
+      socket.unshift(tap.chunks.length === 1 ? tap.chunks[0]! : Buffer.concat(tap.chunks, tap.size));
+    }
+    const hello = outcome === 'hello' ? tap.reader.hello : undefined;
+    // Hand on outside the socket's event: the caller gives the socket to the TLS stack.
+    queueMicrotask(() => this.#done(socket, outcome, hello));
+  }
+
+  readonly #expire = (): void => {
+    this.#timer = undefined;
+    const now = performance.now();
+    for (const socket of this.#waiting) {
+      const tap = taps.get(socket);
+      if (tap === undefined) {
+        this.#waiting.delete(socket);
+        continue;
+      }
+      if (tap.deadline > now) {
+        this.#timer = setTimeout(this.#expire, Math.max(1, Math.ceil(tap.deadline - now))).unref();
+        return;
+      }
+      this.finish(socket, tap, socket.destroyed ? 'gone' : 'aside');
+    }
+  };
+}
