@@ -5,6 +5,7 @@ import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import { TlsSession } from '../session/index.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { SessionStore } from '../stores/session-store.js';
+import { warnIfUnsealed } from '../stores/store-traits.js';
 import { BudgetExceededError } from '../util/budget.js';
 import type { ClientHelloInfo } from '../wire/index.js';
 import { BudgetClock } from './budget-clock.js';
@@ -161,6 +162,8 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     this.#ownsStore = options.store === undefined;
     this.#store =
       options.store ?? new MemoryStore(this.#opts.maxSessions > 0 ? { maxEntries: this.#opts.maxSessions } : {});
+    // Sessions hold master secrets: a store outside the process without sealing warns, once per store.
+    warnIfUnsealed(this.#store);
   }
 
   /** The server the cache is attached to. */
