@@ -13,7 +13,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import tls from 'node:tls';
 import { ServerSessionCache } from '../src/server/index.js';
-import { peekClientHello } from '../src/wire/index.js';
+import { HelloTap } from '../src/server/hello-tap.js';
 
 // tsx turns source maps on; they make every Error stack costly (Node reads err.stack on each
 // destroy(err)), which a compiled server does not pay. Measure the compiled behaviour.
@@ -81,11 +81,11 @@ if (mode === 'peek') {
     socket: Socket,
   ) => void;
   server.removeListener('connection', original);
-  server.on('connection', (socket: Socket) => {
-    peekClientHello(socket, { timeoutMs: 5000 }).then(() => {
-      if (!socket.destroyed) original.call(server, socket);
-    });
+  const tap = new HelloTap(5000, (socket, outcome) => {
+    if (outcome === 'gone') socket.destroy();
+    else original.call(server, socket);
   });
+  server.on('connection', (socket: Socket) => tap.start(socket));
 }
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
