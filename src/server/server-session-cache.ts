@@ -503,7 +503,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       return;
     }
     this.#stats.stored++;
-    this.emit('new', id, { protocol: tls13 ? 'TLSv1.3' : 'TLSv1.2', serverName });
+    if (this.listenerCount('new') > 0) this.emit('new', id, { protocol: tls13 ? 'TLSv1.3' : 'TLSv1.2', serverName });
   }
 
   readonly #onResumeSession = (legacyId: Buffer, callback: ResumeCallback): void => {
@@ -536,7 +536,6 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
 
   async #lookup(id: Buffer, tls13: boolean, conn: ConnectionState): Promise<Buffer | undefined> {
     const key = this.#storeKey(id);
-    const name = keyName(key);
     const single = tls13 && !this.#opts.reuseTls13;
     const st = this.#stats;
     let value: Uint8Array | undefined;
@@ -551,7 +550,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     const now = this.#opts.now();
     if (value === undefined) {
-      const known = this.#index.delete(name);
+      const known = this.#index.delete(keyName(key));
       if (known !== undefined && known.expiresMs <= now) {
         st.timeouts++;
         this.#removed(id, 'expired');
@@ -566,7 +565,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     try {
       rec = decodeRecord(value);
     } catch (err) {
-      this.#index.delete(name);
+      this.#index.delete(keyName(key));
       if (!single) void this.#deleteQuiet(key);
       this.#report(err as ServerSessionCacheError);
       st.misses++;
@@ -575,7 +574,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     if (rec.expiresMs <= now) {
       st.timeouts++;
-      this.#index.delete(name);
+      this.#index.delete(keyName(key));
       if (!single) void this.#deleteQuiet(key);
       this.#removed(id, 'expired');
       this.emit('miss', id, 'expired');
@@ -593,13 +592,15 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     st.hits++;
     let der = rec.der as Buffer;
     if (single) {
-      this.#index.delete(name);
+      this.#index.delete(keyName(key));
       this.#removed(id, 'used');
     } else if ((this.#opts.cacheMode & SessionCacheMode.UPDATE_TIME) !== 0) {
-      der = this.#refresh(key, name, id, rec, now);
+      der = this.#refresh(key, keyName(key), id, rec, now);
     }
     addKey(conn, key);
-    this.emit('hit', id, { protocol: tls13 ? 'TLSv1.3' : 'TLSv1.2', serverName: rec.serverName });
+    if (this.listenerCount('hit') > 0) {
+      this.emit('hit', id, { protocol: tls13 ? 'TLSv1.3' : 'TLSv1.2', serverName: rec.serverName });
+    }
     return der;
   }
 
