@@ -280,10 +280,10 @@ export interface InstructionCounts {
  * Counts the instructions a server set-up executes per handshake, under valgrind's callgrind,
  * with counting switched on (`callgrind_control -i on`) only after `warm` handshakes: unlike
  * times, the counts do not depend on what else runs on the machine (repeat runs agree within
- * 0.1%). Takes about a minute per set-up.
+ * 0.1%). Takes a few minutes per set-up.
  */
 export async function countInstructions(opts: { warm?: number; n?: number } = {}): Promise<InstructionCounts[]> {
-  const warm = opts.warm ?? 1000;
+  const warm = opts.warm ?? 5000;
   const n = opts.n ?? 1000;
   const creds = await benchCert('ecdsa');
   const dir = await mkdtemp(join(tmpdir(), 'server-resume-cg-'));
