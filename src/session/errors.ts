@@ -9,6 +9,7 @@ export type TlsSessionErrorCode =
   | 'ERR_SESSION_INTEGER_RANGE'
   | 'ERR_SESSION_PEM'
   | 'ERR_SESSION_FORMAT'
+  | 'ERR_SESSION_IDENTITY'
   | 'ERR_SESSION_PEER_CERT';
 
 /**

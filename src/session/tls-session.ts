@@ -4,6 +4,7 @@ import { decodeSession, encodeSession } from './codec.js';
 import { TlsSessionError } from './errors.js';
 import { SESS_FLAG_EXTMS, type TlsSessionFields } from './fields.js';
 import { cipherIdHex, cipherName, groupName, protocolName } from './names.js';
+import { isNodeSessionState, unwrapNodeSession, wrapNodeSession } from './node-state.js';
 import { derToPem, looksLikePem, pemToDer } from './pem.js';
 import { printSession } from './print.js';
 
@@ -11,6 +12,12 @@ import { printSession } from './print.js';
 const DEFAULT_DECODED_TIMEOUT_S = 3;
 /** The largest time a Date can hold (ECMAScript: 100 000 000 days from the epoch). */
 const MAX_DATE_MS = 8.64e15;
+
+/**
+ * The form a session was read from: OpenSSL's DER or PEM, or Node's client session state (DER
+ * bound to a server identity, what Node 22.23+, 24 and 26 clients hand out).
+ */
+export type TlsSessionForm = 'der' | 'pem' | 'node';
 
 /** Options of {@link TlsSession.toJSON} and {@link TlsSession.toText}. */
 export interface RevealOptions {
@@ -58,6 +65,10 @@ export interface TlsSessionJSON {
   ticketAppData: string | null;
   peerRpk: string | null;
   peerCertificate: PeerCertificateJSON | null;
+  /** The form the session was read from. */
+  form: TlsSessionForm;
+  /** The server identity a Node session state is bound to; `null` for plain DER/PEM. */
+  boundIdentity: string | null;
 }
 
 /**
@@ -105,6 +116,13 @@ export class TlsSession implements TlsSessionFields {
    * Not part of the encoding.
    */
   notResumable = false;
+  /** The form the session was read from ({@link parse}); `'der'` for a session built in code. */
+  form: TlsSessionForm = 'der';
+  /**
+   * The server identity Node bound the session to, when it was read from Node's client session
+   * state ({@link fromNodeSession}); `undefined` for plain DER or PEM. Not part of the DER.
+   */
+  boundIdentity: string | undefined;
 
   // Secret and lazily parsed state live in private fields so that util.inspect never shows them.
   #masterKey: Buffer;
@@ -159,15 +177,31 @@ export class TlsSession implements TlsSessionFields {
     return TlsSession.fromDER(pemToDer(s));
   }
 
-  /** Decodes DER or PEM, telling them apart by their first bytes. */
+  /**
+   * Decodes what a Node client hands out (`'session'`, `getSession()`): Node's session state
+   * (DER bound to a server identity, Node 22.23+, 24, 26), whose identity becomes
+   * {@link boundIdentity}, or plain DER (older lines, and every server's `'newSession'`).
+   */
+  static fromNodeSession(bytes: Uint8Array): TlsSession {
+    const { identity, der } = unwrapNodeSession(bytes);
+    const session = TlsSession.fromDER(der);
+    if (identity !== undefined) {
+      session.form = 'node';
+      session.boundIdentity = identity;
+    }
+    return session;
+  }
+
+  /** Decodes DER, PEM or Node's client session state, telling them apart by their first bytes; {@link form} says which. */
   static parse(input: Uint8Array | string): TlsSession {
-    if (typeof input === 'string') return TlsSession.fromPEM(input);
+    if (typeof input === 'string') return withForm(TlsSession.fromPEM(input), 'pem');
     if (!(input instanceof Uint8Array)) {
       throw new TlsSessionError('ERR_SESSION_FORMAT', 'session: expected a Buffer, Uint8Array or PEM string');
     }
-    if (looksLikePem(input)) return TlsSession.fromPEM(input);
+    if (isNodeSessionState(input)) return TlsSession.fromNodeSession(input);
+    if (looksLikePem(input)) return withForm(TlsSession.fromPEM(input), 'pem');
     if (input.length > 0 && input[0] !== 0x30) {
-      throw new TlsSessionError('ERR_SESSION_FORMAT', 'session: input is neither DER (a SEQUENCE) nor PEM');
+      throw new TlsSessionError('ERR_SESSION_FORMAT', 'session: input is neither DER (a SEQUENCE), PEM nor a Node session state');
     }
     return TlsSession.fromDER(input);
   }
@@ -180,6 +214,19 @@ export class TlsSession implements TlsSessionFields {
   /** The PEM encoding, as PEM_write_SSL_SESSION writes it. */
   toPEM(): string {
     return derToPem(this.toDER());
+  }
+
+  /**
+   * Node's client session state: the DER bound to `identity` (default: {@link boundIdentity}),
+   * the form `tls.connect({ session })` offers on Node 22.23+, 24 and 26 to a connection whose
+   * `servername || host || 'localhost'` is that identity. Bind a session only to the server it
+   * came from: a resumed session skips certificate checks.
+   */
+  toNodeSession(identity: string | undefined = this.boundIdentity): Buffer {
+    if (identity === undefined) {
+      throw new TlsSessionError('ERR_SESSION_IDENTITY', 'session: no identity to bind the session to');
+    }
+    return wrapNodeSession(this.toDER(), identity);
   }
 
   /** Master secret (TLS <= 1.2) or resumption PSK (TLS 1.3). A secret: handle with care. */
@@ -289,6 +336,8 @@ export class TlsSession implements TlsSessionFields {
       peerRpk: copy(this.peerRpk),
     });
     s.notResumable = this.notResumable;
+    s.form = this.form;
+    s.boundIdentity = this.boundIdentity;
     return s;
   }
 
@@ -375,6 +424,8 @@ export class TlsSession implements TlsSessionFields {
         validTo: isoDate(peer.validTo),
         fingerprint256: peer.fingerprint256,
       },
+      form: this.form,
+      boundIdentity: this.boundIdentity ?? null,
     };
     if (reveal) json.masterKey = this.#masterKey.toString('hex');
     return json;
@@ -385,6 +436,11 @@ export class TlsSession implements TlsSessionFields {
     const id = this.sessionId.toString('hex');
     return `TlsSession { ${this.protocol} ${this.cipher} id=${id || '-'} ticket=${this.ticket?.length ?? 0}B masterKey=<redacted> expires=${this.expiresAt.toISOString()} }`;
   }
+}
+
+function withForm(session: TlsSession, form: TlsSessionForm): TlsSession {
+  session.form = form;
+  return session;
 }
 
 /** ISO 8601 form of an X509Certificate date string; the string as is when Date cannot read it. */

@@ -1,0 +1,2 @@
+// Node.js internals and per-line differences the package relies on, in one place.
+export { nodeBindsClientSessions, nodeSessionIdentity, sessionForConnect, verifiesServer } from './client-sessions.js';
