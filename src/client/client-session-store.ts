@@ -3,7 +3,8 @@ import { EventEmitter } from 'node:events';
 import type { Agent, AgentOptions } from 'node:https';
 import { isIP } from 'node:net';
 import * as tls from 'node:tls';
-import { TLS1_3_VERSION, TlsSession } from '../session/index.js';
+import { nodeSessionIdentity, sessionForConnect, verifiesServer } from '../node/client-sessions.js';
+import { TLS1_3_VERSION, TlsSession, unwrapNodeSession } from '../session/index.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { withBudget } from '../util/budget.js';
@@ -16,6 +17,7 @@ import { summarizeSession } from './session-summary.js';
 import { decodeEntry, encodeEntry, type StoredEntry, sessionExpiresAt } from './stored-entry.js';
 import type {
   ClientSessionStoreEvents,
+  IgnoredReason,
   ClientSessionStoreOptions,
   ClientSessionStoreStats,
   EvictionReason,
@@ -123,17 +125,64 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   async connect(options: tls.ConnectionOptions, secureConnectListener?: () => void): Promise<tls.TLSSocket> {
     this.#assertOpen();
     const key = this.#keyer.keyOf(options);
+    if (options.session !== undefined) return this.#connectWithGiven(options, key, secureConnectListener);
     let offer: Offer | undefined;
-    const lookup = options.session === undefined ? this.#lookup(key) : undefined;
+    const lookup = this.#lookup(key);
     if (lookup !== undefined) {
       offer = await lookup;
       this.#assertOpen();
     }
-    const socket = tls.connect(offer === undefined ? options : { ...options, session: offer.entry.der }, secureConnectListener);
+    // Stored sessions are DER, whatever line wrote them; each line is handed its own form.
+    const socket = tls.connect(
+      offer === undefined ? options : { ...options, session: sessionForConnect(offer.entry.der, options) },
+      secureConnectListener,
+    );
     this.#track(socket, key, offer);
     if (offer !== undefined) {
       this.#stats.offered++;
       if (this.listenerCount('offer') > 0) this.emit('offer', this.#offerEvent(key, offer, socket));
+    }
+    return socket;
+  }
+
+  /**
+   * A connection with a session the caller gave (a file from `openssl s_client -sess_out`, a
+   * session from another process). A resumed session skips certificate checks, so on a verified
+   * connection it is offered only when it vouches for the server: bound by Node to this
+   * connection's identity, or carrying a peer certificate that is unexpired, was verified
+   * (verify_result 0) and names this server. Any other is not offered, on every Node line, and
+   * is counted and reported as `'ignored'`, where Node 22+ would drop it without a word.
+   */
+  #connectWithGiven(options: tls.ConnectionOptions, key: DomainKey, secureConnectListener?: () => void): tls.TLSSocket {
+    const given = options.session as Uint8Array | string;
+    let session: Buffer | undefined;
+    let ignored: IgnoredReason | undefined;
+    let identity: string | undefined;
+    let der: Buffer;
+    try {
+      ({ identity, der } = unwrapNodeSession(typeof given === 'string' ? Buffer.from(given, 'latin1') : given));
+    } catch {
+      der = Buffer.alloc(0);
+      ignored = 'malformed';
+    }
+    if (ignored === undefined) {
+      if (identity !== undefined) {
+        if (identity === nodeSessionIdentity(options)) session = sessionForConnect(der, options);
+        else ignored = 'other-identity';
+      } else if (!verifiesServer(options)) {
+        session = der;
+      } else {
+        const peer = summarizeSession(der)?.peerCertificate;
+        if (peer === undefined) ignored = 'unverifiable';
+        else if (vouchesFor(der, peer, key.identity, this.#now())) session = sessionForConnect(der, options);
+        else ignored = 'unverifiable';
+      }
+    }
+    const socket = tls.connect({ ...options, session }, secureConnectListener);
+    this.#track(socket, key, undefined);
+    if (ignored !== undefined) {
+      this.#stats.ignored++;
+      if (this.listenerCount('ignored') > 0) this.emit('ignored', { domain: key.id, reason: ignored, socket });
     }
     return socket;
   }
@@ -345,15 +394,20 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     for (const session of early) this.#capture(tracked, session);
   }
 
-  /** Stores one session of a verified connection, if it may be offered later. */
-  #capture(tracked: Tracked, der: Buffer): void {
+  /**
+   * Stores one session of a verified connection, if it may be offered later. `session` is what
+   * Node hands out: DER on Node 20, DER bound to the connection's identity on later lines. The
+   * store keeps DER, so that one store serves every line.
+   */
+  #capture(tracked: Tracked, session: Buffer): void {
     this.#stats.captured++;
     if (this.#closed || tracked.failed) return;
-    const summary = summarizeSession(der);
+    const der = nodeDER(session);
+    const summary = der === undefined ? undefined : summarizeSession(der);
     const now = this.#now();
     const expiresAt = summary === undefined ? 0 : sessionExpiresAt(summary, now);
     const certNotAfter = summary === undefined ? false : this.#certNotAfter(tracked, summary.peerCertificate, now);
-    if (summary === undefined || !summary.resumable || expiresAt <= now || certNotAfter === false) {
+    if (der === undefined || summary === undefined || !summary.resumable || expiresAt <= now || certNotAfter === false) {
       this.#stats.rejected++;
       return;
     }
@@ -633,6 +687,32 @@ function isConnectionError(error: Error | null | undefined): boolean {
   return typeof code === 'string' && (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || TRANSPORT_CODES.has(code));
 }
 
+/** The DER of a session Node handed out (bound or not); `undefined` when the header is broken. */
+function nodeDER(session: Buffer): Buffer | undefined {
+  try {
+    return unwrapNodeSession(session).der;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a session from outside may be offered to a verified connection to `name`: its
+ * original handshake verified the certificate (verify_result 0), which is unexpired at `nowMs`
+ * and names `name`.
+ */
+function vouchesFor(der: Buffer, peer: Buffer, name: string, nowMs: number): boolean {
+  let session: TlsSession;
+  try {
+    session = TlsSession.fromDER(der);
+  } catch {
+    return false;
+  }
+  if (session.verifyResult !== 0) return false;
+  const notAfter = certificateNotAfter(peer);
+  return notAfter !== undefined && notAfter > nowMs && certificateMatches(peer, name);
+}
+
 /** Whether the certificate names `name` (a DNS name or an IP address). Parses it: rare path. */
 function certificateMatches(der: Buffer, name: string): boolean {
   try {
@@ -665,6 +745,7 @@ function zeroStats(): ClientSessionStoreStats {
     evicted: 0,
     droppedOnError: 0,
     storeErrors: 0,
+    ignored: 0,
     keys: 0,
     sessions: 0,
   };
