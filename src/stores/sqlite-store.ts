@@ -1,15 +1,24 @@
 /**
  * `tls-sessions/sqlite`: a {@link SessionStore} in one SQLite file, shared by the processes of
- * one machine. Needs the optional peer dependency `better-sqlite3`.
+ * one machine. Runs on Node's built-in `node:sqlite` where it loads without a warning (Node
+ * 24.15+, 26), else on the optional peer dependency `better-sqlite3` (see sqlite-driver.ts).
  */
 import { closeSync, existsSync, openSync } from 'node:fs';
-import type BetterSqlite3 from 'better-sqlite3';
-import { loadPeer } from './load-peer.js';
 import type { SessionStore } from './session-store.js';
+import {
+  autoSqliteDriver,
+  immediate,
+  openSqlite,
+  type SqliteConnection,
+  type SqliteDriver,
+  type SqliteStatement,
+  sqliteErrorName,
+} from './sqlite-driver.js';
 import { messageOf, SessionStoreError } from './store-error.js';
 import { STORE_TRAITS, type StoreTraits } from './store-traits.js';
 
 export type { SessionStore } from './session-store.js';
+export type { SqliteDriver } from './sqlite-driver.js';
 export { SessionStoreError, type SessionStoreErrorCode } from './store-error.js';
 
 /** Options of {@link SqliteStore}. */
@@ -34,16 +43,22 @@ export interface SqliteStoreOptions {
   fileMode?: number;
   /** Clock in milliseconds, for tests. Default `Date.now`. */
   now?: () => number;
+  /**
+   * The SQLite binding. `auto` (default): Node's built-in `node:sqlite` where it loads without
+   * an ExperimentalWarning (Node 24.15+, 25.7+, 26+), `better-sqlite3` elsewhere. Naming one
+   * forces it; `node:sqlite` on Node 22 prints Node's ExperimentalWarning once.
+   */
+  driver?: 'auto' | SqliteDriver;
 }
 
-type DatabaseCtor = typeof BetterSqlite3;
-type Database = BetterSqlite3.Database;
-type Statement = BetterSqlite3.Statement<unknown[], unknown>;
+type Statement = SqliteStatement;
 
 interface Row {
-  value: Buffer;
+  value: Uint8Array;
   expires_at: number;
 }
+
+const DRIVERS: ReadonlyArray<SqliteStoreOptions['driver']> = ['auto', 'node:sqlite', 'better-sqlite3', undefined];
 
 const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 // Expired rows deleted per table and purge: keeps each purge short.
@@ -58,20 +73,23 @@ const OPEN_BUSY_TIMEOUT_MS = 5000;
  * process killed mid-write leaves the last committed state), and expired rows are purged on a
  * timer that does not keep the process alive.
  *
- * Queries are synchronous (better-sqlite3) and run in microseconds; the busy timeout bounds
- * the wait for another process's lock. Errors reject with a {@link SessionStoreError}.
+ * Queries are synchronous (`node:sqlite` or better-sqlite3, see {@link SqliteStore.driver}) and
+ * run in microseconds; the busy timeout bounds the wait for another process's lock. Errors
+ * reject with a {@link SessionStoreError}.
  */
 export class SqliteStore implements SessionStore {
   /** Entries live in a file. */
   readonly [STORE_TRAITS]: StoreTraits = { persistent: true, sealed: false };
-  readonly #db: Database;
+  /** The SQLite binding this store runs on: `'node:sqlite'` or `'better-sqlite3'`. */
+  readonly driver: SqliteDriver;
+  readonly #db: SqliteConnection;
   readonly #now: () => number;
   readonly #q: Record<
     'get' | 'set' | 'del' | 'take' | 'delStack' | 'push' | 'trim' | 'pop' | 'clear' | 'clearStacks' | 'purge' | 'purgeStacks',
     Statement
   >;
-  readonly #pushTx: (key: Buffer, value: Buffer, expiresAt: number, now: number, max: number) => void;
-  readonly #deleteTx: (key: Buffer) => boolean;
+  readonly #pushTx: (key: Uint8Array, value: Uint8Array, expiresAt: number, now: number, max: number) => void;
+  readonly #deleteTx: (key: Uint8Array) => boolean;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -86,20 +104,24 @@ export class SqliteStore implements SessionStore {
     if (!(busy >= 0) || !(purgeEvery >= 0)) {
       throw new SessionStoreError('ERR_STORE_OPTION', 'SqliteStore: timeouts must be non-negative numbers');
     }
+    if (!DRIVERS.includes(options.driver)) {
+      throw new SessionStoreError('ERR_STORE_OPTION', "SqliteStore: driver must be 'auto', 'node:sqlite' or 'better-sqlite3'");
+    }
     this.#now = options.now ?? Date.now;
-    const Ctor = loadPeer<DatabaseCtor>('better-sqlite3', 'SqliteStore');
-    this.#db = wrap(() => open(Ctor, options.path, options.fileMode ?? 0o600));
+    this.driver = options.driver === undefined || options.driver === 'auto' ? autoSqliteDriver() : options.driver;
+    const driver = this.driver;
+    this.#db = wrap(() => open(driver, options.path, options.fileMode ?? 0o600));
     try {
       wrap(() => {
-        this.#db.pragma('journal_mode = WAL');
-        this.#db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+        this.#db.exec('PRAGMA journal_mode = WAL');
+        this.#db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
         this.#db.exec(schema(table));
       });
-      this.#db.pragma(`busy_timeout = ${Math.floor(busy)}`);
+      this.#db.exec(`PRAGMA busy_timeout = ${Math.floor(busy)}`);
       const s = `${table}_stacks`;
       const p = (sql: string): Statement => this.#db.prepare(sql);
       this.#q = {
-        get: p(`SELECT value FROM ${table} WHERE key = ? AND expires_at > ?`).pluck(),
+        get: p(`SELECT value FROM ${table} WHERE key = ? AND expires_at > ?`),
         set: p(`INSERT OR REPLACE INTO ${table} (key, value, expires_at) VALUES (?, ?, ?)`),
         del: p(`DELETE FROM ${table} WHERE key = ?`),
         take: p(`DELETE FROM ${table} WHERE key = ? RETURNING value, expires_at`),
@@ -114,22 +136,20 @@ export class SqliteStore implements SessionStore {
         pop: p(
           `DELETE FROM ${s} WHERE seq = (SELECT seq FROM ${s} WHERE key = ? AND expires_at > ? ` +
             'ORDER BY seq DESC LIMIT 1) RETURNING value',
-        ).pluck(),
+        ),
         clear: p(`DELETE FROM ${table}`),
         clearStacks: p(`DELETE FROM ${s}`),
         purge: p(`DELETE FROM ${table} WHERE key IN (SELECT key FROM ${table} WHERE expires_at <= ? LIMIT ${PURGE_BATCH})`),
         purgeStacks: p(`DELETE FROM ${s} WHERE seq IN (SELECT seq FROM ${s} WHERE expires_at <= ? LIMIT ${PURGE_BATCH})`),
       };
       const q = this.#q;
-      this.#pushTx = this.#db
-        .transaction((key: Buffer, value: Buffer, expiresAt: number, now: number, max: number) => {
+      const db = this.#db;
+      this.#pushTx = (key, value, expiresAt, now, max) =>
+        immediate(db, () => {
           q.push.run(key, value, expiresAt);
           q.trim.run(key, now, key, max);
-        })
-        .immediate.bind(null);
-      this.#deleteTx = this.#db
-        .transaction((key: Buffer) => q.del.run(key).changes + q.delStack.run(key).changes > 0)
-        .immediate.bind(null);
+        });
+      this.#deleteTx = (key) => immediate(db, () => Number(q.del.run(key).changes) + Number(q.delStack.run(key).changes) > 0);
     } catch (err) {
       this.#db.close();
       throw err instanceof SessionStoreError ? err : unavailable(err);
@@ -143,7 +163,7 @@ export class SqliteStore implements SessionStore {
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     this.#open();
-    return wrap(() => this.#q.get.get(buf(key), this.#now()) as Buffer | undefined);
+    return wrap(() => this.#q.get.get(buf(key), this.#now())?.['value'] as Uint8Array | undefined);
   }
 
   async set(key: Uint8Array, value: Uint8Array, ttlMs: number): Promise<void> {
@@ -174,7 +194,7 @@ export class SqliteStore implements SessionStore {
 
   async pop(key: Uint8Array): Promise<Uint8Array | undefined> {
     this.#open();
-    return wrap(() => this.#q.pop.get(buf(key), this.#now()) as Buffer | undefined);
+    return wrap(() => this.#q.pop.get(buf(key), this.#now())?.['value'] as Uint8Array | undefined);
   }
 
   async clear(): Promise<void> {
@@ -193,7 +213,7 @@ export class SqliteStore implements SessionStore {
     if (this.#closed) return 0;
     try {
       const now = this.#now();
-      return this.#q.purge.run(now).changes + this.#q.purgeStacks.run(now).changes;
+      return Number(this.#q.purge.run(now).changes) + Number(this.#q.purgeStacks.run(now).changes);
     } catch {
       return 0; // another process holds the lock: the next purge gets them
     }
@@ -229,16 +249,19 @@ function schema(t: string): string {
     CREATE INDEX IF NOT EXISTS ${t}_stacks_expiry ON ${t}_stacks (expires_at);`;
 }
 
-function open(Ctor: DatabaseCtor, path: string, mode: number): Database {
+function open(driver: SqliteDriver, path: string, mode: number): SqliteConnection {
   // Create the file ourselves so that it (and the -wal and -shm files SQLite derives from it)
   // is not readable by other users.
   if (path !== ':memory:' && !path.startsWith('file:') && !existsSync(path)) {
     closeSync(openSync(path, 'a', mode));
   }
-  return new Ctor(path, { timeout: OPEN_BUSY_TIMEOUT_MS });
+  return openSqlite(driver, path, OPEN_BUSY_TIMEOUT_MS);
 }
 
-function buf(b: Uint8Array): Buffer {
+function buf(b: Uint8Array): Uint8Array {
+  // node:sqlite on Node 22 binds an empty array whose ArrayBuffer was ever touched (`.buffer`,
+  // or a bind through better-sqlite3) as NULL rather than an empty blob: a fresh one each time.
+  if (b.byteLength === 0) return new Uint8Array(0);
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
@@ -252,7 +275,7 @@ function wrap<T>(fn: () => T): T {
 
 function unavailable(err: unknown): SessionStoreError {
   if (err instanceof SessionStoreError) return err;
-  const code = (err as { code?: unknown } | null)?.code;
+  const code = sqliteErrorName(err) ?? (err as { code?: unknown } | null)?.code;
   const prefix = typeof code === 'string' ? `${code}: ` : '';
   return new SessionStoreError('ERR_STORE_UNAVAILABLE', `SqliteStore: ${prefix}${messageOf(err)}`);
 }
