@@ -7,6 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { IN_CI } from '../test/helpers/peers.js';
 import { type BenchRow, type ChartBar, barChartSvg, markdownTable } from './lib/report.js';
 
 interface Bench {
@@ -194,6 +195,13 @@ async function main(): Promise<void> {
       failures.push(b.name);
       results[b.name] = { error: err instanceof Error ? err.message : String(err) };
       process.stderr.write(`failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  }
+  // Under CI a row skipped for a missing peer (redis-server) fails the run, as the tests do.
+  if (IN_CI) {
+    for (const [name, result] of Object.entries(results)) {
+      const skipped = (result as { skipped?: Record<string, string> } | null)?.skipped ?? {};
+      for (const [row, why] of Object.entries(skipped)) failures.push(`${name} (${row} skipped: ${why})`);
     }
   }
   const outAt = process.argv.indexOf('--out');

@@ -3,7 +3,7 @@
  * ports, no persistence, in a temp dir; stop/start/pause to make faults.
  *
  * ```ts
- * const skip = redisSkipReason();
+ * const skip = skipUnlessPeer(redisSkipReason()); // skipped outside CI when missing, fails under CI
  * test('...', { skip }, async (t) => {
  *   const redis = await startRedisServer();
  *   t.after(() => redis.dispose());
@@ -23,6 +23,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { onProcessExit } from '../helpers/exit-hooks.js';
+import { requirePeer } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
 import { type TmpDir, tmpDir } from '../helpers/tmp.js';
 
@@ -46,12 +47,12 @@ export function redisVersion(): [number, number] | null {
 }
 
 /**
- * Why Redis tests cannot run on this machine, or `undefined` when they can. Pass it as the
- * `skip` option of `test()`: the reason shows in the report.
+ * Why Redis tests cannot run on this machine, or `undefined` when they can. Tests pass it
+ * through `skipUnlessPeer()` (test/helpers/peers.ts) as the `skip` option of `test()`.
  */
 export function redisSkipReason(): string | undefined {
   const v = redisVersion();
-  if (v === null) return `${REDIS_SERVER_BIN} is not installed (.ci/run installs redis-server)`;
+  if (v === null) return `${named('redis-server', REDIS_SERVER_BIN)} is not installed (.ci/run installs redis-server)`;
   if (v[0] < 6 || (v[0] === 6 && v[1] < 2)) return `redis-server ${v.join('.')} is older than 6.2`;
   return undefined;
 }
@@ -61,8 +62,13 @@ export function redisClusterSkipReason(): string | undefined {
   const reason = redisSkipReason();
   if (reason !== undefined) return reason;
   const r = spawnSync(REDIS_CLI_BIN, ['--version'], { encoding: 'utf8', timeout: 5000 });
-  if (r.status !== 0) return `${REDIS_CLI_BIN} is not installed (.ci/run installs redis-tools)`;
+  if (r.status !== 0) return `${named('redis-cli', REDIS_CLI_BIN)} is not installed (.ci/run installs redis-tools)`;
   return undefined;
+}
+
+/** `redis-server`, or `redis-server (/path/set/in/env)`. */
+function named(program: string, bin: string): string {
+  return bin === program ? program : `${program} (${bin})`;
 }
 
 /** One `redis-server` on 127.0.0.1. */
@@ -105,6 +111,7 @@ export interface RedisServerOptions {
 
 /** Starts `redis-server` on a free loopback port and waits until it answers PING. */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  requirePeer(redisSkipReason());
   const own: TmpDir | undefined = options.dir === undefined ? await tmpDir('redis-') : undefined;
   const dir = options.dir ?? own!.path;
   let lastError: unknown;
@@ -257,6 +264,7 @@ export interface RedisClusterHandle {
  * `cluster_state:ok`.
  */
 export async function startRedisCluster(count = 3): Promise<RedisClusterHandle> {
+  requirePeer(redisClusterSkipReason());
   const dir = await tmpDir('redis-cluster-');
   const servers: RedisServer[] = [];
   const dispose = async (): Promise<void> => {

@@ -6,6 +6,7 @@
 export * from './certs.js';
 export * from './node-tls.js';
 export * from './openssl.js';
+export * from './peers.js';
 export * from './ports.js';
 export * from './prng.js';
 export * from './tmp.js';

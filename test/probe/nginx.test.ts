@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { probe } from '../../src/probe/index.js';
-import { sharedPki, tmpDir } from '../helpers/index.js';
+import { sharedPki, skipUnlessPeer, tmpDir } from '../helpers/index.js';
 import { assertAgrees, findingIds } from './agree.js';
 import { nginxMissing, startNginx } from './nginx.js';
 import { referenceCrossHost, referenceVerdict } from './reference.js';
 
-const skip = nginxMissing();
+const skip = skipUnlessPeer(nginxMissing());
 const pki = await sharedPki();
 const dir = await tmpDir('probe-nginx-test-');
 after(() => dir.cleanup());

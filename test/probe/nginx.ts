@@ -3,7 +3,7 @@
  * all inside it), one foreground process (`daemon off; master_process off`), stopped by the test.
  *
  * ```ts
- * const skip = nginxMissing();            // a reason to skip, or undefined
+ * const skip = skipUnlessPeer(nginxMissing()); // skipped outside CI when missing, fails under CI
  * const ng = await startNginx({ servers: [{ names: ['localhost'], cert: pki.server }], cache: 'shared:SSL:1m', tickets: true });
  * t.after(() => ng.stop());
  * ```
@@ -13,7 +13,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type Cert, freePort, onProcessExit, tmpDir } from '../helpers/index.js';
+import { type Cert, freePort, onProcessExit, requirePeer, tmpDir } from '../helpers/index.js';
 
 /** One `server {}` block. */
 export interface NginxServer {
@@ -44,7 +44,9 @@ let binary: string | null | undefined;
 
 function nginxPath(): string | null {
   if (binary === undefined) {
-    const found = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' });
+    // NGINX_BIN names the binary (or, set to a missing path, makes nginx missing).
+    const which = process.env['NGINX_BIN'] ? 'ls "$NGINX_BIN"' : 'command -v nginx || ls /usr/sbin/nginx';
+    const found = spawnSync('sh', ['-c', which], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     binary = found.status === 0 ? (found.stdout.trim().split('\n')[0] ?? null) : null;
   }
   return binary;
@@ -52,7 +54,7 @@ function nginxPath(): string | null {
 
 /** Why nginx tests cannot run here, or undefined when they can. */
 export function nginxMissing(): string | undefined {
-  return nginxPath() === null ? 'nginx is not installed (CI installs nginx-light; locally: apt-get install -y nginx-light)' : undefined;
+  return nginxPath() === null ? 'nginx is not installed (.ci/run installs nginx-light; locally: apt-get install -y nginx-light)' : undefined;
 }
 
 function canConnect(port: number): Promise<boolean> {
@@ -68,8 +70,8 @@ function canConnect(port: number): Promise<boolean> {
 
 /** Writes the config and starts nginx; resolves once it accepts connections. */
 export async function startNginx(opts: NginxOptions): Promise<Nginx> {
-  const bin = nginxPath();
-  if (bin === null) throw new Error(nginxMissing());
+  requirePeer(nginxMissing());
+  const bin = nginxPath()!;
   const dir = await tmpDir('probe-nginx-');
   const port = await freePort();
   const servers = opts.servers

@@ -11,7 +11,7 @@ import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { sharedPki, startNodeServer, tmpDir } from '../helpers/index.js';
+import { sharedPki, skipUnlessPeer, startNodeServer, tmpDir } from '../helpers/index.js';
 import { redisClusterSkipReason, startRedisCluster, startRedisServer } from '../helpers-redis/redis-server.js';
 
 const run = promisify(execFile);
@@ -24,7 +24,7 @@ function examples(markdown: string): string[] {
   return out;
 }
 
-test('every example of docs/stores.md runs and prints what its comments say', { skip: redisClusterSkipReason(), timeout: 90_000 }, async (t) => {
+test('every example of docs/stores.md runs and prints what its comments say', { skip: skipUnlessPeer(redisClusterSkipReason()), timeout: 90_000 }, async (t) => {
   const pki = await sharedPki();
   const dir = await tmpDir('docs-stores-');
   t.after(() => dir.cleanup());

@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { nodeConnect, sharedPki } from '../helpers/index.js';
+import { nodeConnect, sharedPki, skipUnlessPeer } from '../helpers/index.js';
 import { redisSkipReason, startRedisServer } from '../helpers-redis/redis-server.js';
 import { type Child, startChild, within } from './child.js';
 
-const skip = redisSkipReason();
+const skip = skipUnlessPeer(redisSkipReason());
 const FLEET = new URL('./fixtures/fleet-server.ts', import.meta.url);
 
 type Version = 'TLSv1.2' | 'TLSv1.3';

@@ -4,10 +4,10 @@ import { after, before, test } from 'node:test';
 import { type RedisClusterHandle, redisClusterSkipReason, startRedisCluster } from '../helpers-redis/redis-server.js';
 import { ServerSessionCache } from '../../src/server/index.js';
 import { RedisStore } from '../../src/stores/redis-store.js';
-import { nodeConnect, sharedPki, startNodeServer } from '../helpers/index.js';
+import { nodeConnect, sharedPki, skipUnlessPeer, startNodeServer } from '../helpers/index.js';
 import { storeConformance } from './conformance.js';
 
-const skip = redisClusterSkipReason();
+const skip = skipUnlessPeer(redisClusterSkipReason());
 let cluster: RedisClusterHandle | undefined;
 let prefixes = 0;
 

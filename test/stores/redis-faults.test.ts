@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ServerSessionCache } from '../../src/server/index.js';
 import { RedisStore } from '../../src/stores/redis-store.js';
-import { nodeConnect, sharedPki, startNodeServer } from '../helpers/index.js';
+import { nodeConnect, sharedPki, skipUnlessPeer, startNodeServer } from '../helpers/index.js';
 import { redisSkipReason, startRedisServer } from '../helpers-redis/redis-server.js';
 
-const skip = redisSkipReason();
+const skip = skipUnlessPeer(redisSkipReason());
 type Version = 'TLSv1.2' | 'TLSv1.3';
 const VERSIONS: Version[] = ['TLSv1.2', 'TLSv1.3'];
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../helpers/ports.js';
+import { skipUnlessPeer } from '../helpers/peers.js';
 import { type RedisServer, redisSkipReason, startRedisServer } from '../helpers-redis/redis-server.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis-store.js';
 import type { SessionStoreError } from '../../src/stores/store-error.js';
@@ -9,7 +10,7 @@ import { storeTraits } from '../../src/stores/store-traits.js';
 import { withBudget } from '../../src/util/budget.js';
 import { storeConformance } from './conformance.js';
 
-const skip = redisSkipReason();
+const skip = skipUnlessPeer(redisSkipReason());
 const enc = (s: string): Uint8Array => Buffer.from(s);
 let server: RedisServer | undefined;
 let prefixes = 0;

@@ -12,11 +12,11 @@ import { describe, test } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { RedisStore } from '../../src/stores/redis-store.js';
 import { type TicketKeyInfo, TicketKeyRing } from '../../src/tickets/index.js';
-import { sharedPki, startNodeServer, tmpDir } from '../helpers/index.js';
+import { sharedPki, skipUnlessPeer, startNodeServer, tmpDir } from '../helpers/index.js';
 import { redisSkipReason, startRedisServer } from '../helpers-redis/redis-server.js';
 import { handshake, ticketKeyName } from './kit.js';
 
-const skip = redisSkipReason();
+const skip = skipUnlessPeer(redisSkipReason());
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = new PassThrough();

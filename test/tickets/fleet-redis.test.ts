@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { sharedPki } from '../helpers/index.js';
+import { sharedPki, skipUnlessPeer } from '../helpers/index.js';
 import { redisSkipReason, startRedisServer } from '../helpers-redis/redis-server.js';
 import { type Member, startMember } from './child.js';
 import { HOUR, handshake, ticketKeyName } from './kit.js';
 
-const skip = redisSkipReason();
+const skip = skipUnlessPeer(redisSkipReason());
 const FIXTURE = new URL('./fixtures/ring-server.ts', import.meta.url);
 
 interface Ready {
