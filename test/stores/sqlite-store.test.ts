@@ -272,8 +272,9 @@ test('SqliteStore: a process killed mid-write leaves a sound file with every com
     await withTimeout(child.waitFor((l) => l === 'ready'), 15_000, 'writer ready');
     child.proc.stdin!.end('go\n');
     const target = 300 + round * 150;
-    // A hang guard only: on a loaded 2-core machine a few hundred writes have taken over 15 s.
-    await withTimeout(child.waitFor(() => child.lines.length > target), 45_000, 'writes');
+    await withTimeout(child.waitFor(() => child.lines.length > target), 15_000, 'writes').catch((err: Error) => {
+      throw new Error(`round ${round}: ${err.message}; ${child.lines.length} lines, exit ${child.proc.exitCode}: ${child.stderr()}`);
+    });
     child.proc.kill('SIGKILL');
     await child.exited;
     const committed = child.lines.filter((l) => /^\d+$/.test(l)).map(Number);
