@@ -579,35 +579,37 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     }
     const t = this.#opts.now();
     const n = this.#epochOf(t);
-    const made: number[] = [];
-    for (let e = this.#lowestLiveEpoch(t); e <= n + 1; e++) {
-      let stored: RingKey[] | undefined;
-      try {
-        stored = await fleet.readSlot(e);
-      } catch (err) {
-        if (!(err instanceof TicketKeyError) || err.code !== 'ERR_TICKET_RECORD') throw err;
-        this.#report(err);
-        stored = undefined;
-      }
-      if (this.#closed) return;
+    // Every live slot in one read (the options bound their number); then one decision.
+    const epochs = range(this.#lowestLiveEpoch(t), n + 1);
+    const records = await fleet.readSlots(epochs, (err) => this.#report(err));
+    if (this.#closed) return;
+    const pruned: number[] = [];
+    const missing: number[] = [];
+    epochs.forEach((e, i) => {
+      const stored = records[i];
       if (stored !== undefined) {
         const live = stored.filter((k) => k.createdMs >= this.#revokedBeforeMs && t < this.#decryptsUntil(e, k));
         for (const k of stored) if (!live.includes(k)) wipe(k);
         this.#adoptSlot(e, live, t);
-        this.#recompute(t);
-        if (write && live.length !== stored.length) {
-          if (this.#slots.has(e)) await this.#writeSlot(fleet, e, t);
-          else await fleet.deleteSlot(e);
-        }
+        if (write && live.length !== stored.length) pruned.push(e);
       } else if (e >= n && write) {
-        // Missing: put back the key this member has (a store that lost its data), else make one.
-        if (primaryOf(this.#slots.get(e)) === undefined) {
-          this.#slots.set(e, [generateKey(t), ...(this.#slots.get(e) ?? [])]);
-          this.#recompute(t);
-          made.push(e);
-        }
-        await this.#writeSlot(fleet, e, t);
+        missing.push(e);
       }
+    });
+    this.#recompute(t);
+    for (const e of pruned) {
+      if (this.#slots.has(e)) await this.#writeSlot(fleet, e, t);
+      else await fleet.deleteSlot(e);
+    }
+    const made: number[] = [];
+    for (const e of missing) {
+      // Missing: put back the key this member has (a store that lost its data), else make one.
+      if (primaryOf(this.#slots.get(e)) === undefined) {
+        this.#slots.set(e, [generateKey(t), ...(this.#slots.get(e) ?? [])]);
+        this.#recompute(t);
+        made.push(e);
+      }
+      await this.#writeSlot(fleet, e, t);
     }
     if (made.length === 0 || this.#closed) return;
     // Members that made the same key at the same moment: the last write wins. Reading it back a

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { TicketKeyError } from './errors.js';
+import { graceTurnsProblem, MAX_DURATION_S } from './options.js';
 
 export const KEY_BYTES = 48;
 export const NAME_BYTES = 16;
@@ -113,5 +114,11 @@ export function decodeMeta(value: Uint8Array): RingMeta {
   const rotateEveryMs = b.readUInt32BE(1) * 1000;
   const graceMs = b.readUInt32BE(5) * 1000;
   if (rotateEveryMs === 0 || graceMs === 0) throw recordError('meta record with a zero duration');
+  // Another writer's settings bind this member too: the same bounds as the options.
+  if (rotateEveryMs > MAX_DURATION_S * 1000 || graceMs > MAX_DURATION_S * 1000) {
+    throw recordError(`meta record with a duration over ${MAX_DURATION_S} s`);
+  }
+  const turns = graceTurnsProblem(rotateEveryMs / 1000, graceMs / 1000);
+  if (turns !== undefined) throw recordError(`meta record: ${turns}`);
   return { rotateEveryMs, graceMs, revokedBeforeMs: b.readUIntBE(9, 6) };
 }
