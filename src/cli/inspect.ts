@@ -1,7 +1,13 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { TlsSession } from '../session/tls-session.js';
 import { choice, parse } from './args.js';
-import { type CliIO, EXIT_OK, UsageError, readAll } from './io.js';
+import { type CliIO, EXIT_OK, readAll, readFileBounded, UsageError, writeSecretFile } from './io.js';
+
+/**
+ * Largest input read. A session is a few KB (its biggest parts, a ticket and the peer's leaf
+ * certificate, rarely pass 10 KB); 1 MiB leaves room for any real one and bounds memory
+ * for anything else (/dev/zero, a wrong file).
+ */
+export const MAX_INPUT_BYTES = 1024 * 1024;
 
 const USAGE = `usage: tls-sessions inspect [FILE|-] [options]
 
@@ -15,6 +21,9 @@ options:
   --out FILE           write the session to FILE instead of printing it
   --outform der|pem    format for --out (default: pem)
   -h, --help           show this help
+
+Input is read up to 1 MiB (a session is a few KB); larger input is refused.
+--out writes a secret: the file is created, or made, mode 0600.
 
 exit codes: 0 ok, 1 bad input, 2 usage
 `;
@@ -40,12 +49,12 @@ export async function inspect(argv: string[], io: CliIO): Promise<number> {
   if (values.out && values.json) throw new UsageError('--out and --json cannot be combined');
 
   const file = positionals[0] ?? '-';
-  const input = file === '-' ? await readAll(io.stdin) : await readFile(file);
+  const input = file === '-' ? await readAll(io.stdin, MAX_INPUT_BYTES) : await readFileBounded(file, MAX_INPUT_BYTES);
   const session =
     inform === 'der' ? TlsSession.fromDER(input) : inform === 'pem' ? TlsSession.fromPEM(input) : TlsSession.parse(input);
 
   if (values.out) {
-    await writeFile(values.out, outform === 'der' ? session.toDER() : session.toPEM(), { mode: 0o600 });
+    await writeSecretFile(values.out, outform === 'der' ? session.toDER() : session.toPEM());
     return EXIT_OK;
   }
   const reveal = values.reveal === true;
