@@ -92,8 +92,6 @@ export class TlsSession implements TlsSessionFields {
   cipherId: number;
   sessionId: Buffer;
   keyArg: Buffer | undefined;
-  time: number;
-  timeout: number;
   sessionIdContext: Buffer;
   verifyResult: number;
   hostname: string | undefined;
@@ -126,6 +124,8 @@ export class TlsSession implements TlsSessionFields {
 
   // Secret and lazily parsed state live in private fields so that util.inspect never shows them.
   #masterKey: Buffer;
+  #time = 0;
+  #timeout = 0;
   #peerDER: Buffer | undefined;
   #peer: X509Certificate | null | undefined;
   /** When this object was made: OpenSSL's "now" for a session without a start time. */
@@ -168,7 +168,11 @@ export class TlsSession implements TlsSessionFields {
    * do), so {@link wipe} also clears the key in `der`; use {@link dup} for independent memory.
    */
   static fromDER(der: Uint8Array): TlsSession {
-    return new TlsSession(decodeSession(der));
+    const session = new TlsSession(decodeSession(der));
+    // d2i_SSL_SESSION parses the peer certificate (d2i_X509) and fails with it: so does this,
+    // so that text, JSON and openssl give one answer. The parsed certificate is kept.
+    if (session.#peerDER !== undefined) session.peerCertificate;
+    return session;
   }
 
   /** Decodes the first `SSL SESSION PARAMETERS` PEM block in `text`. */
@@ -227,6 +231,24 @@ export class TlsSession implements TlsSessionFields {
       throw new TlsSessionError('ERR_SESSION_IDENTITY', 'session: no identity to bind the session to');
     }
     return wrapNodeSession(this.toDER(), identity);
+  }
+
+  /** Start time, seconds since the epoch; 0 when absent. An integer: anything else is refused. */
+  get time(): number {
+    return this.#time;
+  }
+
+  set time(value: number) {
+    this.#time = seconds(value, 'time');
+  }
+
+  /** Lifetime in seconds; 0 when absent (OpenSSL then uses 3 s). An integer: anything else is refused. */
+  get timeout(): number {
+    return this.#timeout;
+  }
+
+  set timeout(value: number) {
+    this.#timeout = seconds(value, 'timeout');
   }
 
   /** Master secret (TLS <= 1.2) or resumption PSK (TLS 1.3). A secret: handle with care. */
@@ -436,6 +458,17 @@ export class TlsSession implements TlsSessionFields {
     const id = this.sessionId.toString('hex');
     return `TlsSession { ${this.protocol} ${this.cipher} id=${id || '-'} ticket=${this.ticket?.length ?? 0}B masterKey=<redacted> expires=${this.expiresAt.toISOString()} }`;
   }
+}
+
+/**
+ * A time field's value: an integer within the encoding's signed 64 bits that a double holds
+ * exactly. NaN, Infinity or 1.5 would print as Invalid Date, throw from toJSON and never expire.
+ */
+function seconds(value: number, field: 'time' | 'timeout'): number {
+  if (!Number.isSafeInteger(value)) {
+    throw new TlsSessionError('ERR_SESSION_FIELD', `${field}: must be an integer number of seconds (got ${String(value).slice(0, 24)})`);
+  }
+  return value;
 }
 
 function withForm(session: TlsSession, form: TlsSessionForm): TlsSession {
