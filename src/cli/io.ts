@@ -51,8 +51,9 @@ export async function readAll(stream: Readable, maxBytes: number, what = 'standa
 export async function readFileBounded(path: string, maxBytes: number, what = path): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
-    const { size } = await handle.stat();
-    if (size > maxBytes) throw new InputTooLargeError(what, maxBytes);
+    const info = await handle.stat();
+    if (info.isDirectory()) throw new Error(`${what} is a directory`);
+    if (info.size > maxBytes) throw new InputTooLargeError(what, maxBytes);
     const buf = Buffer.alloc(maxBytes + 1);
     let length = 0;
     while (length < buf.length) {
