@@ -53,6 +53,10 @@ export async function inspect(argv: string[], io: CliIO): Promise<number> {
   const session =
     inform === 'der' ? TlsSession.fromDER(input) : inform === 'pem' ? TlsSession.fromPEM(input) : TlsSession.parse(input);
 
+  // openssl cannot load a session whose peer certificate does not parse (d2i_X509 fails inside
+  // d2i_SSL_SESSION): neither does any form of this command.
+  session.peerCertificate;
+
   if (values.out) {
     await writeSecretFile(values.out, outform === 'der' ? session.toDER() : session.toPEM());
     return EXIT_OK;

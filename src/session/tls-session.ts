@@ -166,13 +166,12 @@ export class TlsSession implements TlsSessionFields {
    * Decodes DER (what Node's `getSession()`, `'session'` and `'newSession'` give). The session's
    * buffers are views into `der` when `der` owns its whole ArrayBuffer (as Node's session buffers
    * do), so {@link wipe} also clears the key in `der`; use {@link dup} for independent memory.
+   * The peer certificate is parsed when first used ({@link peerCertificate}, {@link toJSON},
+   * {@link toText}), which throw `ERR_SESSION_PEER_CERT` if it does not parse; d2i_SSL_SESSION
+   * refuses such a session at once (call `peerCertificate` to do the same).
    */
   static fromDER(der: Uint8Array): TlsSession {
-    const session = new TlsSession(decodeSession(der));
-    // d2i_SSL_SESSION parses the peer certificate (d2i_X509) and fails with it: so does this,
-    // so that text, JSON and openssl give one answer. The parsed certificate is kept.
-    if (session.#peerDER !== undefined) session.peerCertificate;
-    return session;
+    return new TlsSession(decodeSession(der));
   }
 
   /** Decodes the first `SSL SESSION PARAMETERS` PEM block in `text`. */
@@ -399,8 +398,13 @@ export class TlsSession implements TlsSessionFields {
     };
   }
 
-  /** The text `openssl sess_id -text -noout` prints; the secret is redacted unless revealed. */
+  /**
+   * The text `openssl sess_id -text -noout` prints; the secret is redacted unless revealed.
+   * Throws `ERR_SESSION_PEER_CERT`, as {@link toJSON} does, for a peer certificate that does
+   * not parse: openssl cannot load such a session at all.
+   */
   toText(options: RevealOptions = {}): string {
+    this.peerCertificate;
     return printSession(this, options.reveal === true);
   }
 

@@ -1,6 +1,7 @@
 /**
  * A session's time and timeout are integers: NaN, Infinity, fractions and strings are refused
- * where they are set, so that printing, JSON and expiry never meet them.
+ * where they are set, so that printing, JSON and expiry never meet them. A peer certificate
+ * that does not parse gets one answer from text and JSON: openssl's refusal.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -42,4 +43,14 @@ test('integer times, negative and huge ones included, are kept and expire by the
   assert.equal(s.isExpired(), true);
   assert.doesNotThrow(() => inspect(s));
   assert.deepEqual(TlsSession.fromDER(s.toDER()).timeout, -10_000);
+});
+
+test('a peer certificate that does not parse: toText() and toJSON() both refuse it, as openssl does', () => {
+  const s = new TlsSession({ protocolVersion: 0x0303, cipherId: 0xc02f, sessionId: Buffer.alloc(32, 1), masterKey: Buffer.alloc(48, 2), time: 1_700_000_000, timeout: 300 });
+  s.peerCertificateDER = Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01]);
+  const decoded = TlsSession.fromDER(s.toDER());
+  const peerError = (err: unknown) => err instanceof TlsSessionError && err.code === 'ERR_SESSION_PEER_CERT';
+  assert.throws(() => decoded.toText(), peerError);
+  assert.throws(() => decoded.toJSON(), peerError);
+  assert.throws(() => decoded.peerCertificate, peerError);
 });
