@@ -8,6 +8,8 @@ import { TLS1_3_VERSION, TlsSession, unwrapNodeSession } from '../session/index.
 import { MemoryStore } from '../stores/memory-store.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { withBudget } from '../util/budget.js';
+import { bufferView } from '../util/bytes.js';
+import { messageOf, TlsSessionsError } from '../util/errors.js';
 import { certificateNotAfter } from './cert-validity.js';
 import { DomainIndex } from './domain-index.js';
 import { type DomainKey, DomainKeyer } from './domain-key.js';
@@ -326,7 +328,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     const offer = this.#usable(value);
     if (offer === undefined) {
       this.#background(
-        this.#deleteIfSame(key.sessionKey, toBuffer(value)).then((deleted) => {
+        this.#deleteIfSame(key.sessionKey, bufferView(value)).then((deleted) => {
           if (deleted) this.#index.sessionRemoved(key);
         }),
       );
@@ -336,7 +338,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
 
   /** The stored value as an offer, or undefined (counted as expired) when it must not be offered. */
   #usable(value: Uint8Array): Offer | undefined {
-    const bytes = toBuffer(value);
+    const bytes = bufferView(value);
     const entry = decodeEntry(bytes);
     const now = this.#now();
     if (entry === undefined || entry.expiresAt <= now || (entry.certNotAfter !== 0 && entry.certNotAfter <= now)) {
@@ -538,7 +540,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     for (let i = 0; i < this.#ticketsPerKey && removed < tickets.length; i++) {
       const value = await this.#store.pop(key.ticketsKey);
       if (value === undefined) break;
-      const bytes = toBuffer(value);
+      const bytes = bufferView(value);
       if (tickets.some((t) => t.equals(bytes))) removed++;
       else keep.push(bytes);
     }
@@ -555,7 +557,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   /** Deletes `key` if it still holds `bytes`; true when it did. */
   async #deleteIfSame(storeKey: Buffer, bytes: Buffer): Promise<boolean> {
     const current = await this.#store.get(storeKey);
-    if (current === undefined || !toBuffer(current).equals(bytes)) return false;
+    if (current === undefined || !bufferView(current).equals(bytes)) return false;
     return this.#store.delete(storeKey);
   }
 
@@ -621,7 +623,13 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   #storeFailed(error: unknown): void {
     this.#stats.storeErrors++;
     if (this.listenerCount('storeError') > 0) {
-      this.emit('storeError', error instanceof Error ? error : new Error(String(error)));
+      // A foreign store's error may carry the command's arguments (session bytes): it is
+      // passed on only as the safe cause of an error of ours.
+      const reported =
+        error instanceof TlsSessionsError
+          ? error
+          : new ClientSessionStoreError('ERR_CLIENT_STORE_BACKEND', `session store: ${messageOf(error)}`, { cause: error });
+      this.emit('storeError', reported);
     }
   }
 
@@ -757,8 +765,4 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
     throw new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', `ClientSessionStore: ${name} must be a positive integer`);
   }
   return v;
-}
-
-function toBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
