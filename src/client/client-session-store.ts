@@ -3,10 +3,13 @@ import { EventEmitter } from 'node:events';
 import type { Agent, AgentOptions } from 'node:https';
 import { isIP } from 'node:net';
 import * as tls from 'node:tls';
-import { TLS1_3_VERSION, TlsSession } from '../session/index.js';
+import { nodeSessionIdentity, sessionForConnect, verifiesServer } from '../node/client-sessions.js';
+import { TLS1_3_VERSION, TlsSession, unwrapNodeSession } from '../session/index.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { withBudget } from '../util/budget.js';
+import { bufferView } from '../util/bytes.js';
+import { messageOf, TlsSessionsError } from '../util/errors.js';
 import { certificateNotAfter } from './cert-validity.js';
 import { DomainIndex } from './domain-index.js';
 import { type DomainKey, DomainKeyer } from './domain-key.js';
@@ -16,6 +19,7 @@ import { summarizeSession } from './session-summary.js';
 import { decodeEntry, encodeEntry, type StoredEntry, sessionExpiresAt } from './stored-entry.js';
 import type {
   ClientSessionStoreEvents,
+  IgnoredReason,
   ClientSessionStoreOptions,
   ClientSessionStoreStats,
   EvictionReason,
@@ -123,17 +127,64 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   async connect(options: tls.ConnectionOptions, secureConnectListener?: () => void): Promise<tls.TLSSocket> {
     this.#assertOpen();
     const key = this.#keyer.keyOf(options);
+    if (options.session !== undefined) return this.#connectWithGiven(options, key, secureConnectListener);
     let offer: Offer | undefined;
-    const lookup = options.session === undefined ? this.#lookup(key) : undefined;
+    const lookup = this.#lookup(key);
     if (lookup !== undefined) {
       offer = await lookup;
       this.#assertOpen();
     }
-    const socket = tls.connect(offer === undefined ? options : { ...options, session: offer.entry.der }, secureConnectListener);
+    // Stored sessions are DER, whatever line wrote them; each line is handed its own form.
+    const socket = tls.connect(
+      offer === undefined ? options : { ...options, session: sessionForConnect(offer.entry.der, options) },
+      secureConnectListener,
+    );
     this.#track(socket, key, offer);
     if (offer !== undefined) {
       this.#stats.offered++;
       if (this.listenerCount('offer') > 0) this.emit('offer', this.#offerEvent(key, offer, socket));
+    }
+    return socket;
+  }
+
+  /**
+   * A connection with a session the caller gave (a file from `openssl s_client -sess_out`, a
+   * session from another process). A resumed session skips certificate checks, so on a verified
+   * connection it is offered only when it vouches for the server: bound by Node to this
+   * connection's identity, or carrying a peer certificate that is unexpired, was verified
+   * (verify_result 0) and names this server. Any other is not offered, on every Node line, and
+   * is counted and reported as `'ignored'`, where Node 22+ would drop it without a word.
+   */
+  #connectWithGiven(options: tls.ConnectionOptions, key: DomainKey, secureConnectListener?: () => void): tls.TLSSocket {
+    const given = options.session as Uint8Array | string;
+    let session: Buffer | undefined;
+    let ignored: IgnoredReason | undefined;
+    let identity: string | undefined;
+    let der: Buffer;
+    try {
+      ({ identity, der } = unwrapNodeSession(typeof given === 'string' ? Buffer.from(given, 'latin1') : given));
+    } catch {
+      der = Buffer.alloc(0);
+      ignored = 'malformed';
+    }
+    if (ignored === undefined) {
+      if (identity !== undefined) {
+        if (identity === nodeSessionIdentity(options)) session = sessionForConnect(der, options);
+        else ignored = 'other-identity';
+      } else if (!verifiesServer(options)) {
+        session = der;
+      } else {
+        const peer = summarizeSession(der)?.peerCertificate;
+        if (peer === undefined) ignored = 'unverifiable';
+        else if (vouchesFor(der, peer, key.identity, this.#now())) session = sessionForConnect(der, options);
+        else ignored = 'unverifiable';
+      }
+    }
+    const socket = tls.connect({ ...options, session }, secureConnectListener);
+    this.#track(socket, key, undefined);
+    if (ignored !== undefined) {
+      this.#stats.ignored++;
+      if (this.listenerCount('ignored') > 0) this.emit('ignored', { domain: key.id, reason: ignored, socket });
     }
     return socket;
   }
@@ -277,7 +328,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     const offer = this.#usable(value);
     if (offer === undefined) {
       this.#background(
-        this.#deleteIfSame(key.sessionKey, toBuffer(value)).then((deleted) => {
+        this.#deleteIfSame(key.sessionKey, bufferView(value)).then((deleted) => {
           if (deleted) this.#index.sessionRemoved(key);
         }),
       );
@@ -287,7 +338,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
 
   /** The stored value as an offer, or undefined (counted as expired) when it must not be offered. */
   #usable(value: Uint8Array): Offer | undefined {
-    const bytes = toBuffer(value);
+    const bytes = bufferView(value);
     const entry = decodeEntry(bytes);
     const now = this.#now();
     if (entry === undefined || entry.expiresAt <= now || (entry.certNotAfter !== 0 && entry.certNotAfter <= now)) {
@@ -345,15 +396,20 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     for (const session of early) this.#capture(tracked, session);
   }
 
-  /** Stores one session of a verified connection, if it may be offered later. */
-  #capture(tracked: Tracked, der: Buffer): void {
+  /**
+   * Stores one session of a verified connection, if it may be offered later. `session` is what
+   * Node hands out: DER on Node 20, DER bound to the connection's identity on later lines. The
+   * store keeps DER, so that one store serves every line.
+   */
+  #capture(tracked: Tracked, session: Buffer): void {
     this.#stats.captured++;
     if (this.#closed || tracked.failed) return;
-    const summary = summarizeSession(der);
+    const der = nodeDER(session);
+    const summary = der === undefined ? undefined : summarizeSession(der);
     const now = this.#now();
     const expiresAt = summary === undefined ? 0 : sessionExpiresAt(summary, now);
     const certNotAfter = summary === undefined ? false : this.#certNotAfter(tracked, summary.peerCertificate, now);
-    if (summary === undefined || !summary.resumable || expiresAt <= now || certNotAfter === false) {
+    if (der === undefined || summary === undefined || !summary.resumable || expiresAt <= now || certNotAfter === false) {
       this.#stats.rejected++;
       return;
     }
@@ -484,7 +540,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     for (let i = 0; i < this.#ticketsPerKey && removed < tickets.length; i++) {
       const value = await this.#store.pop(key.ticketsKey);
       if (value === undefined) break;
-      const bytes = toBuffer(value);
+      const bytes = bufferView(value);
       if (tickets.some((t) => t.equals(bytes))) removed++;
       else keep.push(bytes);
     }
@@ -501,7 +557,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   /** Deletes `key` if it still holds `bytes`; true when it did. */
   async #deleteIfSame(storeKey: Buffer, bytes: Buffer): Promise<boolean> {
     const current = await this.#store.get(storeKey);
-    if (current === undefined || !toBuffer(current).equals(bytes)) return false;
+    if (current === undefined || !bufferView(current).equals(bytes)) return false;
     return this.#store.delete(storeKey);
   }
 
@@ -567,7 +623,13 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   #storeFailed(error: unknown): void {
     this.#stats.storeErrors++;
     if (this.listenerCount('storeError') > 0) {
-      this.emit('storeError', error instanceof Error ? error : new Error(String(error)));
+      // A foreign store's error may carry the command's arguments (session bytes): it is
+      // passed on only as the safe cause of an error of ours.
+      const reported =
+        error instanceof TlsSessionsError
+          ? error
+          : new ClientSessionStoreError('ERR_CLIENT_STORE_BACKEND', `session store: ${messageOf(error)}`, { cause: error });
+      this.emit('storeError', reported);
     }
   }
 
@@ -633,6 +695,32 @@ function isConnectionError(error: Error | null | undefined): boolean {
   return typeof code === 'string' && (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || TRANSPORT_CODES.has(code));
 }
 
+/** The DER of a session Node handed out (bound or not); `undefined` when the header is broken. */
+function nodeDER(session: Buffer): Buffer | undefined {
+  try {
+    return unwrapNodeSession(session).der;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a session from outside may be offered to a verified connection to `name`: its
+ * original handshake verified the certificate (verify_result 0), which is unexpired at `nowMs`
+ * and names `name`.
+ */
+function vouchesFor(der: Buffer, peer: Buffer, name: string, nowMs: number): boolean {
+  let session: TlsSession;
+  try {
+    session = TlsSession.fromDER(der);
+  } catch {
+    return false;
+  }
+  if (session.verifyResult !== 0) return false;
+  const notAfter = certificateNotAfter(peer);
+  return notAfter !== undefined && notAfter > nowMs && certificateMatches(peer, name);
+}
+
 /** Whether the certificate names `name` (a DNS name or an IP address). Parses it: rare path. */
 function certificateMatches(der: Buffer, name: string): boolean {
   try {
@@ -665,6 +753,7 @@ function zeroStats(): ClientSessionStoreStats {
     evicted: 0,
     droppedOnError: 0,
     storeErrors: 0,
+    ignored: 0,
     keys: 0,
     sessions: 0,
   };
@@ -676,8 +765,4 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
     throw new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', `ClientSessionStore: ${name} must be a positive integer`);
   }
   return v;
-}
-
-function toBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }

@@ -7,6 +7,8 @@ export type {
   DropEvent,
   EvictionEvent,
   EvictionReason,
+  IgnoredEvent,
+  IgnoredReason,
   OfferEvent,
   SessionEvent,
   SessionProtocol,

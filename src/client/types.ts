@@ -49,6 +49,11 @@ export interface ClientSessionStoreStats {
   droppedOnError: number;
   /** Store calls that failed or ran out of time; each one meant a full handshake or a session not kept. */
   storeErrors: number;
+  /**
+   * Sessions given to {@link ClientSessionStore.connect} as `options.session` and not offered,
+   * because they could not vouch for the server (see {@link IgnoredReason}).
+   */
+  ignored: number;
   /** Domains this process knows to hold sessions. */
   keys: number;
   /** Sessions this process knows to be stored (an estimate when the store is shared). */
@@ -77,6 +82,22 @@ export interface SessionEvent {
   readonly expiresAt: Date;
   /** The session, decoded. */
   readonly session: TlsSession;
+}
+
+/**
+ * Why a session given as `options.session` was not offered:
+ * - `'other-identity'`: Node bound it to another server identity (`servername || host`);
+ * - `'unverifiable'`: plain DER on a verified connection whose peer certificate is missing,
+ *   expired, not verified when the session was made, or not for this server name;
+ * - `'malformed'`: not a session Node could read.
+ */
+export type IgnoredReason = 'other-identity' | 'unverifiable' | 'malformed';
+
+/** A session given to {@link ClientSessionStore.connect} that was not offered, as reported by `'ignored'`. */
+export interface IgnoredEvent {
+  readonly domain: string;
+  readonly reason: IgnoredReason;
+  readonly socket: TLSSocket;
 }
 
 /** Why sessions left the store early. */
@@ -113,6 +134,8 @@ export interface ClientSessionStoreEvents {
   evicted: [event: EvictionEvent];
   /** Sessions were removed because their connection ended with an error. */
   dropped: [event: DropEvent];
+  /** A session given as `options.session` was not offered: it could not vouch for the server. */
+  ignored: [event: IgnoredEvent];
   /**
    * A store call failed; the connection went on without resumption or the session was not
    * kept. Not named `'error'`, so that an unobserved failure never throws.

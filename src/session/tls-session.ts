@@ -204,7 +204,7 @@ export class TlsSession implements TlsSessionFields {
     if (isNodeSessionState(input)) return TlsSession.fromNodeSession(input);
     if (looksLikePem(input)) return withForm(TlsSession.fromPEM(input), 'pem');
     if (input.length > 0 && input[0] !== 0x30) {
-      throw new TlsSessionError('ERR_SESSION_FORMAT', 'session: input is neither DER (a SEQUENCE), PEM nor a Node session state');
+      throw new TlsSessionError('ERR_SESSION_FORMAT', 'session: input is neither DER (a SEQUENCE), a Node session state nor PEM');
     }
     return TlsSession.fromDER(input);
   }

@@ -1,11 +1,11 @@
+import { TlsSessionsError } from './errors.js';
 import { MAX_TIMER_MS } from './options.js';
 
 /** Thrown (or returned) when a store call exceeds its time budget on a handshake path. */
-export class BudgetExceededError extends Error {
+export class BudgetExceededError extends TlsSessionsError<'ERR_STORE_TIMEOUT'> {
   override readonly name = 'BudgetExceededError';
-  readonly code = 'ERR_STORE_TIMEOUT';
   constructor(what: string, ms: number) {
-    super(`${what}: no answer within ${ms} ms`);
+    super('ERR_STORE_TIMEOUT', `${what}: no answer within ${ms} ms`);
   }
 }
 

@@ -22,6 +22,8 @@
 import type { Server, TLSSocket, TlsOptions, ConnectionOptions } from 'node:tls';
 import { connect, createServer } from 'node:tls';
 import type { Socket } from 'node:net';
+import { isNodeSessionState, unwrapNodeSession } from '../../src/session/node-state.js';
+import { sessionForConnect } from '../../src/node/client-sessions.js';
 import type { Cert } from './certs.js';
 import { sharedPki } from './certs.js';
 
@@ -108,7 +110,10 @@ export interface NodeConnectOptions extends ConnectionOptions {
 /** A finished (or, with waitForClose false, established) client connection. */
 export interface NodeConnection {
   socket: TLSSocket;
-  /** Every `'session'` event buffer, in order (filled as they arrive). */
+  /**
+   * Every `'session'` event's session as OpenSSL's DER, in order (filled as they arrive): Node
+   * 22+ binds client sessions to the server identity; the binding is taken off here.
+   */
   sessions: Buffer[];
   /** `socket.isSessionReused()` at 'secureConnect'. */
   reused: boolean;
@@ -122,15 +127,21 @@ export interface NodeConnection {
 
 /**
  * Connects with Node's `tls.connect`. Defaults: host '127.0.0.1', servername 'localhost', `ca`
- * the shared PKI root. Rejects when the connection fails (e.g. certificate rejected).
+ * the shared PKI root. Rejects when the connection fails (e.g. certificate rejected). A
+ * `session` given as DER is offered as it is on Node 20 and bound to this connection's identity
+ * on later lines: the tests decide what to offer, Node's binding rule is tested on its own.
  */
 export async function nodeConnect(opts: NodeConnectOptions): Promise<NodeConnection> {
   const { waitForClose = true, timeoutMs = 5000, request, ...tlsOptions } = opts;
   const ca = tlsOptions.ca ?? (await sharedPki()).ca.cert;
-  const socket = connect({ host: '127.0.0.1', servername: 'localhost', ...tlsOptions, ca });
+  const options: ConnectionOptions = { host: '127.0.0.1', servername: 'localhost', ...tlsOptions, ca };
+  if (Buffer.isBuffer(options.session) && !isNodeSessionState(options.session)) {
+    options.session = sessionForConnect(options.session, options);
+  }
+  const socket = connect(options);
   const sessions: Buffer[] = [];
   const chunks: Buffer[] = [];
-  socket.on('session', (session: Buffer) => sessions.push(session));
+  socket.on('session', (session: Buffer) => sessions.push(unwrapNodeSession(session).der));
   socket.on('data', (chunk: Buffer) => chunks.push(chunk));
 
   let failure: Error | undefined;

@@ -3,8 +3,9 @@
  * retirement without waiting hours; handshakes stay real), the key name a ticket carries, and
  * a TLS client that works against any server (tls, https, http2) without waiting for it to close.
  */
-import { connect } from 'node:tls';
-import { TlsSession } from '../../src/session/index.js';
+import { type ConnectionOptions, connect } from 'node:tls';
+import { sessionForConnect } from '../../src/node/client-sessions.js';
+import { TlsSession, unwrapNodeSession } from '../../src/session/index.js';
 import { sharedPki } from '../helpers/index.js';
 
 export const HOUR = 3600;
@@ -75,16 +76,18 @@ export async function handshake(
   const ca = (await sharedPki()).ca.cert;
   const want = opts.tickets ?? (opts.session === undefined ? 1 : 0);
   return new Promise((resolve, reject) => {
-    const socket = connect({
+    const options: ConnectionOptions = {
       host: '127.0.0.1',
       port,
       servername: 'localhost',
       ca,
       minVersion: version,
       maxVersion: version,
-      ...(opts.session === undefined ? {} : { session: opts.session }),
       ...(opts.alpn === undefined ? {} : { ALPNProtocols: opts.alpn }),
-    });
+    };
+    // Sessions travel as DER here; each Node line is handed the form it offers.
+    if (opts.session !== undefined) options.session = sessionForConnect(opts.session, options);
+    const socket = connect(options);
     const sessions: Buffer[] = [];
     let reused: boolean | undefined;
     let done = false;
@@ -104,7 +107,7 @@ export async function handshake(
       else finish();
     }, opts.timeoutMs ?? 5000);
     socket.on('session', (s: Buffer) => {
-      sessions.push(s);
+      sessions.push(unwrapNodeSession(s).der);
       check();
     });
     socket.on('data', () => {});

@@ -12,6 +12,7 @@ import {
   type TicketServerInternals,
   ticketCallbackUnsupported,
 } from '../../src/tickets/node-ticket-callback.js';
+import { unwrapNodeSession } from '../../src/session/index.js';
 import { sharedPki, startNodeServer } from '../helpers/index.js';
 import { handshake, ticketKeyName, ticketLifetime } from './kit.js';
 
@@ -106,7 +107,7 @@ for (const mode of ['SNICallback', 'addContext'] as const) {
     const { connect } = await import('node:tls');
     const session = await new Promise<Buffer>((resolve, reject) => {
       const s: TLSSocket = connect({ host: '127.0.0.1', port: srv.port, servername: 'a.test', ca: pki.ca.cert, maxVersion: 'TLSv1.2' });
-      s.once('session', (sess: Buffer) => resolve(sess));
+      s.once('session', (sess: Buffer) => resolve(unwrapNodeSession(sess).der));
       s.once('secureConnect', () => {
         assert.equal(s.getPeerCertificate().subject?.CN, 'a.test');
       });

@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { type ConnectionOptions, connect, createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
+import { unwrapNodeSession } from '../../src/session/node-state.js';
 import { sharedPki } from '../helpers/certs.js';
 import { runOpenssl, runOpensslOk, spawnOpenssl } from '../helpers/openssl-process.js';
 
@@ -174,7 +175,7 @@ export function nodeConnect(port: number, opts: ConnectionOptions = {}, timeoutM
       const sessions: Buffer[] = [];
       let data = '';
       const client = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...opts });
-      client.on('session', (s: Buffer) => sessions.push(s));
+      client.on('session', (s: Buffer) => sessions.push(unwrapNodeSession(s).der));
       client.setEncoding('utf8');
       client.on('data', (d: string) => {
         data += d;
