@@ -1,7 +1,7 @@
 import type { SessionStore } from '../stores/session-store.js';
 import { SessionStoreError } from '../stores/store-error.js';
 import { type TicketKeyInfo, TicketKeyError, TicketKeyRing } from '../tickets/index.js';
-import { messageOf } from '../stores/store-error.js';
+import { messageOf } from '../util/errors.js';
 import { parse } from './args.js';
 import { type CliIO, EXIT_OK, readFileBounded, UsageError } from './io.js';
 
