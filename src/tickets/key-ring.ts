@@ -15,7 +15,7 @@ import {
   type TicketServerInternals,
   ticketCallbackUnsupported,
 } from './node-ticket-callback.js';
-import { type ResolvedRingOptions, resolveRingOptions, type TicketKeyRingOptions } from './options.js';
+import { check, type ResolvedRingOptions, resolveRingOptions, type TicketKeyRingOptions } from './options.js';
 import { generateKey, keyName, MAX_SLOT_KEYS, type RingKey, wipe } from './ticket-key.js';
 
 /** What a key does now. */
@@ -223,11 +223,13 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
    */
   async rotate(options: { revoke?: boolean } = {}): Promise<TicketKeyInfo> {
     this.#checkOpen();
+    // A revocation asked as 'yes' must not become a plain rotation that leaves a leaked key decrypting.
+    const revoke = check.boolean(check.object(options).revoke, 'rotate: revoke', false);
     const fleet = this.#fleet;
     if (fleet !== undefined) await this.#syncStore(fleet, true);
     const t = this.#opts.now();
     const n = this.#epochOf(t);
-    if (options.revoke === true) {
+    if (revoke) {
       this.#revokedBeforeMs = t;
       for (const keys of this.#slots.values()) for (const k of keys) this.#discard(k);
       const lowest = this.#lowestLiveEpoch(t);
@@ -261,11 +263,12 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
    * Key material is left out unless `reveal` is set.
    */
   list(options: { reveal?: boolean } = {}): TicketKeyInfo[] {
+    const reveal = check.boolean(check.object(options).reveal, 'list: reveal', false);
     const t = this.#opts.now();
     this.#refresh();
     const out: TicketKeyInfo[] = [];
     for (const [epoch, keys] of this.#slots) {
-      for (const k of keys) out.push(this.#infoOf(k, epoch, t, options.reveal === true));
+      for (const k of keys) out.push(this.#infoOf(k, epoch, t, reveal));
     }
     const rank: Record<TicketKeyRole, number> = { current: 0, next: 1, previous: 2 };
     return out.sort((a, b) => rank[a.role] - rank[b.role] || b.epoch - a.epoch || b.decryptsUntil.getTime() - a.decryptsUntil.getTime());

@@ -59,7 +59,8 @@ export const MAX_DURATION_S = 366 * 24 * 3600;
  */
 export const MAX_GRACE_TURNS = 4096;
 
-const check = new OptionChecks('TicketKeyRing', (message) => new TicketKeyError('ERR_TICKET_OPTION', message));
+/** The ring's option checks, also used by the methods that take options (`rotate`, `list`). */
+export const check = new OptionChecks('TicketKeyRing', (message) => new TicketKeyError('ERR_TICKET_OPTION', message));
 
 function seconds(value: unknown, name: string, fallback: number, max = MAX_DURATION_S): number {
   return check.integer(value, name, fallback, 1, max);

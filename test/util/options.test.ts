@@ -127,3 +127,22 @@ test('describeValue: short and safe', () => {
   assert.equal(describeValue([1]), 'an array');
   assert.equal(describeValue(() => 1), 'a function');
 });
+
+test("TicketKeyRing: rotate({ revoke: 'yes' }) is refused, not done as a plain rotation that leaves the key decrypting", async () => {
+  const ring = new TicketKeyRing();
+  await ring.start();
+  const before = ring.list().map((k) => k.name);
+  await assert.rejects(ring.rotate({ revoke: 'yes' as never }), {
+    code: 'ERR_TICKET_OPTION',
+    message: "TicketKeyRing: rotate: revoke must be true or false (got the string 'yes')",
+  });
+  assert.deepEqual(
+    ring.list().map((k) => k.name),
+    before,
+    'nothing changed',
+  );
+  refused(() => ring.list({ reveal: 1 as never }), 'ERR_TICKET_OPTION', /^TicketKeyRing: list: reveal must be true or false \(got 1\)$/);
+  await ring.rotate({ revoke: true });
+  assert.ok(ring.list().every((k) => !before.includes(k.name)), 'a real revocation drops every key');
+  await ring.close();
+});
