@@ -63,7 +63,7 @@ export const MAX_GRACE_TURNS = 4096;
 export const check = new OptionChecks('TicketKeyRing', (message) => new TicketKeyError('ERR_TICKET_OPTION', message));
 
 function seconds(value: unknown, name: string, fallback: number, max = MAX_DURATION_S): number {
-  return check.integer(value, name, fallback, 1, max);
+  return check.integer(value, name, fallback, 1, max, 'seconds');
 }
 
 /** Why `graceS` spans too many turns of `rotateEveryS`, or `undefined` when it does not. */

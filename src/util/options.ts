@@ -64,11 +64,12 @@ export class OptionChecks {
     return value;
   }
 
-  /** An integer from `min` to `max`. */
-  integer(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  /** An integer from `min` to `max`; `unit` (e.g. `'seconds'`) goes in the message. */
+  integer(value: unknown, name: string, fallback: number, min: number, max: number, unit?: string): number {
     if (value === undefined) return fallback;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      throw this.fail(`${name} must be an integer from ${min} to ${max} (got ${describeValue(value)})`);
+      const what = unit === undefined ? 'an integer' : `an integer number of ${unit}`;
+      throw this.fail(`${name} must be ${what} from ${min} to ${max} (got ${describeValue(value)})`);
     }
     return value;
   }

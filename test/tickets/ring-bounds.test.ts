@@ -22,7 +22,7 @@ test('a grace period of more than 4096 rotation intervals is refused in one line
     optionError(/^TicketKeyRing: grace must be at most 4096 times rotateEvery \(86400 s of grace over 1 s turns keeps 86400 keys live\)$/),
   );
   assert.throws(() => new TicketKeyRing({ rotateEvery: 1, grace: 366 * 24 * HOUR }), optionError(/at most 4096 times rotateEvery/));
-  assert.throws(() => new TicketKeyRing({ grace: 367 * 24 * HOUR }), optionError(/grace must be an integer from 1 to 31622400/));
+  assert.throws(() => new TicketKeyRing({ grace: 367 * 24 * HOUR }), optionError(/grace must be an integer number of seconds from 1 to 31622400/));
   // Rotating every minute with a day of grace stays possible.
   assert.doesNotThrow(() => new TicketKeyRing({ rotateEvery: 60, grace: 86_400 }));
 });

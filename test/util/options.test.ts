@@ -74,7 +74,7 @@ test('SqliteStore: its two time options are bounded the same way', { skip: sqlit
 test('a number given as a string is refused, not read as "no budget"', () => {
   refused(() => new ServerSessionCache({ storeTimeoutMs: '100' as never }), 'ERR_CACHE_OPTION', /^ServerSessionCache: storeTimeoutMs must be .* \(got the string '100'\)$/);
   refused(() => new TicketKeyRing({ storeTimeoutMs: '100' as never }), 'ERR_TICKET_OPTION', /storeTimeoutMs must be .* \(got the string '100'\)$/);
-  refused(() => new TicketKeyRing({ rotateEvery: '3600' as never }), 'ERR_TICKET_OPTION', /^TicketKeyRing: rotateEvery must be an integer from 1 to 31622400 \(got the string '3600'\)$/);
+  refused(() => new TicketKeyRing({ rotateEvery: '3600' as never }), 'ERR_TICKET_OPTION', /^TicketKeyRing: rotateEvery must be an integer number of seconds from 1 to 31622400 \(got the string '3600'\)$/);
   refused(() => new RedisStore({ commandTimeoutMs: '100' as never }), 'ERR_STORE_OPTION', /^RedisStore: commandTimeoutMs must be .* \(got the string '100'\)$/);
   refused(() => new MemoryStore({ maxEntries: '10' as never }), 'ERR_STORE_OPTION', /^MemoryStore: maxEntries must be an integer from 1 to \d+ \(got the string '10'\)$/);
   for (const nan of [Number.NaN, Number.POSITIVE_INFINITY, -1, 0]) {
