@@ -50,6 +50,7 @@ export interface RedisStoreOptions {
 }
 
 type Client = Redis | Cluster;
+type IoRedis = typeof import('ioredis');
 
 const check = new OptionChecks('RedisStore', (message) => new SessionStoreError('ERR_STORE_OPTION', message));
 
@@ -61,7 +62,6 @@ const DISCONNECT_TIMEOUT_MS = 50;
 
 /** Connection errors that waiting does not cure: a missing or refused password. */
 const AUTH_ERROR = /NOAUTH|WRONGPASS|invalid password|invalid username-password|ERR AUTH/i;
-type IoRedis = typeof import('ioredis');
 
 interface Script {
   src: string;
