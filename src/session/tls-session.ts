@@ -404,7 +404,7 @@ export class TlsSession implements TlsSessionFields {
    * not parse: openssl cannot load such a session at all.
    */
   toText(options: RevealOptions = {}): string {
-    this.peerCertificate;
+    this.peerCertificate; // parses the certificate (once), throwing if it is not one
     return printSession(this, options.reveal === true);
   }
 
