@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
+import { TlsSessionsError } from '../util/errors.js';
 
 /** Streams a command talks to; tests pass their own. */
 export interface CliIO {
@@ -14,15 +15,18 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /** A usage mistake: printed with the command's usage line, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends TlsSessionsError<'ERR_USAGE'> {
   override readonly name = 'UsageError';
+  constructor(message: string) {
+    super('ERR_USAGE', message);
+  }
 }
 
 /** Input past a command's bound: refused before it is all read, so memory stays bounded. */
-export class InputTooLargeError extends Error {
+export class InputTooLargeError extends TlsSessionsError<'ERR_INPUT_TOO_LARGE'> {
   override readonly name = 'InputTooLargeError';
   constructor(what: string, maxBytes: number) {
-    super(`${what} is larger than ${maxBytes} bytes`);
+    super('ERR_INPUT_TOO_LARGE', `${what} is larger than ${maxBytes} bytes`);
   }
 }
 
