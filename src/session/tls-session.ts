@@ -3,10 +3,11 @@ import { inspect } from 'node:util';
 import { decodeSession, encodeSession } from './codec.js';
 import { TlsSessionError } from './errors.js';
 import { SESS_FLAG_EXTMS, type TlsSessionFields } from './fields.js';
-import { cipherIdHex, cipherName, groupName, protocolName } from './names.js';
+import { cipherIdHex, cipherName, groupName, protocolName, TLS1_3_VERSION } from './names.js';
 import { isNodeSessionState, unwrapNodeSession, wrapNodeSession } from './node-state.js';
 import { derToPem, looksLikePem, pemToDer } from './pem.js';
 import { printSession } from './print.js';
+import { bufferView } from '../util/bytes.js';
 
 /** OpenSSL's timeout when a decoded session has none (d2i_SSL_SESSION). */
 const DEFAULT_DECODED_TIMEOUT_S = 3;
@@ -133,7 +134,7 @@ export class TlsSession implements TlsSessionFields {
 
   /** A session from its fields; fields left out take OpenSSL's empty values. */
   constructor(fields: Partial<TlsSessionFields> = {}) {
-    this.protocolVersion = fields.protocolVersion ?? 0x0304;
+    this.protocolVersion = fields.protocolVersion ?? TLS1_3_VERSION;
     this.cipherId = fields.cipherId ?? 0;
     this.sessionId = fields.sessionId ?? Buffer.alloc(0);
     this.#masterKey = fields.masterKey ?? Buffer.alloc(0);
@@ -176,7 +177,7 @@ export class TlsSession implements TlsSessionFields {
 
   /** Decodes the first `SSL SESSION PARAMETERS` PEM block in `text`. */
   static fromPEM(text: string | Uint8Array): TlsSession {
-    const s = typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('latin1');
+    const s = typeof text === 'string' ? text : bufferView(text).toString('latin1');
     return TlsSession.fromDER(pemToDer(s));
   }
 

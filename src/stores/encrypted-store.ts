@@ -3,6 +3,7 @@ import type { SessionStore } from './session-store.js';
 import { SessionStoreError } from './store-error.js';
 import { STORE_TRAITS, type StoreTraits, storeTraits } from './store-traits.js';
 import { OptionChecks } from '../util/options.js';
+import { bufferView } from '../util/bytes.js';
 
 const check = new OptionChecks('EncryptedStore', (message) => new SessionStoreError('ERR_STORE_OPTION', message));
 const STORE_METHODS = ['get', 'set', 'take', 'delete', 'push', 'pop', 'clear', 'close'] as const;
@@ -158,7 +159,7 @@ export class EncryptedStore implements SessionStore {
   }
 
   #open(sealed: Uint8Array, key: Uint8Array, kind: number): Uint8Array {
-    const b = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+    const b = bufferView(sealed);
     const idLen = b[1] ?? 0;
     const bodyAt = 2 + idLen + IV_BYTES;
     if (b[0] !== FORMAT || idLen === 0 || b.length < bodyAt + TAG_BYTES) {

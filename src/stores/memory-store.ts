@@ -2,6 +2,7 @@ import type { SessionStore } from './session-store.js';
 import { SessionStoreError } from './store-error.js';
 import { STORE_TRAITS, type StoreTraits } from './store-traits.js';
 import { OptionChecks } from '../util/options.js';
+import { bufferView } from '../util/bytes.js';
 
 const check = new OptionChecks('MemoryStore', (message) => new SessionStoreError('ERR_STORE_OPTION', message));
 
@@ -146,7 +147,7 @@ export class MemoryStore implements SessionStore {
 }
 
 function keyOf(key: Uint8Array): string {
-  const b = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  const b = bufferView(key);
   return b.toString('latin1');
 }
 

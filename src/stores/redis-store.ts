@@ -10,6 +10,7 @@ import { loadPeer } from './load-peer.js';
 import type { SessionStore } from './session-store.js';
 import { messageOf, SessionStoreError } from './store-error.js';
 import { STORE_TRAITS, type StoreTraits } from './store-traits.js';
+import { bufferView } from '../util/bytes.js';
 
 export type { SessionStore } from './session-store.js';
 export { SessionStoreError, type SessionStoreErrorCode } from './store-error.js';
@@ -236,7 +237,7 @@ export class RedisStore implements SessionStore {
 
   async set(key: Uint8Array, value: Uint8Array, ttlMs: number): Promise<void> {
     const k = this.#key(this.#single, key);
-    if (ttlMs > 0) await this.#call(() => this.#client.set(k, buf(value), 'PX', Math.max(1, Math.ceil(ttlMs))));
+    if (ttlMs > 0) await this.#call(() => this.#client.set(k, bufferView(value), 'PX', Math.max(1, Math.ceil(ttlMs))));
     else await this.#call(() => this.#client.del(k));
   }
 
@@ -268,7 +269,7 @@ export class RedisStore implements SessionStore {
       return;
     }
     const ttl = Math.max(1, Math.ceil(ttlMs));
-    await this.#eval(PUSH, this.#key(this.#stack, key), [buf(value), String(ttl), String(Math.floor(max))]);
+    await this.#eval(PUSH, this.#key(this.#stack, key), [bufferView(value), String(ttl), String(Math.floor(max))]);
   }
 
   async pop(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -452,10 +453,6 @@ function databaseOf(url: unknown): number | undefined {
 
 function isCluster(c: Client): c is Cluster {
   return 'nodes' in c && typeof c.nodes === 'function' && 'isCluster' in c && c.isCluster === true;
-}
-
-function buf(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function globEscape(s: string): string {

@@ -2,6 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Server as TlsServer } from 'node:tls';
 import { ServerSessionCache } from '../server/server-session-cache.js';
+import { OPENSSL_DEFAULT_TIMEOUT_S } from '../session/names.js';
 import { TicketKeyError } from './errors.js';
 import { FleetStore } from './fleet-store.js';
 import {
@@ -92,7 +93,6 @@ interface Binding {
 const kRing = Symbol('tls-sessions.TicketKeyRing');
 const ZERO16 = Buffer.alloc(16);
 const NOT_DECRYPTABLE: TicketKeyAnswer = [TICKET_NOT_DECRYPTABLE, ZERO16, ZERO16];
-const NODE_DEFAULT_TIMEOUT_S = 7200;
 const IV_POOL_BYTES = 4096;
 /** Pause before reading back a key this member just made (see #syncStore). */
 const READ_BACK_MIN_MS = 100;
@@ -317,7 +317,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     const binding: Binding = {
       server,
       context: server._sharedCreds!.context,
-      sessionTimeoutS: timeout ?? (server.sessionTimeout || NODE_DEFAULT_TIMEOUT_S),
+      sessionTimeoutS: timeout ?? (server.sessionTimeout || OPENSSL_DEFAULT_TIMEOUT_S),
       ownSetSecureContext: Object.hasOwn(server, 'setSecureContext') ? server.setSecureContext : undefined,
     };
     const ring = this;
