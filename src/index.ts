@@ -11,6 +11,7 @@ export {
 export { SessionStoreError, type SessionStoreErrorCode } from './stores/store-error.js';
 export { STORE_TRAITS, type StoreTraits, storeTraits, warnIfUnsealed } from './stores/store-traits.js';
 export { BudgetExceededError } from './util/budget.js';
+export { TlsSessionsError } from './util/errors.js';
 export * from './client/index.js';
 export * from './wire/index.js';
 export * from './probe/index.js';

@@ -8,6 +8,9 @@ import { TLS1_3_VERSION, TlsSession, unwrapNodeSession } from '../session/index.
 import { MemoryStore } from '../stores/memory-store.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { withBudget } from '../util/budget.js';
+import { bufferView } from '../util/bytes.js';
+import { messageOf, TlsSessionsError } from '../util/errors.js';
+import { OptionChecks } from '../util/options.js';
 import { certificateNotAfter } from './cert-validity.js';
 import { DomainIndex } from './domain-index.js';
 import { type DomainKey, DomainKeyer } from './domain-key.js';
@@ -31,6 +34,16 @@ const DEFAULT_TICKETS_PER_KEY = 8;
 const DEFAULT_MAX_KEYS = 256;
 const DEFAULT_MAX_SESSIONS = 2048;
 const DEFAULT_STORE_TIMEOUT_MS = 100;
+/** Upper bound of the count options: far above any real need, low enough to stay exact. */
+const MAX_COUNT = 2 ** 30;
+
+const check = new OptionChecks('ClientSessionStore', (message) => new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', message));
+
+const STORE_METHODS = ['get', 'set', 'take', 'delete', 'push', 'pop', 'clear', 'close'] as const;
+
+function isSessionStore(value: unknown): value is SessionStore {
+  return typeof value === 'object' && value !== null && STORE_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+}
 const MAX_REMEMBERED_CERTS = 64;
 
 /** A stored session handed to one connection. */
@@ -96,22 +109,23 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   #stats = zeroStats();
   #closed = false;
 
-  constructor(options: ClientSessionStoreOptions = {}) {
+  constructor(options?: ClientSessionStoreOptions) {
     super();
-    this.#ticketsPerKey = positiveInteger(options.maxTicketsPerKey, DEFAULT_TICKETS_PER_KEY, 'maxTicketsPerKey');
-    this.#maxKeys = positiveInteger(options.maxKeys, DEFAULT_MAX_KEYS, 'maxKeys');
-    this.#maxSessions = positiveInteger(options.maxSessions, DEFAULT_MAX_SESSIONS, 'maxSessions');
-    if (this.#maxSessions < this.#ticketsPerKey) {
-      throw new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', 'ClientSessionStore: maxSessions must be at least maxTicketsPerKey');
+    const o = check.object(options);
+    this.#ticketsPerKey = check.integer(o.maxTicketsPerKey, 'maxTicketsPerKey', DEFAULT_TICKETS_PER_KEY, 1, MAX_COUNT);
+    this.#maxKeys = check.integer(o.maxKeys, 'maxKeys', DEFAULT_MAX_KEYS, 1, MAX_COUNT);
+    this.#maxSessions = check.integer(o.maxSessions, 'maxSessions', DEFAULT_MAX_SESSIONS, 1, MAX_COUNT);
+    if (this.#maxSessions < this.#ticketsPerKey) throw check.fail('maxSessions must be at least maxTicketsPerKey');
+    this.#ownsStore = o.store === undefined;
+    if (!this.#ownsStore && !isSessionStore(o.store)) {
+      throw check.fail('store must be a SessionStore (get, set, take, delete, push, pop, clear, close)');
     }
-    this.#ownsStore = options.store === undefined;
-    const budget = options.storeTimeoutMs ?? (this.#ownsStore ? Number.POSITIVE_INFINITY : DEFAULT_STORE_TIMEOUT_MS);
-    if (!(budget > 0)) {
-      throw new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', 'ClientSessionStore: storeTimeoutMs must be positive');
-    }
-    this.#store = timeBoxed(options.store ?? new MemoryStore(), budget);
-    this.#now = options.now ?? Date.now;
+    // The private memory store answers at once: no budget unless one is asked for.
+    const budget = check.ms(o.storeTimeoutMs, 'storeTimeoutMs', this.#ownsStore ? Number.POSITIVE_INFINITY : DEFAULT_STORE_TIMEOUT_MS);
+    this.#store = timeBoxed(o.store ?? new MemoryStore(), budget);
+    this.#now = check.func(o.now, 'now') ?? Date.now;
   }
+
 
   /**
    * Like `tls.connect(options, secureConnectListener)`, offering a stored session of the
@@ -326,7 +340,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     const offer = this.#usable(value);
     if (offer === undefined) {
       this.#background(
-        this.#deleteIfSame(key.sessionKey, toBuffer(value)).then((deleted) => {
+        this.#deleteIfSame(key.sessionKey, bufferView(value)).then((deleted) => {
           if (deleted) this.#index.sessionRemoved(key);
         }),
       );
@@ -336,7 +350,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
 
   /** The stored value as an offer, or undefined (counted as expired) when it must not be offered. */
   #usable(value: Uint8Array): Offer | undefined {
-    const bytes = toBuffer(value);
+    const bytes = bufferView(value);
     const entry = decodeEntry(bytes);
     const now = this.#now();
     if (entry === undefined || entry.expiresAt <= now || (entry.certNotAfter !== 0 && entry.certNotAfter <= now)) {
@@ -538,7 +552,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     for (let i = 0; i < this.#ticketsPerKey && removed < tickets.length; i++) {
       const value = await this.#store.pop(key.ticketsKey);
       if (value === undefined) break;
-      const bytes = toBuffer(value);
+      const bytes = bufferView(value);
       if (tickets.some((t) => t.equals(bytes))) removed++;
       else keep.push(bytes);
     }
@@ -555,7 +569,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   /** Deletes `key` if it still holds `bytes`; true when it did. */
   async #deleteIfSame(storeKey: Buffer, bytes: Buffer): Promise<boolean> {
     const current = await this.#store.get(storeKey);
-    if (current === undefined || !toBuffer(current).equals(bytes)) return false;
+    if (current === undefined || !bufferView(current).equals(bytes)) return false;
     return this.#store.delete(storeKey);
   }
 
@@ -621,7 +635,13 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   #storeFailed(error: unknown): void {
     this.#stats.storeErrors++;
     if (this.listenerCount('storeError') > 0) {
-      this.emit('storeError', error instanceof Error ? error : new Error(String(error)));
+      // A foreign store's error may carry the command's arguments (session bytes): it is
+      // passed on only as the safe cause of an error of ours.
+      const reported =
+        error instanceof TlsSessionsError
+          ? error
+          : new ClientSessionStoreError('ERR_CLIENT_STORE_BACKEND', `session store: ${messageOf(error)}`, { cause: error });
+      this.emit('storeError', reported);
     }
   }
 
@@ -751,14 +771,3 @@ function zeroStats(): ClientSessionStoreStats {
   };
 }
 
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1) {
-    throw new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', `ClientSessionStore: ${name} must be a positive integer`);
-  }
-  return v;
-}
-
-function toBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}

@@ -1,3 +1,5 @@
+import { OPENSSL_DEFAULT_TIMEOUT_S } from '../session/names.js';
+
 /**
  * OpenSSL's constants, with their C names and values (include/openssl/ssl.h, tls1.h).
  */
@@ -62,6 +64,6 @@ export const SSL_OP_NO_ANTI_REPLAY = 1 << 24;
 /** OpenSSL's default number of TLS 1.3 tickets after a full handshake (the only one Node sends). */
 export const DEFAULT_NUM_TICKETS = 2;
 /** OpenSSL's default session timeout of a TLS context (tls1_default_timeout): 2 hours. */
-export const DEFAULT_SESSION_TIMEOUT_S = 7200;
+export const DEFAULT_SESSION_TIMEOUT_S = OPENSSL_DEFAULT_TIMEOUT_S;
 /** SSL_SESSION_new's timeout: "5 minute timeout by default" plus 4 s (ssl_sess.c). */
 export const SSL_SESSION_NEW_TIMEOUT_S = 304;

@@ -1,3 +1,5 @@
+import { TlsSessionsError } from '../util/errors.js';
+
 /** Codes of {@link OpenSSLUsageError}: programming errors that are undefined behaviour in C. */
 export type OpenSSLUsageErrorCode =
   /** A freed SSL_SESSION, SSL or SSL_CTX was used, or a borrowed session after its connection let go of it. */
@@ -16,12 +18,6 @@ export type OpenSSLUsageErrorCode =
  * borrowed pointer, a wrong handle type. These are bugs in the calling code, not runtime failures,
  * so they do not go through the error queue. The message is one line and names the function.
  */
-export class OpenSSLUsageError extends Error {
+export class OpenSSLUsageError extends TlsSessionsError<OpenSSLUsageErrorCode> {
   override readonly name = 'OpenSSLUsageError';
-  readonly code: OpenSSLUsageErrorCode;
-
-  constructor(code: OpenSSLUsageErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }

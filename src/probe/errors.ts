@@ -1,3 +1,5 @@
+import { TlsSessionsError } from '../util/errors.js';
+
 /** Codes carried by {@link ProbeError}; stable, safe to switch on. */
 export type ProbeErrorCode =
   /** HOST[:PORT] or an option is malformed. */
@@ -14,12 +16,6 @@ export type ProbeErrorCode =
   | 'ERR_PROBE_NO_PROTOCOL';
 
 /** The one error type the probe throws. The message is one line and never holds key material. */
-export class ProbeError extends Error {
+export class ProbeError extends TlsSessionsError<ProbeErrorCode> {
   override readonly name = 'ProbeError';
-  readonly code: ProbeErrorCode;
-
-  constructor(code: ProbeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }

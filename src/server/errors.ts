@@ -1,3 +1,5 @@
+import { TlsSessionsError } from '../util/errors.js';
+
 /** Codes carried by {@link ServerSessionCacheError}; stable, safe to switch on. */
 export type ServerSessionCacheErrorCode =
   /** An option has a wrong type or is out of range. */
@@ -19,12 +21,6 @@ export type ServerSessionCacheErrorCode =
  * The one error type of the server session cache. Messages are one line and never contain
  * session contents (master keys, PSKs).
  */
-export class ServerSessionCacheError extends Error {
+export class ServerSessionCacheError extends TlsSessionsError<ServerSessionCacheErrorCode> {
   override readonly name = 'ServerSessionCacheError';
-  readonly code: ServerSessionCacheErrorCode;
-
-  constructor(code: ServerSessionCacheErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -1,4 +1,5 @@
 import type { SessionStore } from '../stores/session-store.js';
+import { OptionChecks } from '../util/options.js';
 import { ServerSessionCacheError } from './errors.js';
 
 /**
@@ -98,11 +99,7 @@ function nonNegativeInteger(value: unknown, name: string, fallback: number): num
   return value;
 }
 
-function positiveNumber(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw bad(`${name} must be a positive number`);
-  return value;
-}
+const check = new OptionChecks('ServerSessionCache', (message) => new ServerSessionCacheError('ERR_CACHE_OPTION', message));
 
 /** Validates `options` and fills in defaults; throws `ERR_CACHE_OPTION` on bad input. */
 export function resolveOptions(options: ServerSessionCacheOptions): ResolvedOptions {
@@ -128,11 +125,11 @@ export function resolveOptions(options: ServerSessionCacheOptions): ResolvedOpti
   return {
     cacheMode,
     tickets,
-    reuseTls13: options.reuseTls13 === true,
+    reuseTls13: check.boolean(options.reuseTls13, 'reuseTls13', false),
     maxSessions: nonNegativeInteger(options.maxSessions, 'maxSessions', 20480),
     timeout,
-    storeTimeoutMs: positiveNumber(options.storeTimeoutMs, 'storeTimeoutMs', 50),
-    helloTimeoutMs: positiveNumber(options.helloTimeoutMs, 'helloTimeoutMs', 5000),
+    storeTimeoutMs: check.ms(options.storeTimeoutMs, 'storeTimeoutMs', 50),
+    helloTimeoutMs: check.ms(options.helloTimeoutMs, 'helloTimeoutMs', 5000),
     sessionIdContext,
     now: options.now ?? Date.now,
   };

@@ -1,3 +1,5 @@
+import { TlsSessionsError } from '../util/errors.js';
+
 /** Codes carried by {@link TlsSessionError}; stable, safe to switch on. */
 export type TlsSessionErrorCode =
   | 'ERR_SESSION_TRUNCATED'
@@ -16,12 +18,6 @@ export type TlsSessionErrorCode =
  * The one error type the session codec throws. The message is one line, names the problem and
  * where it is, and never contains key material.
  */
-export class TlsSessionError extends Error {
+export class TlsSessionError extends TlsSessionsError<TlsSessionErrorCode> {
   override readonly name = 'TlsSessionError';
-  readonly code: TlsSessionErrorCode;
-
-  constructor(code: TlsSessionErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }

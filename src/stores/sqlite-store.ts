@@ -16,6 +16,8 @@ import {
 } from './sqlite-driver.js';
 import { messageOf, SessionStoreError } from './store-error.js';
 import { STORE_TRAITS, type StoreTraits } from './store-traits.js';
+import { bufferView } from '../util/bytes.js';
+import { OptionChecks } from '../util/options.js';
 
 export type { SessionStore } from './session-store.js';
 export type { SqliteDriver } from './sqlite-driver.js';
@@ -58,6 +60,7 @@ interface Row {
   expires_at: number;
 }
 
+const check = new OptionChecks('SqliteStore', (message) => new SessionStoreError('ERR_STORE_OPTION', message));
 const DRIVERS: ReadonlyArray<SqliteStoreOptions['driver']> = ['auto', 'node:sqlite', 'better-sqlite3', undefined];
 
 const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -94,20 +97,18 @@ export class SqliteStore implements SessionStore {
   #closed = false;
 
   constructor(options: SqliteStoreOptions) {
-    const table = options.table ?? 'tls_sessions';
-    if (!TABLE.test(table)) throw new SessionStoreError('ERR_STORE_OPTION', 'SqliteStore: table must be letters, digits and _');
-    if (typeof options.path !== 'string' || options.path === '') {
-      throw new SessionStoreError('ERR_STORE_OPTION', 'SqliteStore: path is required');
+    if (options === null || typeof options !== 'object') throw check.fail('options with a path are required');
+    const table = check.string(options.table, 'table', 'tls_sessions');
+    if (!TABLE.test(table)) throw check.fail('table must be letters, digits and _');
+    if (typeof options.path !== 'string' || options.path === '') throw check.fail('path is required');
+    const busy = check.msOrZero(options.busyTimeoutMs, 'busyTimeoutMs', 100);
+    const purgeEvery = check.msOrZero(options.purgeIntervalMs, 'purgeIntervalMs', 60_000);
+    if (options.synchronous !== undefined && options.synchronous !== 'normal' && options.synchronous !== 'full') {
+      throw check.fail("synchronous must be 'normal' or 'full'");
     }
-    const busy = options.busyTimeoutMs ?? 100;
-    const purgeEvery = options.purgeIntervalMs ?? 60_000;
-    if (!(busy >= 0) || !(purgeEvery >= 0)) {
-      throw new SessionStoreError('ERR_STORE_OPTION', 'SqliteStore: timeouts must be non-negative numbers');
-    }
-    if (!DRIVERS.includes(options.driver)) {
-      throw new SessionStoreError('ERR_STORE_OPTION', "SqliteStore: driver must be 'auto', 'node:sqlite' or 'better-sqlite3'");
-    }
-    this.#now = options.now ?? Date.now;
+    check.integer(options.fileMode, 'fileMode', 0o600, 0, 0o777);
+    if (!DRIVERS.includes(options.driver)) throw check.fail("driver must be 'auto', 'node:sqlite' or 'better-sqlite3'");
+    this.#now = check.func(options.now, 'now') ?? Date.now;
     this.driver = options.driver === undefined || options.driver === 'auto' ? autoSqliteDriver() : options.driver;
     const driver = this.driver;
     this.#db = wrap(() => open(driver, options.path, options.fileMode ?? 0o600));
@@ -261,8 +262,7 @@ function open(driver: SqliteDriver, path: string, mode: number): SqliteConnectio
 function buf(b: Uint8Array): Uint8Array {
   // node:sqlite on Node 22 binds an empty array whose ArrayBuffer was ever touched (`.buffer`,
   // or a bind through better-sqlite3) as NULL rather than an empty blob: a fresh one each time.
-  if (b.byteLength === 0) return new Uint8Array(0);
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return b.byteLength === 0 ? new Uint8Array(0) : bufferView(b);
 }
 
 function wrap<T>(fn: () => T): T {

@@ -1,3 +1,5 @@
+import { TlsSessionsError } from '../util/errors.js';
+
 /** Codes of {@link SessionStoreError}. */
 export type SessionStoreErrorCode =
   /** The store was closed; it cannot be used again. */
@@ -13,22 +15,13 @@ export type SessionStoreErrorCode =
 
 /**
  * The error every store in this package rejects with (besides `BudgetExceededError`). The
- * message is one line and never carries keys, values or key material: backend errors are
- * reduced to their message, and the original error is not attached, because clients such as
- * ioredis attach the command's arguments (the session bytes) to theirs.
+ * message is one line and never carries keys, values or key material; a backend's error is
+ * reduced to its message line, name and code (see {@link TlsSessionsError}), because clients
+ * such as ioredis attach the command's arguments (the session bytes) to theirs.
  */
-export class SessionStoreError extends Error {
+export class SessionStoreError extends TlsSessionsError<SessionStoreErrorCode> {
   override readonly name = 'SessionStoreError';
-  readonly code: SessionStoreErrorCode;
-  constructor(code: SessionStoreErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
-/** The first line of an unknown error's message, without anything attached to the error. */
-export function messageOf(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  const line = text.split('\n', 1)[0] ?? '';
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
-}
+// Moved to src/util/errors.ts; re-exported for the modules that import it from here.
+export { messageOf } from '../util/errors.js';

@@ -1,3 +1,5 @@
+import { TlsSessionsError } from '../util/errors.js';
+
 /** Codes carried by {@link TicketKeyError}; stable, safe to switch on. */
 export type TicketKeyErrorCode =
   /** An option has a wrong type or is out of range. */
@@ -21,12 +23,6 @@ export type TicketKeyErrorCode =
  * The one error type of the ticket key ring. Messages are one line and never contain key
  * material.
  */
-export class TicketKeyError extends Error {
+export class TicketKeyError extends TlsSessionsError<TicketKeyErrorCode> {
   override readonly name = 'TicketKeyError';
-  readonly code: TicketKeyErrorCode;
-
-  constructor(code: TicketKeyErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }

@@ -1,3 +1,5 @@
+import { TlsSessionsError } from '../util/errors.js';
+
 /** Codes carried by {@link ClientHelloError}; stable, safe to switch on. */
 export type ClientHelloErrorCode =
   /** The first bytes are not a TLS handshake record (plain text, HTTP, another protocol). */
@@ -23,9 +25,8 @@ export type ClientHelloErrorCode =
  * The one error type of the wire layer. The message is one line and names the problem and where
  * it is (offsets, lengths, extension types), never the content of the bytes.
  */
-export class ClientHelloError extends Error {
+export class ClientHelloError extends TlsSessionsError<ClientHelloErrorCode> {
   override readonly name = 'ClientHelloError';
-  readonly code: ClientHelloErrorCode;
   /**
    * Where the problem was found, when known: an offset into the handshake message body for
    * parse errors, or into the byte stream for record errors.
@@ -37,8 +38,7 @@ export class ClientHelloError extends Error {
     message: string,
     options?: { offset?: number; cause?: unknown },
   ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.offset = options?.offset;
   }
 }

@@ -157,7 +157,7 @@ test('a failing store means full handshakes and counted errors, never a failed c
   const first = await runConnection(store, opts);
   assert.equal(first.reused, false);
   assert.ok(store.stats().storeErrors >= 3, 'the lookup and both ticket writes failed');
-  assert.ok(errors.every((m) => m === 'store unavailable'));
+  assert.ok(errors.every((m) => m === 'session store: store unavailable'));
   backend.mode = 'ok';
   await runConnection(store, opts);
   assert.equal((await runConnection(store, opts)).reused, true);

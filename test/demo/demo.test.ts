@@ -78,3 +78,47 @@ test('tls-sessions demo: usage errors exit 2 with one line', async () => {
     assert.equal(err.stderr.trim().split('\n').length, 1, err.stderr);
   }
 });
+
+test('tls-sessions demo with an unreachable Redis store says that nothing resumed, and why', { timeout: 60_000 }, async () => {
+  const { stdout } = await run(process.execPath, [BIN, 'demo', '-n', '10', '--store', 'redis://127.0.0.1:1', '--key', 'ecdsa'], { timeout: 50_000 });
+  assert.match(stdout, /resumed handshakes\s+0\s+0\n/);
+  const sentence = stdout.trim().split('\n').at(-1)!;
+  assert.match(
+    sentence,
+    /^What it means: no session was resumed, every handshake was a full one \(TLSv1\.2: none of 10 connections resumed; TLSv1\.3: none of 10 connections resumed\)\. The server cache's store \(redis:\/\/127\.0\.0\.1:1\) failed \d+ calls \(\d+ of them timed out\); a lookup that fails costs a full handshake\.$/,
+  );
+  assert.doesNotMatch(sentence, /clients resumed their sessions/);
+});
+
+test('tls-sessions demo --store with a Redis database that is not a number: usage error, exit 2', async () => {
+  const err = await run(process.execPath, [BIN, 'demo', '--store', 'redis://127.0.0.1:1/abc']).then(
+    () => assert.fail('demo succeeded'),
+    (e: { code: number; stderr: string }) => e,
+  );
+  assert.equal(err.code, 2);
+  assert.match(err.stderr, /^tls-sessions demo: --store: RedisStore: the database in url must be a number from 0 to 2147483647 \(got '\/abc'\)\n$/);
+});
+
+test("demo's closing sentence: a run where some connections resumed claims no more than that", async () => {
+  const { meaning } = await import('../../src/cli/demo.js');
+  const phase = (resumed: number) => ({
+    protocol: 'TLSv1.2' as const,
+    connections: 10,
+    full: 10 - resumed,
+    resumed,
+    resumptionRate: resumed / 10,
+    medianFullMs: 2,
+    medianBaselineMs: 2,
+    medianResumedMs: resumed > 0 ? 1 : null,
+    sessionsReceived: 1,
+    sessionsOffered: 9,
+    repeatedOffers: 0,
+    server: { storeErrors: 0, storeTimeouts: 0 } as never,
+  });
+  const stats = { storeErrors: 3, storeTimeouts: 1 } as never;
+  assert.equal(
+    meaning({ phases: [phase(4)], server: stats }, 'memory'),
+    "What it means: clients resumed some of their sessions (TLSv1.2: 4 of 10 connections resumed, in 50.0% of a full handshake's time). The server cache's store (memory) failed 4 calls (1 of them timed out); a lookup that fails costs a full handshake.",
+  );
+  assert.match(meaning({ phases: [phase(9)], server: { storeErrors: 0, storeTimeouts: 0 } as never }, 'memory'), /^What it means: after one full handshake, clients resumed their sessions \(TLSv1\.2: 9 of 10/);
+});

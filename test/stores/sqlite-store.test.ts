@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
-import { copyFile, readdir, writeFile } from 'node:fs/promises';
+import { cp, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -63,16 +63,15 @@ test('SqliteStore with the default driver: no ExperimentalWarning on any line, n
 });
 
 test('SqliteStore where no better-sqlite3 can be found: works on node:sqlite where it is silent, else says what to install', async (t) => {
-  // The store's sources alone in a temp dir, outside any node_modules: nothing to resolve
+  // The package's sources alone in a temp dir, outside any node_modules: nothing to resolve
   // better-sqlite3 from, as in an application that never installed it.
   const dir = await tmpDir('sqlite-nopeer-');
   t.after(() => dir.cleanup());
-  const src = fileURLToPath(new URL('../../src/stores/', import.meta.url));
-  for (const f of await readdir(src)) if (f.endsWith('.ts')) await copyFile(join(src, f), join(dir.path, f));
+  await cp(fileURLToPath(new URL('../../src/', import.meta.url)), join(dir.path, 'src'), { recursive: true });
   await writeFile(join(dir.path, 'package.json'), '{"type":"module"}\n');
   await writeFile(
     join(dir.path, 'probe.ts'),
-    `import { SqliteStore } from './sqlite-store.js';
+    `import { SqliteStore } from './src/stores/sqlite-store.js';
 try {
   const s = new SqliteStore({ path: ':memory:' });
   await s.set(Buffer.from('k'), Buffer.from('v'), 60_000);
