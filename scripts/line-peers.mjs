@@ -1,7 +1,8 @@
 // Puts the peers the tests use at the versions the running Node line takes, on top of `npm ci`,
 // without saving: package.json's devDependencies are the current majors, which need Node 22+
 // (better-sqlite3 13 crashes on Node 20, undici 8 does not load there), so Node 20 gets the
-// previous majors and every later line the locked ones. Specs on the command line
+// previous majors and every later line the locked ones (ioredis: the locked one everywhere, so a
+// run against another major is undone by the next plain run). Specs on the command line
 // (`better-sqlite3@12`, `ioredis@5`) are installed as given, to run the suite against another
 // major on any line. A native addon is built against the running node's own headers
 // (npm_config_nodedir, else <prefix>/include/node), and rebuilt when it does not load here (a
@@ -24,9 +25,9 @@ const installed = (name) => {
 const extra = process.argv.slice(2);
 const named = new Set(extra.map((spec) => spec.replace(/(.)@.*$/, '$1')));
 const specs = [...extra];
-for (const [name, previous] of Object.entries(PREVIOUS_MAJORS)) {
+for (const name of ['better-sqlite3', 'undici', 'ioredis']) {
   if (named.has(name)) continue;
-  const wanted = lineMajor < 22 ? previous : lock.packages[`node_modules/${name}`]?.version;
+  const wanted = (lineMajor < 22 ? PREVIOUS_MAJORS[name] : undefined) ?? lock.packages[`node_modules/${name}`]?.version;
   if (wanted !== undefined && majorOf(installed(name)) !== majorOf(wanted)) specs.push(`${name}@${wanted}`);
 }
 
