@@ -62,7 +62,7 @@ test('attach sets the session id context and timeout; detach gives the server ba
   assert.notEqual(during.indexOf(listenersBefore[0]!), 0, "Node's listener is replaced in place");
   assert.equal(server.listenerCount('newSession'), 1);
 
-  const withCache = await nodeConnect({ port: node.port, maxVersion: 'TLSv1.2' });
+  const withCache = await nodeConnect({ port: node.port, ...noTicket12 });
   assert.equal(withCache.reused, false);
   const record = decodeRecord(store.written[0]!);
   const cached = TlsSession.fromDER(record.der);
@@ -70,9 +70,13 @@ test('attach sets the session id context and timeout; detach gives the server ba
   assert.match(cache.sessionIdContext ?? '', /^[0-9a-f]{32}$/);
   assert.equal(cached.timeout, 300);
   assert.equal(cache.timeout, 300);
-  // Stateful mode: TLS 1.3 tickets are session ids.
+  // Default mode: TLS 1.3 tickets are session ids; a TLS 1.2 client that asks for a ticket gets a
+  // stateless one (no session id), which resumes by itself.
   const t13 = await nodeConnect({ port: node.port, maxVersion: 'TLSv1.3' });
   assert.equal(TlsSession.fromDER(t13.sessions.at(-1)!).ticket?.length, 32);
+  const t12 = await nodeConnect({ port: node.port, maxVersion: 'TLSv1.2' });
+  assert.ok((TlsSession.fromDER(t12.sessions.at(-1)!).ticket?.length ?? 0) > 32);
+  assert.equal((await nodeConnect({ port: node.port, maxVersion: 'TLSv1.2', session: t12.sessions.at(-1)! })).reused, true);
 
   cache.detach();
   assert.equal(cache.server, undefined);

@@ -3,6 +3,7 @@
  * flush on demand and every 255 good handshakes, the size limit, UPDATE_TIME.
  */
 import assert from 'node:assert/strict';
+import { constants } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { test } from 'node:test';
@@ -13,8 +14,13 @@ import { startCachedServer } from './kit.js';
 
 type Version = 'TLSv1.2' | 'TLSv1.3';
 
+/** TLS 1.2 clients here ask for no ticket: the session-id path is the cache's (tickets resume by themselves). */
+function versionOptions(version: Version) {
+  return version === 'TLSv1.2' ? { maxVersion: version, secureOptions: constants.SSL_OP_NO_TICKET } : { maxVersion: version };
+}
+
 async function connect(port: number, version: Version, session?: Buffer): Promise<{ reused: boolean; session: Buffer }> {
-  const c = await nodeConnect({ port, maxVersion: version, ...(session === undefined ? {} : { session }) });
+  const c = await nodeConnect({ port, ...versionOptions(version), ...(session === undefined ? {} : { session }) });
   // A TLS 1.2 resumption brings no new session: the offered one stays in use.
   const last = c.sessions.at(-1) ?? session;
   assert.ok(last, 'the client got a session');
@@ -28,7 +34,7 @@ async function connect(port: number, version: Version, session?: Buffer): Promis
 async function connectAndHold(port: number, version: Version) {
   const tcp = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   await once(tcp, 'connect');
-  const c = await nodeConnect({ port, socket: tcp, maxVersion: version, waitForClose: false });
+  const c = await nodeConnect({ port, socket: tcp, ...versionOptions(version), waitForClose: false });
   const want = version === 'TLSv1.3' ? 2 : 1;
   for (let i = 0; i < 200 && c.sessions.length < want; i++) await new Promise((r) => setTimeout(r, 5));
   assert.equal(c.sessions.length, want);
@@ -36,26 +42,64 @@ async function connectAndHold(port: number, version: Version) {
 }
 
 for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
-  test(`${version}: a connection reset before the server ended it loses its sessions`, async (t) => {
+  for (const strictShutdown of [true, false]) {
+    const what = strictShutdown ? 'strictShutdown (OpenSSL): it loses its sessions' : 'by default its sessions stay (as nginx, s_server)';
+    test(`${version}: a connection reset after its handshake, before the server ended it: ${what}`, async (t) => {
+      let hold = true;
+      const srv = await startCachedServer({
+        cache: { strictShutdown },
+        handler: (s: TLSSocket) => {
+          s.on('error', () => {});
+          if (!hold) defaultHandler(s);
+        },
+      });
+      t.after(() => srv.close());
+      const reasons: string[] = [];
+      srv.cache.on('remove', (_id, reason) => reasons.push(reason));
+      const serverClosed = new Promise((resolve) => srv.server.once('secureConnection', (s: TLSSocket) => s.on('close', resolve)));
+
+      const c = await connectAndHold(srv.port, version);
+      const session = c.sessions.at(-1)!;
+      const stored = srv.cache.stats().stored;
+      const gone = once(c.socket, 'close');
+      c.tcp.resetAndDestroy();
+      await gone;
+      await serverClosed;
+      for (let i = 0; i < 200 && srv.cache.stats().uncleanRemovals < stored; i++) {
+        if (!strictShutdown && i === 20) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+
+      const st = srv.cache.stats();
+      assert.equal(st.uncleanRemovals, strictShutdown ? stored : 0);
+      assert.equal(st.number, strictShutdown ? 0 : stored);
+      assert.deepEqual(reasons, strictShutdown ? Array(stored).fill('unclean') : []);
+      hold = false;
+      assert.equal((await connect(srv.port, version, session)).reused, !strictShutdown);
+    });
+  }
+
+  test(`${version}: a fatal alert after the handshake (bad record MAC) removes the connection's sessions`, async (t) => {
     let hold = true;
+    const errors: string[] = [];
     const srv = await startCachedServer({
       handler: (s: TLSSocket) => {
-        s.on('error', () => {});
+        s.on('error', (e: Error & { code?: string }) => errors.push(e.code ?? e.message));
         if (!hold) defaultHandler(s);
       },
     });
     t.after(() => srv.close());
     const reasons: string[] = [];
     srv.cache.on('remove', (_id, reason) => reasons.push(reason));
-
     const c = await connectAndHold(srv.port, version);
     const session = c.sessions.at(-1)!;
     const stored = srv.cache.stats().stored;
-    const gone = once(c.socket, 'close');
-    c.tcp.resetAndDestroy();
-    await gone;
+    c.socket.on('error', () => {});
+    // An application-data record that cannot be decrypted: the server sends bad_record_mac.
+    c.tcp.write(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x40]), Buffer.alloc(0x40, 0xa5)]));
     for (let i = 0; i < 200 && srv.cache.stats().uncleanRemovals < stored; i++) await new Promise((r) => setTimeout(r, 5));
-
+    c.tcp.destroy();
+    assert.match(errors[0] ?? '', /^ERR_SSL_/);
     const st = srv.cache.stats();
     assert.equal(st.uncleanRemovals, stored);
     assert.equal(st.number, 0);
@@ -87,7 +131,7 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     const c = await nodeConnect({
       port: srv.port,
       socket: tcp,
-      maxVersion: version,
+      ...versionOptions(version),
       session: first.session,
       waitForClose: false,
     });
