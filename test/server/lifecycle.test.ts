@@ -241,3 +241,23 @@ function sessionIdOf(der: Buffer): Buffer {
   assert.equal(der[i], 0x04);
   return der.subarray(i + 2, i + 2 + der[i + 1]!);
 }
+
+for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+  test(`${version}: a failed resumption handshake (ALPN refused with a fatal alert) removes the offered session`, async (t) => {
+    const srv = await startCachedServer({ tlsOptions: { ALPNProtocols: ['h2'] } });
+    t.after(() => srv.close());
+    const reasons: string[] = [];
+    srv.cache.on('remove', (_id, reason) => reasons.push(reason));
+    const first = await nodeConnect({ port: srv.port, ...versionOptions(version), ALPNProtocols: ['h2'] });
+    const session = first.sessions.at(-1)!;
+    const refusal = nodeConnect({ port: srv.port, ...versionOptions(version), ALPNProtocols: ['x-other'], session });
+    await assert.rejects(refusal);
+    for (let i = 0; i < 200 && srv.cache.stats().uncleanRemovals < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    const st = srv.cache.stats();
+    assert.equal(st.uncleanRemovals, 1);
+    assert.equal(st.hits, 0, 'no hit: the handshake did not resume');
+    assert.deepEqual(reasons, ['unclean']);
+    const again = await nodeConnect({ port: srv.port, ...versionOptions(version), ALPNProtocols: ['h2'], session });
+    assert.equal(again.reused, false);
+  });
+}
