@@ -3,12 +3,12 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { createSecureContext, Server as TlsServer, type TLSSocket } from 'node:tls';
 import { TlsSession } from '../session/index.js';
-import { MemoryStore } from '../stores/memory-store.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { warnIfUnsealed } from '../stores/store-traits.js';
 import { BudgetExceededError } from '../util/budget.js';
 import type { ClientHelloInfo } from '../wire/index.js';
 import { BudgetClock } from './budget-clock.js';
+import { defaultStore } from './default-store.js';
 import { ServerSessionCacheError } from './errors.js';
 import { HelloTap, type TapOutcome } from './hello-tap.js';
 import {
@@ -197,10 +197,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     this.#index = new SessionIndex(this.#opts.maxSessions);
     this.#budget = new BudgetClock(this.#opts.storeTimeoutMs);
     this.#ownsStore = options.store === undefined;
-    // The default store is bounded by the index alone (maxSessions 0: not at all), so that every
-    // eviction is the cache's own, counted and reported.
-    this.#store =
-      options.store ?? new MemoryStore({ maxEntries: this.#opts.maxSessions > 0 ? this.#opts.maxSessions : Number.MAX_SAFE_INTEGER });
+    this.#store = options.store ?? defaultStore(this.#opts.maxSessions);
     // Sessions hold master secrets: a store outside the process without sealing warns, once per store.
     warnIfUnsealed(this.#store);
   }

@@ -9,6 +9,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { SessionCacheMode } from '../../src/server/index.js';
+import { MemoryStore } from '../../src/stores/memory-store.js';
 import { defaultHandler, nodeConnect } from '../helpers/index.js';
 import { startCachedServer } from './kit.js';
 
@@ -261,3 +262,22 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     assert.equal(again.reused, false);
   });
 }
+
+test('a store that drops a session on its own: the lookup says so (remove "dropped"), number follows', async (t) => {
+  // maxSessions 0 ("no limit") over a store of 2 entries: the store, not the cache, evicts.
+  const srv = await startCachedServer({ cache: { maxSessions: 0, store: new MemoryStore({ maxEntries: 2 }) } });
+  t.after(() => srv.close());
+  const removed: string[] = [];
+  srv.cache.on('remove', (_id, reason) => removed.push(reason));
+  const first = await connect(srv.port, 'TLSv1.2');
+  await connect(srv.port, 'TLSv1.2');
+  await connect(srv.port, 'TLSv1.2');
+  assert.equal(srv.cache.stats().number, 3, 'the cache cannot see the store evict');
+  assert.equal((await connect(srv.port, 'TLSv1.2', first.session)).reused, false);
+  const st = srv.cache.stats();
+  assert.deepEqual(removed, ['dropped']);
+  assert.equal(st.removed, 1);
+  assert.equal(st.number, 3, 'the dropped session left the count; the full handshake that followed added one');
+  assert.equal(st.misses, 1);
+  assert.equal(st.cacheFull, 0);
+});
