@@ -177,8 +177,13 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   #tap: HelloTap | undefined;
   /** The secure context last configured, and what it was derived from. */
   #creds: SecureContextInternals | undefined;
-  /** `tickets: 'auto'`: the server's context with SSL_OP_NO_TICKET, for connections that will be TLS 1.3. */
-  #tls13Creds: SecureContextInternals | undefined;
+  /**
+   * `tickets: 'auto'`: the server's context with SSL_OP_NO_TICKET, for connections that will be
+   * TLS 1.3, and for every connection of a server that requests client certificates.
+   */
+  #statefulCreds: SecureContextInternals | undefined;
+  /** The server requests client certificates: every connection is stateful (see #configureContext). */
+  #allStateful = false;
   #closed = false;
   #credsRequestCert: boolean | undefined;
   #credsRejectUnauthorized: boolean | undefined;
@@ -289,7 +294,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     this.#server = undefined;
     this.#original = undefined;
     this.#creds = undefined;
-    this.#tls13Creds = undefined;
+    this.#statefulCreds = undefined;
   }
 
   /** Detaches, then closes the store if the cache made it (the default MemoryStore). The cache cannot be attached again. */
@@ -355,14 +360,17 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     this.#tls13Stateful = this.#opts.tickets !== 'stateless' || noTicket;
     const max = creds.context.getMaxProto();
     this.#tls13Capable = max === 0 || max >= TLS1_3;
-    this.#tls13Creds = undefined;
-    if (this.#opts.tickets === 'auto' && !noTicket && this.#tls13Capable) {
+    this.#statefulCreds = undefined;
+    // OpenSSL resumes a stateless ticket without asking the cache, so the client certificate in
+    // it could not be checked: a server that requests certificates gets no TLS 1.2 tickets.
+    this.#allStateful = s.requestCert === true;
+    if (this.#opts.tickets === 'auto' && !noTicket && (this.#tls13Capable || this.#allStateful)) {
       // OpenSSL copies its options into each connection when Node makes it, and Node offers no
       // per-connection SSL_OP_NO_TICKET: connections that will be TLS 1.3 are made from a twin
       // of the server's context that has it. The server's own context keeps its tickets (and a
       // TicketKeyRing's callback) for TLS 1.2.
       const twin = this.#statefulTwin(s, sid);
-      if (twin !== undefined) this.#tls13Creds = twin;
+      if (twin !== undefined) this.#statefulCreds = twin;
       else {
         // The context cannot be rebuilt from the server's fields: stateful for every connection.
         creds.context.setOptions(cryptoConstants.SSL_OP_NO_TICKET);
@@ -450,7 +458,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   ): void {
     // The context is read when the connection is made: a setSecureContext() during the hello counts.
     if (this.#server === server) this.#syncContext(server);
-    let creds: SecureContextInternals | undefined;
+    let creds = this.#allStateful && this.#server === server ? this.#statefulCreds : undefined;
     if (hello !== undefined) {
       // Keep only what the lookups need, not the hello's bytes.
       let psk: Buffer | undefined;
@@ -472,7 +480,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
         failed: false,
       };
       setConnectionState(socket, state);
-      if (state.offersTls13 && this.#server === server) creds = this.#tls13Creds;
+      if (state.offersTls13 && this.#tls13Capable && this.#server === server) creds = this.#statefulCreds;
     } else {
       this.#stats.helloUnavailable++;
       // The readable side is over: nothing is left for the TLS stack to answer.

@@ -9,7 +9,12 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import tls from 'node:tls';
-import { SessionCacheMode, ServerSessionCache, type ServerSessionCacheOptions } from '../../src/server/index.js';
+import {
+  SessionCacheMode,
+  ServerSessionCache,
+  ServerSessionCacheError,
+  type ServerSessionCacheOptions,
+} from '../../src/server/index.js';
 import { decodeRecord } from '../../src/server/session-record.js';
 import { TlsSession } from '../../src/session/index.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
@@ -198,6 +203,27 @@ test('close() resolves even when nothing was attached; attach works on a server 
   await new Promise((r) => server.close(r));
   await cache.close();
   await new ServerSessionCache().close();
+});
+
+test('attach after close() is ERR_CACHE_CLOSED: a closed cache would keep nothing', async (t) => {
+  const pki = await sharedPki();
+  const node = await startNodeServer({ cert: pki.server });
+  t.after(() => node.close());
+  const cache = new ServerSessionCache().attach(node.server);
+  await cache.close();
+  assert.throws(() => cache.attach(node.server), (e: unknown) => {
+    assert.ok(e instanceof ServerSessionCacheError);
+    assert.equal(e.code, 'ERR_CACHE_CLOSED');
+    assert.equal(e.message, 'attach: the cache is closed');
+    return true;
+  });
+  // The server is left as it was: Node's own listener, no session events.
+  assert.equal(node.server.listenerCount('resumeSession'), 0);
+  assert.equal((await nodeConnect({ port: node.port })).reused, false);
+  // A cache given its own store is closed too: close() means the end of this cache.
+  const own = new ServerSessionCache({ store: new MemoryStore() });
+  await own.close();
+  assert.throws(() => own.attach(node.server), { code: 'ERR_CACHE_CLOSED' });
 });
 
 test("tickets 'stateless' on a server that itself sets SSL_OP_NO_TICKET still resumes TLS 1.3 statefully", async (t) => {
