@@ -8,18 +8,18 @@ import { once } from 'node:events';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
-import { ServerSessionCache } from '../../src/server/index.js';
+import { ServerSessionCache, type ServerSessionCacheOptions } from '../../src/server/index.js';
 import { TicketKeyRing } from '../../src/tickets/index.js';
 import { sharedPki } from '../helpers/index.js';
 import { requirePeer, runCurl, runGoClient } from './peers.js';
 
 const N = 20;
 
-/** An https server answering every request with 'ok', with the default cache or none. */
-async function startHttps(t: TestContext, withCache: boolean) {
+/** An https server answering every request with 'ok', with a cache (default options unless given) or none. */
+async function startHttps(t: TestContext, withCache: boolean, options: ServerSessionCacheOptions = {}) {
   const pki = await sharedPki();
   const server = https.createServer({ key: pki.server.key, cert: pki.server.cert }, (_req, res) => res.end('ok\n'));
-  const cache = withCache ? new ServerSessionCache().attach(server) : undefined;
+  const cache = withCache ? new ServerSessionCache(options).attach(server) : undefined;
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.after(async () => {
@@ -50,6 +50,14 @@ test('Go TLS 1.2 clients (tickets only) resume with the default cache as often a
   assert.equal(srv.resumed(), N - 1);
   assert.equal(st.hits, 0);
   assert.equal(st.stored, 0, 'a ticket handshake makes no session-id session');
+});
+
+test("Go TLS 1.2 clients resume none with tickets 'stateful' (session ids only: what Go never uses)", async (t) => {
+  if (!(await requirePeer(t, 'go'))) return;
+  const srv = await startHttps(t, true, { tickets: 'stateful' });
+  const go = await runGoClient({ port: srv.port, ca: srv.ca, n: 5, maxVersion: '1.2' });
+  assert.equal(go.filter((c) => c.resumed).length, 0);
+  assert.equal(srv.cache!.stats().stored, 5, 'each connection made a session id Go does not offer');
 });
 
 test('Go TLS 1.3 clients resume statefully, each ticket once', async (t) => {
