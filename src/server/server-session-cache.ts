@@ -491,9 +491,18 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     if (socket.destroyed) return;
     const own = server._sharedCreds;
+    // Input the cache could not read goes to Node as a server without session listeners gets it:
+    // Node's own hello parser, started for every socket when such listeners exist, waits for a
+    // record OpenSSL 3.5 refuses at once. Nothing could be looked up for it anyway.
+    const bare = hello === undefined && this.#server === server;
     try {
-      // Node reads _sharedCreds once, synchronously, to make the connection (node-internals.ts).
+      // Node reads _sharedCreds and the session listeners once, synchronously, to make the
+      // connection (node-internals.ts).
       if (creds !== undefined) server._sharedCreds = creds;
+      if (bare) {
+        server.removeListener('newSession', this.#onNewSession);
+        server.removeListener('resumeSession', this.#onResumeSession);
+      }
       original.call(server, socket);
     } catch (err) {
       // Node's listener throwing is a bug Node would surface as an uncaught exception: do the same.
@@ -503,6 +512,10 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       });
     } finally {
       if (creds !== undefined) server._sharedCreds = own;
+      if (bare) {
+        server.on('newSession', this.#onNewSession);
+        server.on('resumeSession', this.#onResumeSession);
+      }
     }
   }
 
