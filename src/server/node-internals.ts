@@ -19,6 +19,7 @@
  *   that way once, for the first ClientHello only, and processes that hello synchronously
  *   inside the callback; `isSessionReused()` is `SSL_session_reused`. (Bytes that are not a
  *   session empty the slot but leave an error on OpenSSL's queue that a later read reports.)
+ * - `tls.Server` keeps its `SNICallback` option under an own symbol described `'snicallback'`.
  * - A connection that fails before its handshake completes makes the server emit
  *   `'tlsClientError'` once (`onSocketTLSError`, `onSocketClose`), whether or not it has listeners.
  */
@@ -102,6 +103,17 @@ export function findTlsConnectionListener(server: TlsServer): ((socket: Socket) 
 
 export function setConnectionState(socket: Socket, state: ConnectionState): void {
   connections.set(socket, state);
+}
+
+/**
+ * Whether the server chooses certificates by SNI: `addContext()` entries or an `SNICallback`.
+ * An unknown layout counts as virtual hosts (the safe answer: no cross-host tickets).
+ */
+export function hasVirtualHosts(server: ServerInternals): boolean {
+  if ((server._contexts?.length ?? 0) > 0) return true;
+  const sym = Object.getOwnPropertySymbols(server).find((x) => x.description === 'snicallback');
+  if (sym === undefined) return !Array.isArray(server._contexts);
+  return typeof (server as unknown as Record<symbol, unknown>)[sym] === 'function';
 }
 
 /** The connection whose `'newSession'` / `'resumeSession'` event is being emitted. */

@@ -17,6 +17,7 @@ import {
   currentConnection,
   currentWrap,
   findTlsConnectionListener,
+  hasVirtualHosts,
   type SecureContextInternals,
   type ServerInternals,
   setConnectionState,
@@ -361,9 +362,11 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     const max = creds.context.getMaxProto();
     this.#tls13Capable = max === 0 || max >= TLS1_3;
     this.#statefulCreds = undefined;
-    // OpenSSL resumes a stateless ticket without asking the cache, so the client certificate in
-    // it could not be checked: a server that requests certificates gets no TLS 1.2 tickets.
-    this.#allStateful = s.requestCert === true;
+    // OpenSSL resumes a stateless ticket without asking the cache, so neither the client
+    // certificate in it nor the server name it was made for could be checked (Node 20 and 26
+    // resume a TLS 1.2 ticket under any virtual host, measured): a server that requests client
+    // certificates or serves virtual hosts gets no TLS 1.2 tickets in 'auto'.
+    this.#allStateful = s.requestCert === true || hasVirtualHosts(s);
     if (this.#opts.tickets === 'auto' && !noTicket && (this.#tls13Capable || this.#allStateful)) {
       // OpenSSL copies its options into each connection when Node makes it, and Node offers no
       // per-connection SSL_OP_NO_TICKET: connections that will be TLS 1.3 are made from a twin
