@@ -17,7 +17,9 @@
  * - The TLSWrap's `loadSession(der)` puts a session in a one-session slot that OpenSSL's
  *   get-session callback empties when it asks (`ReleaseSession`). Node answers `'resumeSession'`
  *   that way once, for the first ClientHello only, and processes that hello synchronously
- *   inside the callback; `isSessionReused()` is `SSL_session_reused`. (Bytes that are not a
+ *   inside the callback; `isSessionReused()` is `SSL_session_reused`, which must not be called
+ *   once the TLS socket is destroyed (its `SSL` is freed soon after). The TLSWrap keeps its
+ *   TLSSocket under an own symbol described `'owner_symbol'`. (Bytes that are not a
  *   session empty the slot but leave an error on OpenSSL's queue that a later read reports.)
  * - `tls.Server` keeps its `SNICallback` option under an own symbol described `'snicallback'`.
  * - A connection that fails before its handshake completes makes the server emit
@@ -80,6 +82,17 @@ export interface ConnectionState {
 export interface TlsWrapInternals {
   loadSession(der: Buffer): void;
   isSessionReused(): boolean;
+}
+
+/**
+ * Whether the TLSWrap still has its `SSL`: its TLSSocket exists and is not destroyed. An
+ * unknown layout answers `false` (the caller then does nothing).
+ */
+export function wrapAlive(wrap: TlsWrapInternals): boolean {
+  const sym = Object.getOwnPropertySymbols(wrap).find((x) => x.description === 'owner_symbol');
+  if (sym === undefined) return false;
+  const owner = (wrap as unknown as Record<symbol, { destroyed?: boolean; _handle?: unknown } | undefined>)[sym];
+  return owner !== undefined && owner.destroyed === false && owner._handle === wrap;
 }
 
 /** The TLSWrap whose `'resumeSession'` event is being emitted. */

@@ -21,6 +21,7 @@ import {
   type SecureContextInternals,
   type ServerInternals,
   setConnectionState,
+  wrapAlive,
 } from './node-internals.js';
 import { type ResolvedOptions, resolveOptions, type ServerSessionCacheOptions, SessionCacheMode } from './options.js';
 import { deriveSessionIdContext } from './session-id-context.js';
@@ -715,7 +716,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
         // session out of Node's slot. After a HelloRetryRequest the handshake is not resumed
         // yet and the second ClientHello asks again: load the session once more for it.
         callback(null, der ?? null);
-        if (der !== undefined && wrap !== undefined && conn.offer !== undefined && !conn.failed && !wrap.isSessionReused()) {
+        if (der !== undefined && wrap !== undefined && conn.offer !== undefined && !conn.failed && wrapAlive(wrap) && !wrap.isSessionReused()) {
           wrap.loadSession(der);
         }
       },

@@ -7,7 +7,7 @@ import { constants } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { test } from 'node:test';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import { SessionCacheMode } from '../../src/server/index.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { defaultHandler, nodeConnect } from '../helpers/index.js';
@@ -280,4 +280,37 @@ test('a store that drops a session on its own: the lookup says so (remove "dropp
   assert.equal(st.number, 3, 'the dropped session left the count; the full handshake that followed added one');
   assert.equal(st.misses, 1);
   assert.equal(st.cacheFull, 0);
+});
+
+test('TLS 1.3: a client gone while the store looks its ticket up: the taken ticket counts as removed, the server carries on', async (t) => {
+  class SlowTakeStore extends MemoryStore {
+    delayMs = 0;
+    override async take(key: Uint8Array): Promise<Uint8Array | undefined> {
+      const value = await super.take(key);
+      await new Promise((r) => setTimeout(r, this.delayMs));
+      return value;
+    }
+  }
+  const store = new SlowTakeStore();
+  const srv = await startCachedServer({ cache: { store, storeTimeoutMs: 1000 } });
+  t.after(() => srv.close());
+  const reasons: string[] = [];
+  srv.cache.on('remove', (_id, reason) => reasons.push(reason));
+  const first = await connect(srv.port, 'TLSv1.3');
+  store.delayMs = 150;
+  const tcp = net.connect({ port: srv.port, host: '127.0.0.1' });
+  await once(tcp, 'connect');
+  const tlsSocket = tls.connect({ socket: tcp, servername: 'localhost', rejectUnauthorized: false, session: first.session });
+  tlsSocket.on('error', () => {});
+  await new Promise((r) => setTimeout(r, 40));
+  tcp.resetAndDestroy();
+  for (let i = 0; i < 100 && srv.cache.stats().uncleanRemovals < 1; i++) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 200));
+  const st = srv.cache.stats();
+  assert.equal(st.uncleanRemovals, 1);
+  assert.equal(st.hits, 0);
+  assert.deepEqual(reasons, ['unclean']);
+  store.delayMs = 0;
+  // The server still serves.
+  assert.equal((await connect(srv.port, 'TLSv1.3')).reused, false);
 });
