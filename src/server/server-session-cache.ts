@@ -8,6 +8,7 @@ import { warnIfUnsealed } from '../stores/store-traits.js';
 import { BudgetExceededError } from '../util/budget.js';
 import type { ClientHelloInfo } from '../wire/index.js';
 import { BudgetClock } from './budget-clock.js';
+import { refuseClientCertificate } from './client-certificate.js';
 import { defaultStore } from './default-store.js';
 import { ServerSessionCacheError } from './errors.js';
 import { HelloTap, type TapOutcome } from './hello-tap.js';
@@ -181,10 +182,10 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   #creds: SecureContextInternals | undefined;
   /**
    * `tickets: 'auto'`: the server's context with SSL_OP_NO_TICKET, for connections that will be
-   * TLS 1.3, and for every connection of a server that requests client certificates.
+   * TLS 1.3, and for every connection when #allStateful.
    */
   #statefulCreds: SecureContextInternals | undefined;
-  /** The server requests client certificates: every connection is stateful (see #configureContext). */
+  /** The server requests client certificates or serves virtual hosts: no TLS 1.2 tickets (see #configureContext). */
   #allStateful = false;
   #closed = false;
   #credsRequestCert: boolean | undefined;
@@ -782,8 +783,10 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       return undefined;
     }
     if (this.#server?.requestCert === true) {
-      const refused = await this.#clientCertificateRefused(rec, tls13);
-      if (refused) {
+      const info = { protocol: tls13 ? ('TLSv1.3' as const) : ('TLSv1.2' as const), serverName: rec.serverName };
+      const refused = await refuseClientCertificate(rec.der, info, this.#opts.now(), this.#opts.checkClientCertificate, this.#budget);
+      if (refused instanceof ServerSessionCacheError) this.#report(refused);
+      if (refused !== undefined) {
         st.clientCertificateRefusals++;
         st.misses++;
         // It will never be good again: removed, whoever offers it.
@@ -814,35 +817,6 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       return undefined;
     }
     return der;
-  }
-
-  /**
-   * Whether the client certificate kept in a session may no longer vouch for a resumption: it
-   * has expired (or is not yet valid), or the application's check refused it. A resumed
-   * handshake verifies nothing; the full handshake that follows a refusal verifies it anew.
-   */
-  async #clientCertificateRefused(rec: ReturnType<typeof decodeRecord>, tls13: boolean): Promise<boolean> {
-    let cert: import('node:crypto').X509Certificate | null;
-    try {
-      const session = TlsSession.fromDER(rec.der);
-      cert = session.peerCertificate;
-      session.wipe();
-    } catch {
-      return true; // a session whose certificate cannot be read cannot vouch for its client
-    }
-    if (cert === null) return false;
-    const now = this.#opts.now();
-    if (!(Date.parse(cert.validTo) > now && Date.parse(cert.validFrom) <= now)) return true;
-    const check = this.#opts.checkClientCertificate;
-    if (check === undefined) return false;
-    try {
-      const verdict = check(cert, { protocol: tls13 ? 'TLSv1.3' : 'TLSv1.2', serverName: rec.serverName });
-      return (await this.#budget.run(Promise.resolve(verdict), 'client certificate check')) !== true;
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      this.#report(new ServerSessionCacheError('ERR_CACHE_CLIENT_CHECK', `client certificate check: ${message}`));
-      return true;
-    }
   }
 
   /** UPDATE_TIME: the session's lifetime restarts now, in OpenSSL's eyes and in the store. */
