@@ -9,6 +9,7 @@ import { TlsSession } from '../session/index.js';
 import type { BudgetClock } from './budget-clock.js';
 import { ServerSessionCacheError } from './errors.js';
 import type { ClientCertificateCheck } from './options.js';
+import { messageOf } from '../util/errors.js';
 
 /** Why a session's client certificate was refused, or `undefined` when it may resume. */
 export type CertificateRefusal =
@@ -45,7 +46,6 @@ export async function refuseClientCertificate(
     const verdict = check(cert, info);
     return (await budget.run(Promise.resolve(verdict), 'client certificate check')) === true ? undefined : 'check';
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    return new ServerSessionCacheError('ERR_CACHE_CLIENT_CHECK', `client certificate check: ${message}`);
+    return new ServerSessionCacheError('ERR_CACHE_CLIENT_CHECK', `client certificate check: ${messageOf(err)}`, { cause: err });
   }
 }
