@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:net';
 import { TLSSocket } from 'node:tls';
+import { nodeDerivesServerSessionIdContext, serverSessionIdContext } from '../node/server-session-context.js';
 import { type ClientHelloInfo, peekClientHello } from '../wire/index.js';
 import {
   SSL_OP_NO_TICKET,
@@ -33,7 +34,7 @@ import { raiseNodeError } from './node-errors.js';
 import { sessionKey } from './session-cache.js';
 import { addSession, type CtxState, removeSessionLock, updateCache } from './ssl-ctx.js';
 import { type SSL, attachIo, beginHandshake, failAfterHandshake, setSession, type SslState, versionOf } from './ssl.js';
-import { coreFromDER, coreOf, nowSeconds, type SessionCore } from './ssl-session.js';
+import { coreFromNode, coreOf, nowSeconds, type SessionCore } from './ssl-session.js';
 
 /** Options of {@link SSL_accept}. */
 export interface AcceptOptions {
@@ -81,6 +82,11 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
     return -1;
   }
 
+  // The session id context Node gives this connection: a lookup must compare with it.
+  const verifyPeer = (ctxSt.serverVerifyMode & SSL_VERIFY_PEER) !== 0;
+  const derived = ctxSt.sidCtx.length > 0 || verifyPeer ? await nodeDerivesServerSessionIdContext(ctxSt.secureContextOptions()) : false;
+  if (st.freed || st.fd !== raw) return -1;
+
   // Read the ClientHello first: Node's resumeSession gives only the legacy session id, which
   // OpenSSL does not look up under TLS 1.3, and never the PSK identities.
   const peek = await peekClientHello(raw, { timeoutMs });
@@ -94,7 +100,7 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
     return -1;
   }
   const negotiated = hello === undefined ? 0 : predictVersion(ctxSt, hello);
-  const verifyPeer = (ctxSt.serverVerifyMode & SSL_VERIFY_PEER) !== 0;
+  const sidCtx = serverSessionIdContext(ctxSt.sidCtx, hello?.serverName, derived);
 
   return new Promise<number>((resolve, reject) => {
     let settled = false;
@@ -157,7 +163,7 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
       try {
         if (!st.freed && st.tls === tls) {
           releaseLookup();
-          const found = lookupSession(st, ssl, hello, negotiated, id);
+          const found = lookupSession(st, ssl, hello, negotiated, id, { sidCtx, derived });
           lookedUp = found?.core;
           lookupFatal = found?.fatal ?? false;
           der = lookedUp?.tls.toDER() ?? null;
@@ -173,7 +179,7 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
     emitter.on('newSession', (_id: Buffer, der: Buffer, done: NewSessionDone) => {
       try {
         if (!st.freed && st.tls === tls) {
-          const core = coreFromDER(der);
+          const core = coreFromNode(der);
           setSession(st, core, 'a new session replaced it');
           updateCache(ctxSt, ssl, core, SSL_SESS_CACHE_SERVER, {
             hit: tls.isSessionReused(),
@@ -214,13 +220,13 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
           // Resumed from a ticket: OpenSSL counts the hit when the ticket decrypts.
           ctxSt.stats.hits += 1;
           const der = tls.getSession();
-          if (der !== undefined) setSession(st, coreFromDER(der), 'the handshake resumed another session');
+          if (der !== undefined) setSession(st, coreFromNode(der), 'the handshake resumed another session');
         }
       } else {
         releaseLookup();
         if (st.session === undefined) {
           const der = tls.getSession();
-          if (der !== undefined) setSession(st, coreFromDER(der), 'the handshake made a new session');
+          if (der !== undefined) setSession(st, coreFromNode(der), 'the handshake made a new session');
         }
       }
       st.phase = 'ok';
@@ -287,6 +293,7 @@ function lookupSession(
   hello: ClientHelloInfo | undefined,
   negotiated: number,
   legacyId: Buffer,
+  context: { sidCtx: Buffer; derived: boolean },
 ): { core: SessionCore; fatal: boolean } | undefined {
   const ctxSt = st.ctxSt;
   let id: Buffer;
@@ -334,13 +341,18 @@ function lookupSession(
   // The checks of ssl_get_prev_session, in OpenSSL's order.
   const s = ret.tls;
   const expired = nowSeconds() > ret.expiresAt;
-  if (s.protocolVersion !== version || !s.sessionIdContext.equals(ctxSt.sidCtx)) {
+  if (s.protocolVersion !== version || !s.sessionIdContext.equals(context.sidCtx)) {
     ret.release('SSL_accept');
     return undefined;
   }
-  if ((ctxSt.serverVerifyMode & SSL_VERIFY_PEER) !== 0 && ctxSt.sidCtx.length === 0) {
+  if ((ctxSt.serverVerifyMode & SSL_VERIFY_PEER) !== 0 && context.sidCtx.length === 0) {
     // OpenSSL fails the handshake (SSL_R_SESSION_ID_CONTEXT_UNINITIALIZED): hand the session over
-    // so that Node's OpenSSL raises that very error, but count no hit.
+    // so that Node's OpenSSL raises that very error, but count no hit. Node 22.23 and 24.22 drop
+    // the session instead (src/node/server-session-context.ts): a silent miss.
+    if (context.derived) {
+      ret.release('SSL_accept');
+      return undefined;
+    }
     return { core: ret, fatal: true };
   }
   if (expired) {

@@ -64,6 +64,12 @@ export class SessionCore {
   owner: SessionOwner | undefined;
   prev: SessionCore | undefined;
   next: SessionCore | undefined;
+  /**
+   * The server identity (Node's `servername || host || 'localhost'`) of the client connection
+   * that made this session; `undefined` for sessions made otherwise (d2i, SSL_SESSION_new, a
+   * server). Decides where SSL_connect may offer it on a verified connection. Not in the DER.
+   */
+  identity: string | undefined;
   /** The owning pointer. */
   readonly handle: SSL_SESSION;
 
@@ -212,9 +218,20 @@ export function coreFromTls(tls: TlsSession): SessionCore {
   return new SessionCore(tls);
 }
 
-/** A core from DER handed over by Node (always well formed; decoding errors are bugs). */
-export function coreFromDER(der: Uint8Array): SessionCore {
-  return coreFromTls(TlsSession.fromDER(der));
+/**
+ * A core from a session Node handed over: plain DER (servers, Node 20 clients) or Node's client
+ * session state (Node 22.23+, 24, 26), which is unwrapped so that the facade holds DER on every
+ * line. `identity` is the client connection's identity where Node did not bind the session.
+ * Node's bytes are always well formed; decoding errors are bugs.
+ */
+export function coreFromNode(bytes: Uint8Array, identity?: string): SessionCore {
+  const tls = TlsSession.fromNodeSession(bytes);
+  const bound = tls.boundIdentity;
+  tls.form = 'der';
+  tls.boundIdentity = undefined;
+  const core = coreFromTls(tls);
+  core.identity = bound ?? identity;
+  return core;
 }
 
 /** The TlsSession of a session pointer, for reading (after the usual checks). */
@@ -239,7 +256,9 @@ export function SSL_SESSION_new(): SSL_SESSION {
 /** SSL_SESSION_dup: a deep copy with reference count 1, in no cache. */
 export function SSL_SESSION_dup(src: SSL_SESSION): SSL_SESSION | null {
   const core = coreOf(src, 'SSL_SESSION_dup');
-  return new SessionCore(core.tls.dup()).handle;
+  const copy = new SessionCore(core.tls.dup());
+  copy.identity = core.identity;
+  return copy.handle;
 }
 
 /**
