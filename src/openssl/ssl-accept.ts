@@ -15,6 +15,7 @@ import { EventEmitter } from 'node:events';
 import type { Server } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { nodeDerivesServerSessionIdContext, serverSessionIdContext } from '../node/server-session-context.js';
+import { releaseServerControl } from '../node/server-socket.js';
 import { type ClientHelloInfo, peekClientHello } from '../wire/index.js';
 import {
   SSL_OP_NO_TICKET,
@@ -231,6 +232,8 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
       }
       st.phase = 'ok';
       ctxSt.stats.accept_good += 1;
+      // From now on TLS errors (a bad record, the client's fatal alert) reach 'error'.
+      releaseServerControl(tls);
       // TLS 1.3 tickets (and their 'newSession' events) follow 'secure' in the same turn.
       setImmediate(() => finish(1));
     });

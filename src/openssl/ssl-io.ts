@@ -3,13 +3,14 @@
  * TLS 1.3 client receive its tickets, as in C.
  */
 import { SSL_RECEIVED_SHUTDOWN, SSL_SENT_SHUTDOWN } from './constants.js';
-import { ERR_LIB_SSL, ERR_raise } from './err.js';
+import { ERR_LIB_SSL, ERR_raise, raiseSystemError } from './err.js';
 import { raiseNodeError } from './node-errors.js';
 import { type SSL, type SslState, sslState, takePendingError } from './ssl.js';
 
 const SSL_R_SHUTDOWN_WHILE_IN_INIT = 407;
 const SSL_R_PROTOCOL_IS_SHUTDOWN = 207;
 const SSL_R_UNINITIALIZED = 276;
+const ETIMEDOUT = 110;
 
 /** Options of {@link SSL_read} and {@link SSL_shutdown}. */
 export interface WaitOptions {
@@ -49,7 +50,12 @@ export async function SSL_read(ssl: SSL, buf: Uint8Array, options: WaitOptions =
     return -1;
   }
   if (buf.length === 0) return 0;
-  const arrived = await waitFor(st, () => st.incoming.length > 0 || st.ended || st.closed || st.freed || st.pendingError !== undefined, options.timeoutMs ?? 10_000);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const arrived = await waitFor(
+    st,
+    () => st.incoming.length > 0 || st.ended || st.closed || st.freed || st.pendingError !== undefined || st.fatal !== undefined,
+    timeoutMs,
+  );
   if (st.freed) return -1;
   takePendingError(st);
   if (st.incoming.length > 0) {
@@ -64,12 +70,22 @@ export async function SSL_read(ssl: SSL, buf: Uint8Array, options: WaitOptions =
     }
     return copied;
   }
+  // Data received before a fatal error is read first, as libssl reads records in order.
+  if (st.fatal === 'pending') {
+    st.fatal = 'reported';
+    return st.fatalRet;
+  }
+  if (st.fatal === 'reported') {
+    // libssl 3.0 (measured): reads after the fatal one fail with SSL_ERROR_SYSCALL, nothing queued.
+    st.failure = 'syscall';
+    return -1;
+  }
   if (st.ended) {
     st.failure = 'zero';
     return 0;
   }
-  st.failure ??= 'syscall';
-  if (!arrived) ERR_raise(ERR_LIB_SSL, SSL_R_UNINITIALIZED, 'SSL_read: no data within the timeout');
+  st.failure = 'syscall';
+  if (!arrived) raiseSystemError(ETIMEDOUT, `SSL_read: no data within ${timeoutMs} ms`);
   return -1;
 }
 

@@ -20,7 +20,7 @@ import {
   TLS1_VERSION,
 } from './constants.js';
 import { ERR_LIB_SSL, ERR_raise } from './err.js';
-import { type FailureKind, raiseNodeError } from './node-errors.js';
+import { type FailureKind, isReceivedAlert, raiseRecordError } from './node-errors.js';
 import { SSL_R_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT } from './reasons.js';
 import { sessionKey } from './session-cache.js';
 import { type CtxState, ctxState, releaseCtx, removeSessionLock, type SSL_CTX } from './ssl-ctx.js';
@@ -48,6 +48,13 @@ export class SslState {
   version = 0;
   /** Why the last call failed, for SSL_get_error. */
   failure: Exclude<FailureKind, 'verify'> | 'zero' | undefined;
+  /**
+   * A fatal TLS error after the handshake (an alert sent or received): 'pending' until SSL_read
+   * reports it, then 'reported'; libssl answers every later read with SSL_ERROR_SYSCALL.
+   */
+  fatal: 'pending' | 'reported' | undefined;
+  /** What SSL_read returns when it reports the fatal error: 0 for a received alert, -1 otherwise (libssl 3.0, measured). */
+  fatalRet = -1;
   /** An exception thrown by an application callback during socket events; the next call rethrows it. */
   pendingError: unknown;
   // Application data received and not read yet.
@@ -134,7 +141,8 @@ export function attachIo(st: SslState, tls: TLSSocket): void {
     st.wake();
   });
   tls.on('end', () => {
-    if (!current()) return;
+    // After a fatal error the connection is dead: a later close is not a shutdown.
+    if (!current() || st.fatal !== undefined) return;
     st.ended = true;
     st.shutdown |= SSL_RECEIVED_SHUTDOWN;
     st.wake();
@@ -146,11 +154,25 @@ export function attachIo(st: SslState, tls: TLSSocket): void {
   });
 }
 
-/** A failure after the handshake: queued; a fatal TLS error removes the session, as an alert does in OpenSSL. */
+/**
+ * A failure after the handshake, from either end: queued for SSL_read to report. A fatal TLS
+ * error removes the session, as an alert does in OpenSSL (ssl3_send_alert, and ssl3_read_bytes
+ * for a received one, which also sets SSL_RECEIVED_SHUTDOWN). The connection cannot be used any
+ * more: its socket is destroyed.
+ */
 export function failAfterHandshake(st: SslState, error: unknown): void {
-  const kind = raiseNodeError(error);
+  if (st.fatal !== undefined) return;
+  const kind = raiseRecordError(error);
   st.failure = kind === 'verify' ? 'ssl' : kind;
-  if (kind === 'ssl' && st.session !== undefined) removeSessionLock(st.ctxSt, st.session);
+  st.fatal = 'pending';
+  if (kind === 'ssl') {
+    if (st.session !== undefined) removeSessionLock(st.ctxSt, st.session);
+    if (isReceivedAlert(error)) {
+      st.shutdown |= SSL_RECEIVED_SHUTDOWN;
+      st.fatalRet = 0;
+    }
+  }
+  st.tls?.destroy();
   st.wake();
 }
 
@@ -216,6 +238,8 @@ export function SSL_clear(ssl: SSL): number {
   st.shutdown = 0;
   st.version = 0;
   st.failure = undefined;
+  st.fatal = undefined;
+  st.fatalRet = -1;
   st.pendingError = undefined;
   st.incoming.length = 0;
   st.ended = false;
