@@ -19,6 +19,7 @@ import {
   SSL_free,
   SSL_get0_session,
   SSL_get_error,
+  SSL_get_socket,
   SSL_get_shutdown,
   SSL_OP_NO_TICKET,
   SSL_RECEIVED_SHUTDOWN,
@@ -31,6 +32,7 @@ import {
   TLS1_2_VERSION,
   TLS1_3_VERSION,
 } from '../../src/openssl/index.js';
+import { sharedPki, startSServer } from '../helpers/index.js';
 import { clientCtx, drainErrors, freeTracked, listener, newSsl, serverCtx } from './harness.js';
 import { GARBAGE_RECORD, type TamperProxy, tamperProxy } from './tamper-proxy.js';
 
@@ -118,3 +120,39 @@ for (const version of [TLS1_2_VERSION, TLS1_3_VERSION]) {
     });
   });
 }
+
+describe('SSL_read after an error happened while nobody was reading', () => {
+  for (const version of [TLS1_2_VERSION, TLS1_3_VERSION]) {
+    const name = version === TLS1_3_VERSION ? 'TLSv1.3' : 'TLSv1.2';
+    test(`${name}, against openssl s_server: a bad record arrives, the server closes; the next SSL_read reports the error at once (SSL_ERROR_SSL, no SSL_RECEIVED_SHUTDOWN), the session leaves the client cache (libssl)`, async (t) => {
+      const pki = await sharedPki();
+      const server = await startSServer({ cert: pki.server, tls: version === TLS1_3_VERSION ? '1.3' : '1.2' });
+      t.after(() => server.stop());
+      const relay = await tamperProxy(server.port);
+      t.after(() => relay.close());
+      const cctx = await clientCtx({ minProtoVersion: version, maxProtoVersion: version });
+      SSL_CTX_set_session_cache_mode(cctx, SSL_SESS_CACHE_CLIENT);
+      contexts.push(cctx);
+      const clientssl = newSsl(cctx);
+      assert.equal(await SSL_connect(clientssl, { port: relay.port, servername: 'localhost', timeoutMs: 5000 }), 1, drainErrors().join('; '));
+      const socket = SSL_get_socket(clientssl)!;
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      drainErrors();
+      relay.toClient(GARBAGE_RECORD);
+      // The error happens now; the client's alert makes s_server close the connection.
+      await closed;
+      const sess = SSL_get0_session(clientssl)!;
+      assert.equal(await SSL_read(clientssl, Buffer.alloc(16), { timeoutMs: READ_TIMEOUT_MS }), -1);
+      assert.equal(SSL_get_error(clientssl, -1), SSL_ERROR_SSL);
+      const expected = ['error:0A000119:SSL routines::decryption failed or bad record mac'];
+      if (version === TLS1_2_VERSION) expected.unshift('error:1C800066:Provider routines::cipher operation failed');
+      assert.deepEqual(drainErrors(), expected, 'the error itself, nothing about a timeout');
+      assert.equal(SSL_get_shutdown(clientssl), 0);
+      assert.equal(SSL_SESSION_is_resumable(sess), 0);
+      assert.equal(SSL_CTX_sess_number(cctx), 0);
+      assert.equal(await SSL_read(clientssl, Buffer.alloc(16), { timeoutMs: READ_TIMEOUT_MS }), -1);
+      assert.equal(SSL_get_error(clientssl, -1), SSL_ERROR_SYSCALL);
+      SSL_free(clientssl);
+    });
+  }
+});
