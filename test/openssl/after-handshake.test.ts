@@ -10,17 +10,21 @@ import {
   SSL_accept,
   SSL_connect,
   type SSL_CTX,
+  SSL_CTX_clear_options,
   SSL_CTX_free,
+  SSL_CTX_get_options,
   SSL_CTX_sess_number,
   SSL_CTX_set_options,
   SSL_CTX_set_session_cache_mode,
   SSL_ERROR_SSL,
   SSL_ERROR_SYSCALL,
+  SSL_ERROR_ZERO_RETURN,
   SSL_free,
   SSL_get0_session,
   SSL_get_error,
   SSL_get_socket,
   SSL_get_shutdown,
+  SSL_OP_IGNORE_UNEXPECTED_EOF,
   SSL_OP_NO_TICKET,
   SSL_RECEIVED_SHUTDOWN,
   SSL_read,
@@ -97,6 +101,24 @@ for (const version of [TLS1_2_VERSION, TLS1_3_VERSION]) {
       assert.deepEqual(drainErrors(), []);
       SSL_free(serverssl);
       SSL_free(clientssl);
+    });
+
+    test('a client that closes TCP without close_notify: libssl fails it (SSL_ERROR_SSL, unexpected eof) unless SSL_OP_IGNORE_UNEXPECTED_EOF, which every Node context has and cannot clear: SSL_read 0, SSL_ERROR_ZERO_RETURN, session kept', async () => {
+      const { sctx, serverssl, clientssl } = await connectedPair(version);
+      assert.equal(SSL_CTX_clear_options(sctx, SSL_OP_IGNORE_UNEXPECTED_EOF) & SSL_OP_IGNORE_UNEXPECTED_EOF, SSL_OP_IGNORE_UNEXPECTED_EOF);
+      assert.equal(SSL_CTX_get_options(sctx) & SSL_OP_IGNORE_UNEXPECTED_EOF, SSL_OP_IGNORE_UNEXPECTED_EOF);
+      drainErrors();
+      const cached = SSL_CTX_sess_number(sctx);
+      proxy.finToServer();
+      // libssl 3.0 with SSL_OP_IGNORE_UNEXPECTED_EOF (measured): 0, SSL_ERROR_ZERO_RETURN, SSL_RECEIVED_SHUTDOWN, still resumable.
+      assert.equal(await SSL_read(serverssl, Buffer.alloc(16), { timeoutMs: READ_TIMEOUT_MS }), 0);
+      assert.equal(SSL_get_error(serverssl, 0), SSL_ERROR_ZERO_RETURN);
+      assert.equal(SSL_get_shutdown(serverssl), SSL_RECEIVED_SHUTDOWN);
+      assert.deepEqual(drainErrors(), []);
+      assert.equal(SSL_SESSION_is_resumable(SSL_get0_session(serverssl)!), 1);
+      assert.equal(SSL_CTX_sess_number(sctx), cached);
+      SSL_free(clientssl);
+      SSL_free(serverssl);
     });
 
     test('the client\'s fatal alert: SSL_read(server) returns 0 with SSL_ERROR_SSL and SSL_RECEIVED_SHUTDOWN, the session leaves the cache (libssl)', async () => {
