@@ -177,9 +177,13 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
       cb(null, der);
     });
 
+    // Whether this handshake reported its session (Node's 'newSession' fires only for sessions
+    // OpenSSL caches: not for TLS 1.2 with tickets, nor for TLS 1.3 stateless tickets).
+    let reported = false;
     emitter.on('newSession', (_id: Buffer, der: Buffer, done: NewSessionDone) => {
       try {
         if (!st.freed && st.tls === tls) {
+          reported = true;
           const core = coreFromNode(der);
           setSession(st, core, 'a new session replaced it');
           updateCache(ctxSt, ssl, core, SSL_SESS_CACHE_SERVER, {
@@ -225,9 +229,11 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
         }
       } else {
         releaseLookup();
-        if (st.session === undefined) {
+        // A full handshake makes a new session (ssl_get_new_session), whatever the SSL held
+        // before: one set with SSL_set_session, or the previous connection's after SSL_clear.
+        if (!reported) {
           const der = tls.getSession();
-          if (der !== undefined) setSession(st, coreFromNode(der), 'the handshake made a new session');
+          setSession(st, der === undefined ? undefined : coreFromNode(der), 'the handshake made a new session');
         }
       }
       st.phase = 'ok';

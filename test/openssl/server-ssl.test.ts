@@ -1,0 +1,98 @@
+// A server SSL object used again (SSL_clear) or given a session (SSL_set_session), against what
+// libssl does: a full handshake makes a new session (ssl_get_new_session), replacing whatever the
+// SSL held, so that SSL_get_session(server) is always the session of the last handshake.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  type SSL,
+  SSL_accept,
+  SSL_clear,
+  SSL_connect,
+  type SSL_CTX,
+  SSL_CTX_free,
+  SSL_free,
+  SSL_get_session,
+  SSL_read,
+  type SSL_SESSION,
+  SSL_SESSION_free,
+  SSL_SESSION_get_master_key,
+  SSL_SESSION_new,
+  SSL_session_reused,
+  SSL_set_fd,
+  SSL_set_session,
+  SSL_shutdown,
+  SSL_write,
+  type TcpListener,
+  TLS1_2_VERSION,
+  TLS1_3_VERSION,
+} from '../../src/openssl/index.js';
+import { clientCtx, drainErrors, freeTracked, listener, newSsl, serverCtx } from './harness.js';
+
+let l: TcpListener;
+const contexts: SSL_CTX[] = [];
+before(async () => {
+  l = await listener();
+});
+after(async () => {
+  freeTracked();
+  for (const c of contexts.splice(0)) SSL_CTX_free(c);
+  await l.close();
+});
+
+/** One handshake of `serverssl` with a fresh client SSL; one byte each way; both shut down cleanly. Returns the client. */
+async function handshake(serverssl: SSL, cctx: SSL_CTX): Promise<SSL> {
+  const clientssl = newSsl(cctx);
+  const accepting = l.accept(5000).then((sock) => {
+    SSL_set_fd(serverssl, sock);
+    return SSL_accept(serverssl, { timeoutMs: 5000 });
+  });
+  const ret = await Promise.all([SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }), accepting]);
+  assert.deepEqual(ret, [1, 1], drainErrors().join('; '));
+  assert.equal(await SSL_write(serverssl, 'x'), 1);
+  assert.equal(await SSL_read(clientssl, Buffer.alloc(1)), 1);
+  await Promise.all([SSL_shutdown(clientssl, { timeoutMs: 2000 }), SSL_shutdown(serverssl, { timeoutMs: 2000 })]);
+  return clientssl;
+}
+
+/** The master key of the session an SSL holds. */
+function masterKey(ssl: SSL): Buffer {
+  return SSL_SESSION_get_master_key(SSL_get_session(ssl)!);
+}
+
+for (const version of [TLS1_2_VERSION, TLS1_3_VERSION]) {
+  const name = version === TLS1_3_VERSION ? 'TLSv1.3' : 'TLSv1.2';
+  describe(`a server SSL used again, ${name} with tickets`, () => {
+    test('SSL_clear after a clean shutdown, then SSL_accept: SSL_get_session(server) is the new handshake\'s session, with the client\'s master key (libssl)', async () => {
+      const sctx = await serverCtx({ maxProtoVersion: version, minProtoVersion: version });
+      const cctx = await clientCtx({ maxProtoVersion: version, minProtoVersion: version });
+      contexts.push(sctx, cctx);
+      const serverssl = newSsl(sctx);
+      const first = await handshake(serverssl, cctx);
+      assert.deepEqual(masterKey(serverssl), masterKey(first));
+      const firstKey = masterKey(serverssl);
+      assert.equal(SSL_clear(serverssl), 1);
+      const second = await handshake(serverssl, cctx);
+      assert.equal(SSL_session_reused(second), 0);
+      assert.notDeepEqual(masterKey(serverssl), firstKey, 'not the previous client\'s secret');
+      assert.deepEqual(masterKey(serverssl), masterKey(second));
+      for (const s of [serverssl, first, second]) SSL_free(s);
+    });
+
+    test('SSL_set_session on a server SSL, then SSL_accept: the handshake\'s own session replaces it (libssl)', async () => {
+      const sctx = await serverCtx({ maxProtoVersion: version, minProtoVersion: version });
+      const cctx = await clientCtx({ maxProtoVersion: version, minProtoVersion: version });
+      contexts.push(sctx, cctx);
+      const serverssl = newSsl(sctx);
+      const empty: SSL_SESSION = SSL_SESSION_new();
+      assert.equal(SSL_set_session(serverssl, empty), 1);
+      const client = await handshake(serverssl, cctx);
+      assert.ok(SSL_get_session(serverssl));
+      assert.equal(SSL_SESSION_get_master_key(SSL_get_session(serverssl)!).length > 0, true);
+      assert.deepEqual(masterKey(serverssl), masterKey(client));
+      assert.equal(empty.references, 1, 'the SSL let go of its reference');
+      SSL_SESSION_free(empty);
+      SSL_free(serverssl);
+      SSL_free(client);
+    });
+  });
+}
