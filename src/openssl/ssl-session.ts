@@ -302,13 +302,37 @@ export function SSL_SESSION_get_time(s: SSL_SESSION): number {
   return tlsOf(s, 'SSL_SESSION_get_time').time;
 }
 
-/** SSL_SESSION_set_time: sets the start time; a cached session moves in the expiry order. Returns `t`. */
-export function SSL_SESSION_set_time(s: SSL_SESSION, t: number): number {
+/** C's `long` range, the type of OpenSSL's session times. */
+const LONG_MAX = 2n ** 63n - 1n;
+const LONG_MIN = -(2n ** 63n);
+
+/**
+ * A time in seconds as the session keeps it: any C `long` (as a bigint, or a number: the literal
+ * 9223372036854775807 reads as 2^63 in JavaScript and stands for LONG_MAX), held within
+ * +-Number.MAX_SAFE_INTEGER (285 million years: no expiry is ever reached either way).
+ * `undefined` for what is not an integer of that range.
+ */
+function longSeconds(t: number | bigint): number | undefined {
+  let v: bigint;
+  if (typeof t === 'bigint') v = t;
+  else if (Number.isInteger(t)) v = t === 2 ** 63 ? LONG_MAX : BigInt(t);
+  else return undefined;
+  if (v > LONG_MAX || v < LONG_MIN) return undefined;
+  const max = BigInt(Number.MAX_SAFE_INTEGER);
+  return Number(v > max ? max : v < -max ? -max : v);
+}
+
+/**
+ * SSL_SESSION_set_time: sets the start time (any C `long`); a cached session moves in the
+ * expiry order. Returns `t`, as a number; 0 for what is not an integer of C's `long` range.
+ */
+export function SSL_SESSION_set_time(s: SSL_SESSION, t: number | bigint): number {
   const core = coreOf(s, 'SSL_SESSION_set_time');
-  if (!Number.isSafeInteger(t)) return 0;
-  core.tls.time = t;
+  const seconds = longSeconds(t);
+  if (seconds === undefined) return 0;
+  core.tls.time = seconds;
   core.owner?.relink(core);
-  return t;
+  return Number(t);
 }
 
 /** SSL_SESSION_get_timeout: the lifetime in seconds. */
@@ -316,11 +340,16 @@ export function SSL_SESSION_get_timeout(s: SSL_SESSION): number {
   return tlsOf(s, 'SSL_SESSION_get_timeout').timeout;
 }
 
-/** SSL_SESSION_set_timeout: sets the lifetime; 0 for a negative value. A cached session moves in the expiry order. */
-export function SSL_SESSION_set_timeout(s: SSL_SESSION, t: number): number {
+/**
+ * SSL_SESSION_set_timeout: sets the lifetime in seconds, up to LONG_MAX (sessions of
+ * sslapitest's session_cache_overflow never expire); 1 on success, 0 for a negative value (nothing
+ * queued, as in libssl). A cached session moves in the expiry order.
+ */
+export function SSL_SESSION_set_timeout(s: SSL_SESSION, t: number | bigint): number {
   const core = coreOf(s, 'SSL_SESSION_set_timeout');
-  if (!Number.isSafeInteger(t) || t < 0) return 0;
-  core.tls.timeout = t;
+  const seconds = longSeconds(t);
+  if (seconds === undefined || seconds < 0) return 0;
+  core.tls.timeout = seconds;
   core.owner?.relink(core);
   return 1;
 }

@@ -10,6 +10,16 @@ import {
   SSL_connect,
   type SSL_CTX,
   SSL_CTX_free,
+  SSL_CTX_add_session,
+  SSL_SESSION_set1_id,
+  SSL_SESSION_set_time,
+  SSL_CTX_sess_number,
+  SSL_CTX_flush_sessions,
+  SSL_SESSION_get_timeout,
+  SSL_SESSION_set_timeout,
+  SSL_get1_session,
+  SSL_OP_NO_TICKET,
+  SSL_CTX_set_options,
   SSL_free,
   SSL_get_session,
   SSL_read,
@@ -96,3 +106,56 @@ for (const version of [TLS1_2_VERSION, TLS1_3_VERSION]) {
     });
   });
 }
+
+/** The literal 9223372036854775807 (LONG_MAX) of a C program reads as 2^63 in JavaScript; the facade takes it as LONG_MAX. */
+const LONG_MAX_NUMBER = 2 ** 63;
+
+describe('large times (C long), as sslapitest session_cache_overflow sets them', () => {
+  test('SSL_SESSION_set_timeout(s, LONG_MAX) returns 1: the cached server session survives a flush far in the future and resumes (libssl 3.0)', async () => {
+    const sctx = await serverCtx({ maxProtoVersion: TLS1_2_VERSION });
+    SSL_CTX_set_options(sctx, SSL_OP_NO_TICKET);
+    const cctx = await clientCtx({ maxProtoVersion: TLS1_2_VERSION });
+    contexts.push(sctx, cctx);
+    const serverssl = newSsl(sctx);
+    const client = await handshake(serverssl, cctx);
+    const serverSess = SSL_get1_session(serverssl)!;
+    drainErrors();
+    assert.equal(SSL_SESSION_set_timeout(serverSess, LONG_MAX_NUMBER), 1);
+    assert.equal(SSL_SESSION_set_timeout(serverSess, 2n ** 63n - 1n), 1);
+    assert.deepEqual(drainErrors(), []);
+    assert.ok(SSL_SESSION_get_timeout(serverSess) >= Number.MAX_SAFE_INTEGER);
+    assert.equal(SSL_SESSION_set_timeout(serverSess, -1), 0, 'negative: 0, as libssl');
+    assert.deepEqual(drainErrors(), []);
+    const tenYears = Math.floor(Date.now() / 1000) + 10 * 365 * 86400;
+    SSL_CTX_flush_sessions(sctx, tenYears);
+    assert.equal(SSL_CTX_sess_number(sctx), 1, 'never expires');
+    const sess = SSL_get1_session(client)!;
+    const again = newSsl(sctx);
+    const clientssl = newSsl(cctx);
+    assert.equal(SSL_set_session(clientssl, sess), 1);
+    const accepting = l.accept(5000).then((sock) => {
+      SSL_set_fd(again, sock);
+      return SSL_accept(again, { timeoutMs: 5000 });
+    });
+    const ret = await Promise.all([SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }), accepting]);
+    assert.deepEqual(ret, [1, 1]);
+    assert.equal(SSL_session_reused(clientssl), 1);
+    for (const s of [serverSess, sess]) SSL_SESSION_free(s);
+    for (const s of [serverssl, client, again, clientssl]) SSL_free(s);
+  });
+
+  test('SSL_SESSION_set_time(s, LONG_MAX) returns it; such a session is never flushed (libssl 3.0: the expiry overflows and never comes)', async () => {
+    const ctx = await serverCtx();
+    contexts.push(ctx);
+    const s = SSL_SESSION_new();
+    assert.equal(SSL_SESSION_set1_id(s, Buffer.from('b')), 1);
+    assert.equal(SSL_SESSION_set_time(s, LONG_MAX_NUMBER), LONG_MAX_NUMBER);
+    assert.equal(SSL_SESSION_set_time(s, 2n ** 63n - 1n), LONG_MAX_NUMBER);
+    assert.deepEqual(drainErrors(), []);
+    assert.equal(SSL_CTX_add_session(ctx, s), 1);
+    SSL_CTX_flush_sessions(ctx, Number.MAX_SAFE_INTEGER);
+    assert.equal(SSL_CTX_sess_number(ctx), 1);
+    assert.equal(SSL_SESSION_set_time(s, -5), -5, 'any long, as libssl');
+    SSL_SESSION_free(s);
+  });
+});
