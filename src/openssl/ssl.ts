@@ -99,14 +99,17 @@ export function sslState(ssl: SSL, fn: string): SslState {
   return st;
 }
 
-/** Replaces the connection's session: frees the old reference and revokes borrowed pointers. */
-export function setSession(st: SslState, core: SessionCore | undefined, why: string): void {
+/**
+ * Replaces the connection's session: frees the old reference and revokes borrowed pointers.
+ * `fn` names the call in the error thrown when that reference was already freed by the program.
+ */
+export function setSession(st: SslState, core: SessionCore | undefined, why: string, fn = 'SSL_SESSION_free'): void {
   const old = st.session;
   if (old === core) return;
   st.lease?.revoke(why);
   st.lease = undefined;
   st.session = core;
-  old?.release('SSL_SESSION_free');
+  old?.release(fn);
 }
 
 /**
@@ -211,13 +214,25 @@ export function SSL_free(ssl: SSL | null | undefined): void {
   if (!(ssl instanceof SSL)) throw new OpenSSLUsageError('ERR_OPENSSL_BAD_HANDLE', 'SSL_free: not an SSL');
   const st = stateOf(ssl);
   if (st.freed) throw new OpenSSLUsageError('ERR_OPENSSL_DOUBLE_FREE', 'SSL_free: the SSL was already freed');
-  clearBadSession(st);
-  setSession(st, undefined, 'SSL_free');
+  // Every step runs even when one throws (a remove callback, a session the program freed once
+  // too often): the socket closes and the context reference goes, then the first error is thrown.
+  let first: unknown;
+  const step = (f: () => void): void => {
+    try {
+      f();
+    } catch (error) {
+      first ??= error;
+    }
+  };
   st.tls?.destroy();
   st.fd?.destroy();
+  step(() => clearBadSession(st));
   st.freed = true;
   st.wake();
-  releaseCtx(st.ctxSt);
+  step(() => releaseCtx(st.ctxSt));
+  // The session last: its reference may be the one a program freed already.
+  step(() => setSession(st, undefined, 'SSL_free', 'SSL_free'));
+  if (first !== undefined) throw first;
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   SSL_CTX_sess_hits,
   SSL_CTX_sess_misses,
   SSL_CTX_sess_number,
+  SSL_get_socket,
   SSL_CTX_sess_set_get_cb,
   SSL_CTX_sess_set_new_cb,
   SSL_CTX_sess_set_remove_cb,
@@ -596,3 +597,22 @@ describe('interop with the openssl command line', () => {
   });
 });
 
+
+describe('SSL_free when the program freed its session once too often', () => {
+  test('SSL_free throws ERR_OPENSSL_DOUBLE_FREE naming SSL_free, after closing the socket and dropping its context reference, as libssl\'s SSL_free does before freeing the session', async () => {
+    const sctx = await serverCtx();
+    const cctx = await clientCtx();
+    contexts.push(sctx);
+    const { serverssl, clientssl } = await connection(sctx, cctx);
+    const socket = SSL_get_socket(clientssl)!;
+    const g = SSL_get1_session(clientssl)!;
+    SSL_SESSION_free(g);
+    SSL_SESSION_free(g); // the connection's own reference (undefined behaviour in C)
+    assert.throws(() => SSL_free(clientssl), (e) => usage('ERR_OPENSSL_DOUBLE_FREE')(e) && /^SSL_free: /.test((e as Error).message));
+    assert.equal(socket.destroyed, true, 'the socket is closed');
+    assert.throws(() => SSL_free(clientssl), usage('ERR_OPENSSL_DOUBLE_FREE'), 'the SSL is freed');
+    SSL_CTX_free(cctx);
+    assert.throws(() => SSL_CTX_sess_number(cctx), usage('ERR_OPENSSL_USE_AFTER_FREE'), 'the connection no longer holds the context');
+    SSL_free(serverssl);
+  });
+});
