@@ -288,10 +288,13 @@ export function SSL_set_tlsext_host_name(ssl: SSL, name: string): number {
  * SSL_set_session: the session SSL_connect offers. Takes a reference on `session`; frees the
  * previous session, which is first removed from the cache when its connection is still open (no
  * SSL_shutdown). `null` only drops the previous session. A session held by the cache of another
- * SSL_CTX is refused: 0 with SSL_R_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT.
+ * SSL_CTX is refused: 0 with SSL_R_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT. During a
+ * handshake (SSL_connect or SSL_accept pending) it throws ERR_OPENSSL_BAD_STATE, as SSL_set_fd does.
  */
 export function SSL_set_session(ssl: SSL, session: SSL_SESSION | null): number {
   const st = sslState(ssl, 'SSL_set_session');
+  // The handshake under way decides the session; one set now would be taken for its result.
+  if (st.phase === 'init') throw new OpenSSLUsageError('ERR_OPENSSL_BAD_STATE', 'SSL_set_session: the handshake is under way; set the session before SSL_connect');
   const core = session === null ? undefined : coreOf(session, 'SSL_set_session');
   if (core?.owner !== undefined && core.owner !== st.ctxSt.cache) {
     ERR_raise(ERR_LIB_SSL, SSL_R_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT, 'the session is in the cache of another SSL_CTX');

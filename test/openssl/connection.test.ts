@@ -45,6 +45,7 @@ import {
   SSL_read,
   SSL_SESSION_dup,
   SSL_SESSION_free,
+  SSL_SESSION_new,
   SSL_SESSION_get_id,
   SSL_SESSION_get_time,
   SSL_SESSION_up_ref,
@@ -614,5 +615,30 @@ describe('SSL_free when the program freed its session once too often', () => {
     SSL_CTX_free(cctx);
     assert.throws(() => SSL_CTX_sess_number(cctx), usage('ERR_OPENSSL_USE_AFTER_FREE'), 'the connection no longer holds the context');
     SSL_free(serverssl);
+  });
+});
+
+describe('SSL_set_session while SSL_connect is pending', () => {
+  test('throws ERR_OPENSSL_BAD_STATE, as SSL_set_fd does; the handshake resumes the session set before it and SSL_get_session is that session', async () => {
+    const { sctx, cctx } = await pairOfCtx(TLS1_2_VERSION, { noTicket: true });
+    const first = await connection(sctx, cctx);
+    const sess = SSL_get1_session(first.clientssl)!;
+    await shutdownSslConnection(first.serverssl, first.clientssl);
+    const serverssl = newSsl(sctx);
+    const clientssl = newSsl(cctx);
+    assert.equal(SSL_set_session(clientssl, sess), 1);
+    const accepting = l.accept(5000).then((sock) => {
+      SSL_set_fd(serverssl, sock);
+      return SSL_accept(serverssl);
+    });
+    const connecting = SSL_connect(clientssl, { port: l.port, servername: 'localhost' });
+    const late = SSL_SESSION_new();
+    assert.throws(() => SSL_set_session(clientssl, late), usage('ERR_OPENSSL_BAD_STATE'));
+    assert.deepEqual(await Promise.all([connecting, accepting]), [1, 1]);
+    assert.equal(SSL_session_reused(clientssl), 1);
+    assert.ok(sameSession(SSL_get_session(clientssl), sess));
+    assert.equal(late.references, 1, 'the refused session was not taken');
+    for (const s of [late, sess]) SSL_SESSION_free(s);
+    await shutdownSslConnection(serverssl, clientssl);
   });
 });
