@@ -4,7 +4,9 @@
  * One {@link SessionCore} per session holds the {@link TlsSession}, the reference count and the
  * cache links. Pointers to it come in two kinds:
  * - the owning pointer (`core.handle`): what SSL_SESSION_new, SSL_get1_session, d2i and the
- *   new-session callback hand out. The same object every time, so `===` compares sessions.
+ *   new-session callback hand out. The same object every time, so `===` compares sessions; a
+ *   borrowed pointer promoted by SSL_SESSION_up_ref becomes that object when it is the first
+ *   owning pointer of its session (otherwise compare with sameSession).
  * - borrowed pointers (SSL_get0_session, SSL_get_session, the remove callback's argument): they
  *   hold no reference and are tied to a {@link Lease} that the lender revokes when it lets go of
  *   the session (connection freed, session replaced, callback returned). Using a revoked pointer
@@ -70,12 +72,24 @@ export class SessionCore {
    * server). Decides where SSL_connect may offer it on a verified connection. Not in the DER.
    */
   identity: string | undefined;
-  /** The owning pointer. */
-  readonly handle: SSL_SESSION;
+  #handle: SSL_SESSION | undefined;
 
   constructor(tls: TlsSession) {
     this.tls = tls;
-    this.handle = makeHandle(this, undefined);
+  }
+
+  /** The owning pointer: the same object every time (made when first handed out). */
+  get handle(): SSL_SESSION {
+    this.#handle ??= makeHandle(this, undefined);
+    return this.#handle;
+  }
+
+  /**
+   * A borrowed pointer promoted by SSL_SESSION_up_ref becomes the owning pointer when none was
+   * handed out yet, so that it is `===` to what SSL_get1_session returns later.
+   */
+  adopt(promoted: SSL_SESSION): void {
+    this.#handle ??= promoted;
   }
 
   /** time + timeout (OpenSSL's calc_timeout), in seconds. */
@@ -268,7 +282,10 @@ export function SSL_SESSION_dup(src: SSL_SESSION): SSL_SESSION | null {
 export function SSL_SESSION_up_ref(s: SSL_SESSION): number {
   const core = coreOf(s, 'SSL_SESSION_up_ref');
   core.upRef();
-  promote(s);
+  if (s.borrowed) {
+    promote(s);
+    core.adopt(s);
+  }
   return 1;
 }
 

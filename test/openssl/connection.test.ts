@@ -642,3 +642,36 @@ describe('SSL_set_session while SSL_connect is pending', () => {
     await shutdownSslConnection(serverssl, clientssl);
   });
 });
+
+describe('SSL_SESSION_up_ref on a borrowed pointer', () => {
+  test('the promoted pointer is the session\'s owning object: SSL_get1_session returns the same object (C compares pointers with ==)', async () => {
+    const { sctx, cctx } = await pairOfCtx(TLS1_2_VERSION);
+    const { serverssl, clientssl } = await connection(sctx, cctx);
+    const promoted = SSL_get0_session(clientssl)!;
+    assert.equal(SSL_SESSION_up_ref(promoted), 1);
+    assert.equal(promoted.borrowed, false);
+    const owned = SSL_get1_session(clientssl)!;
+    assert.equal(owned, promoted);
+    assert.equal(promoted.references, 4, 'the connection, the client cache, up_ref, get1');
+    await shutdownSslConnection(serverssl, clientssl);
+    SSL_SESSION_free(owned);
+    SSL_SESSION_free(promoted);
+  });
+
+  test('when an owning object was handed out before (the new-session callback), the promoted pointer is another object of the same session: compare with sameSession', async () => {
+    const { sctx, cctx } = await pairOfCtx(TLS1_2_VERSION);
+    let fromCallback: SSL_SESSION | undefined;
+    SSL_CTX_sess_set_new_cb(cctx, (_ssl, sess) => {
+      fromCallback = sess;
+      return 1;
+    });
+    const { serverssl, clientssl } = await connection(sctx, cctx);
+    const promoted = SSL_get0_session(clientssl)!;
+    assert.equal(SSL_SESSION_up_ref(promoted), 1);
+    assert.equal(SSL_get1_session(clientssl), fromCallback);
+    assert.notEqual(promoted, fromCallback);
+    assert.ok(sameSession(promoted, fromCallback!));
+    await shutdownSslConnection(serverssl, clientssl);
+    for (const s of [promoted, fromCallback!, fromCallback!]) SSL_SESSION_free(s);
+  });
+});
