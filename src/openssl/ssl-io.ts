@@ -75,11 +75,7 @@ export async function SSL_read(ssl: SSL, buf: Uint8Array, options: WaitOptions =
     st.fatal = 'reported';
     return st.fatalRet;
   }
-  if (st.fatal === 'reported') {
-    // libssl 3.0 (measured): reads after the fatal one fail with SSL_ERROR_SYSCALL, nothing queued.
-    st.failure = 'syscall';
-    return -1;
-  }
+  if (st.fatal === 'reported') return afterFatal(st);
   if (st.ended) {
     st.failure = 'zero';
     return 0;
@@ -87,6 +83,17 @@ export async function SSL_read(ssl: SSL, buf: Uint8Array, options: WaitOptions =
   st.failure = 'syscall';
   if (!arrived) raiseSystemError(ETIMEDOUT, `SSL_read: no data within ${timeoutMs} ms`);
   return -1;
+}
+
+/**
+ * A read or write after the fatal error was reported. libssl 3.0 (measured): after a received
+ * alert, reads return 0 and both fail with SSL_ERROR_ZERO_RETURN; otherwise -1 with
+ * SSL_ERROR_SYSCALL. Nothing is queued.
+ */
+function afterFatal(st: SslState, write = false): number {
+  const alert = st.fatalRet === 0;
+  st.failure = alert ? 'zero' : 'syscall';
+  return alert && !write ? 0 : -1;
 }
 
 /** SSL_write: sends `data`; resolves its length once handed to the socket, or -1 on error. */
@@ -99,6 +106,13 @@ export async function SSL_write(ssl: SSL, data: Uint8Array | string): Promise<nu
     st.failure = 'ssl';
     return -1;
   }
+  if (st.fatal === 'pending') {
+    // Node read the failing record before anyone asked: the first call to come reports it.
+    st.fatal = 'reported';
+    st.failure = 'ssl';
+    return -1;
+  }
+  if (st.fatal === 'reported') return afterFatal(st, true);
   if ((st.shutdown & SSL_SENT_SHUTDOWN) !== 0 || tls.destroyed || !tls.writable) {
     ERR_raise(ERR_LIB_SSL, SSL_R_PROTOCOL_IS_SHUTDOWN);
     st.failure = 'ssl';
@@ -125,7 +139,8 @@ export async function SSL_write(ssl: SSL, data: Uint8Array | string): Promise<nu
 export async function SSL_shutdown(ssl: SSL, options: WaitOptions = {}): Promise<number> {
   const st = sslState(ssl, 'SSL_shutdown');
   takePendingError(st);
-  if (st.phase !== 'ok' || st.tls === undefined) {
+  // After a fatal error libssl is back "in init" (measured): the same answer.
+  if (st.phase !== 'ok' || st.tls === undefined || st.fatal !== undefined) {
     ERR_raise(ERR_LIB_SSL, SSL_R_SHUTDOWN_WHILE_IN_INIT);
     st.failure = 'ssl';
     return -1;

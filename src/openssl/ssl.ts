@@ -381,7 +381,9 @@ export function SSL_get_shutdown(ssl: SSL): number {
 
 /** SSL_is_init_finished: 1 once the handshake completed. */
 export function SSL_is_init_finished(ssl: SSL): number {
-  return sslState(ssl, 'SSL_is_init_finished').phase === 'ok' ? 1 : 0;
+  const st = sslState(ssl, 'SSL_is_init_finished');
+  // A fatal error after the handshake puts libssl's state machine back in init (measured).
+  return st.phase === 'ok' && st.fatal === undefined ? 1 : 0;
 }
 
 /** SSL_version: the negotiated version (e.g. TLS1_3_VERSION), 0 before a handshake. */

@@ -2,7 +2,8 @@
 // programs linked with the system libssl over memory BIOs, one case per test, see each title):
 // a bad record: SSL_read -1, SSL_ERROR_SSL, nothing in SSL_get_shutdown, the session removed from
 // the cache, the next read SSL_ERROR_SYSCALL with nothing queued; a fatal alert received:
-// SSL_read 0, SSL_ERROR_SSL, SSL_RECEIVED_SHUTDOWN, the session removed.
+// SSL_read 0, SSL_ERROR_SSL, SSL_RECEIVED_SHUTDOWN, the session removed. After either, libssl is
+// back in init: SSL_shutdown fails with "shutdown while in init".
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -24,6 +25,7 @@ import {
   SSL_get_error,
   SSL_get_socket,
   SSL_get_shutdown,
+  SSL_is_init_finished,
   SSL_OP_IGNORE_UNEXPECTED_EOF,
   SSL_OP_NO_TICKET,
   SSL_RECEIVED_SHUTDOWN,
@@ -31,6 +33,7 @@ import {
   SSL_SESS_CACHE_CLIENT,
   SSL_SESSION_is_resumable,
   SSL_set_fd,
+  SSL_shutdown,
   SSL_write,
   type TcpListener,
   TLS1_2_VERSION,
@@ -98,7 +101,12 @@ for (const version of [TLS1_2_VERSION, TLS1_3_VERSION]) {
       assert.equal(SSL_CTX_sess_number(sctx), version === TLS1_3_VERSION ? 1 : 0, 'the connection\'s session is gone');
       assert.equal(await SSL_read(serverssl, buf, { timeoutMs: READ_TIMEOUT_MS }), -1);
       assert.equal(SSL_get_error(serverssl, -1), SSL_ERROR_SYSCALL);
+      assert.equal(await SSL_write(serverssl, 'z'), -1);
+      assert.equal(SSL_get_error(serverssl, -1), SSL_ERROR_SYSCALL);
       assert.deepEqual(drainErrors(), []);
+      assert.equal(SSL_is_init_finished(serverssl), 0, 'libssl is back in init after a fatal error');
+      assert.equal(await SSL_shutdown(serverssl), -1);
+      assert.deepEqual(drainErrors(), ['error:0A000197:SSL routines::shutdown while in init']);
       SSL_free(serverssl);
       SSL_free(clientssl);
     });
@@ -137,6 +145,14 @@ for (const version of [TLS1_2_VERSION, TLS1_3_VERSION]) {
       assert.equal(SSL_get_shutdown(serverssl) & SSL_RECEIVED_SHUTDOWN, SSL_RECEIVED_SHUTDOWN);
       assert.equal(SSL_SESSION_is_resumable(SSL_get0_session(serverssl)!), 0);
       assert.equal(SSL_CTX_sess_number(sctx), version === TLS1_3_VERSION ? 1 : 0);
+      // libssl 3.0 after a received alert: reads 0, writes -1, both SSL_ERROR_ZERO_RETURN; SSL_shutdown -1.
+      assert.equal(await SSL_read(serverssl, buf, { timeoutMs: READ_TIMEOUT_MS }), 0);
+      assert.equal(SSL_get_error(serverssl, 0), SSL_ERROR_ZERO_RETURN);
+      assert.equal(await SSL_write(serverssl, 'z'), -1);
+      assert.equal(SSL_get_error(serverssl, -1), SSL_ERROR_ZERO_RETURN);
+      assert.deepEqual(drainErrors(), []);
+      assert.equal(await SSL_shutdown(serverssl), -1);
+      assert.deepEqual(drainErrors(), ['error:0A000197:SSL routines::shutdown while in init']);
       SSL_free(serverssl);
       SSL_free(clientssl);
     });
