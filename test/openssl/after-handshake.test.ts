@@ -194,3 +194,17 @@ describe('SSL_read after an error happened while nobody was reading', () => {
     });
   }
 });
+
+describe('SSL_read that gets nothing', () => {
+  test('nothing arrives within its timeout: -1, SSL_ERROR_SYSCALL and ETIMEDOUT queued, no made-up SSL reason; the connection goes on', async () => {
+    const { serverssl, clientssl } = await connectedPair(TLS1_2_VERSION);
+    drainErrors();
+    assert.equal(await SSL_read(serverssl, Buffer.alloc(4), { timeoutMs: 200 }), -1);
+    assert.equal(SSL_get_error(serverssl, -1), SSL_ERROR_SYSCALL);
+    assert.deepEqual(drainErrors(), ['error:8000006E:system library::Connection timed out']);
+    assert.equal(await SSL_write(clientssl, 'z'), 1);
+    assert.equal(await SSL_read(serverssl, Buffer.alloc(4)), 1);
+    SSL_free(serverssl);
+    SSL_free(clientssl);
+  });
+});
