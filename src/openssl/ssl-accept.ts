@@ -85,7 +85,8 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
 
   // The session id context Node gives this connection: a lookup must compare with it.
   const verifyPeer = (ctxSt.serverVerifyMode & SSL_VERIFY_PEER) !== 0;
-  const derived = ctxSt.sidCtx.length > 0 || verifyPeer ? await nodeDerivesServerSessionIdContext(ctxSt.secureContextOptions()) : false;
+  // The probe needs only a certificate (the context's own settings could rule out its handshake).
+  const derived = ctxSt.sidCtx.length > 0 || verifyPeer ? await nodeDerivesServerSessionIdContext({ cert: ctxSt.cert, key: ctxSt.key }) : false;
   if (st.freed || st.fd !== raw) return -1;
 
   // Read the ClientHello first: Node's resumeSession gives only the legacy session id, which

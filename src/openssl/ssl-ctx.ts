@@ -562,7 +562,7 @@ export function SSL_CTX_clear_options(ctx: SSL_CTX, op: number): number {
   st.changed();
   return st.options;
 }
-/** SSL_CTX_get_options. */
+/** SSL_CTX_get_options: the SSL_OP_* bits; SSL_OP_IGNORE_UNEXPECTED_EOF is always among them (see docs/openssl.md). */
 export function SSL_CTX_get_options(ctx: SSL_CTX): number {
   return ctxState(ctx, 'SSL_CTX_get_options').options;
 }

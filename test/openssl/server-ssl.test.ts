@@ -10,6 +10,8 @@ import {
   SSL_connect,
   type SSL_CTX,
   SSL_CTX_free,
+  SSL_CTX_sess_hits,
+  SSL_CTX_set_session_id_context,
   SSL_CTX_add_session,
   SSL_SESSION_set1_id,
   SSL_SESSION_set_time,
@@ -158,4 +160,33 @@ describe('large times (C long), as sslapitest session_cache_overflow sets them',
     assert.equal(SSL_SESSION_set_time(s, -5), -5, 'any long, as libssl');
     SSL_SESSION_free(s);
   });
+});
+
+describe('a server with a session id context', () => {
+  for (const version of [TLS1_2_VERSION, TLS1_3_VERSION]) {
+    const name = version === TLS1_3_VERSION ? 'TLSv1.3 stateful tickets' : 'TLSv1.2 session ids';
+    test(`${name}: its cached sessions resume (the lookup compares with the context Node really gives the connection)`, async () => {
+      const sctx = await serverCtx({ minProtoVersion: version, maxProtoVersion: version });
+      SSL_CTX_set_options(sctx, SSL_OP_NO_TICKET);
+      assert.equal(SSL_CTX_set_session_id_context(sctx, 'app-1'), 1);
+      const cctx = await clientCtx({ minProtoVersion: version, maxProtoVersion: version });
+      contexts.push(sctx, cctx);
+      const serverssl = newSsl(sctx);
+      const first = await handshake(serverssl, cctx);
+      const sess = SSL_get1_session(first)!;
+      const again = newSsl(sctx);
+      const clientssl = newSsl(cctx);
+      assert.equal(SSL_set_session(clientssl, sess), 1);
+      const accepting = l.accept(5000).then((sock) => {
+        SSL_set_fd(again, sock);
+        return SSL_accept(again, { timeoutMs: 5000 });
+      });
+      const ret = await Promise.all([SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }), accepting]);
+      assert.deepEqual(ret, [1, 1], drainErrors().join('; '));
+      assert.equal(SSL_session_reused(clientssl), 1);
+      assert.equal(SSL_CTX_sess_hits(sctx), 1);
+      SSL_SESSION_free(sess);
+      for (const s of [serverssl, first, again, clientssl]) SSL_free(s);
+    });
+  }
 });
