@@ -15,10 +15,9 @@
  * one and the session is replaced, as OpenSSL replaces one it cannot offer. A connection with
  * SSL_VERIFY_NONE offers any session, as OpenSSL does. Same rule on every Node line.
  */
-import { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { nodeSessionIdentity, sessionForConnect, verifiesServer } from '../node/client-sessions.js';
+import { sessionVouchesFor } from '../session/vouch.js';
 import type { SessionCore } from './ssl-session.js';
 
 /** What `tls.connect(options)` must be given to offer `core`, or undefined when it must not be offered. */
@@ -27,20 +26,6 @@ export function sessionToOffer(core: SessionCore, options: ConnectionOptions, no
   // Node takes plain DER on a connection that does not verify the server, on every line.
   if (!verifiesServer(options)) return der;
   const identity = nodeSessionIdentity(options);
-  if (core.identity === identity || certificateVouches(core, identity, nowMs)) return sessionForConnect(der, options);
+  if (core.identity === identity || sessionVouchesFor(core.tls, identity, nowMs)) return sessionForConnect(der, options);
   return undefined;
-}
-
-/** The session's peer certificate was verified, is unexpired and names `identity` (a DNS name or an IP address). */
-function certificateVouches(core: SessionCore, identity: string, nowMs: number): boolean {
-  const s = core.tls;
-  const der = s.peerCertificateDER;
-  if (s.verifyResult !== 0 || der === undefined) return false;
-  try {
-    const cert = new X509Certificate(der);
-    if (!(Date.parse(cert.validTo) > nowMs)) return false;
-    return isIP(identity) !== 0 ? cert.checkIP(identity) !== undefined : cert.checkHost(identity) !== undefined;
-  } catch {
-    return false;
-  }
 }
