@@ -119,6 +119,10 @@ export function formatDemo(result: DemoResult, connections: number, store: strin
   return out;
 }
 
+function times(n: number): string {
+  return n === 1 ? 'once' : `${n} times`;
+}
+
 /** The closing sentence: what the figures show, and no more (a run where nothing resumed says so, and why if it can). */
 export function meaning(result: DemoResult, store: string): string {
   const parts = result.phases.map((p) => {
@@ -136,13 +140,22 @@ export function meaning(result: DemoResult, store: string): string {
   if (result.phases.every((p) => p.resumed === 0)) {
     return `What it means: no session was resumed, every handshake was a full one (${parts.join('; ')}).${why}`;
   }
+  const tls12 = result.phases.find((p) => p.protocol === 'TLSv1.2');
   const tls13 = result.phases.find((p) => p.protocol === 'TLSv1.3');
+  // The cache counts a hit for each handshake it resumed; a TLS 1.2 resumption it did not count
+  // was a stateless ticket (tickets 'auto' gives TLS 1.2 clients that ask for one a ticket).
+  const byId = tls12 === undefined ? 0 : Math.min(tls12.server.hits, tls12.resumed);
+  const note12 =
+    tls12 !== undefined && tls12.resumed > 0
+      ? ` TLS 1.2 resumed ${times(tls12.resumed - byId)} by stateless tickets (the server's ticket key, no store) and ${times(byId)} by session id from the server cache.`
+      : '';
   const note =
-    tls13 !== undefined && tls13.resumed > 0
+    note12 +
+    (tls13 !== undefined && tls13.resumed > 0
       ? ` TLS 1.3 resumed through stateful sessions in the server cache, which a plain Node server never does; ${
           tls13.repeatedOffers === 0 ? 'no ticket was offered twice' : `${tls13.repeatedOffers} tickets were offered again`
         }.`
-      : '';
+      : '');
   const all = result.phases.every((p) => p.resumed === p.connections - 1);
   const lead = all ? 'after one full handshake, clients resumed their sessions' : 'clients resumed some of their sessions';
   return `What it means: ${lead} (${parts.join('; ')}).${note}${why}`;

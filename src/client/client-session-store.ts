@@ -1,10 +1,9 @@
-import { X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Agent, AgentOptions } from 'node:https';
-import { isIP } from 'node:net';
 import * as tls from 'node:tls';
 import { nodeSessionIdentity, sessionForConnect, verifiesServer } from '../node/client-sessions.js';
 import { TLS1_3_VERSION, TlsSession, unwrapNodeSession } from '../session/index.js';
+import { certificateNames, sessionVouchesFor } from '../session/vouch.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { withBudget } from '../util/budget.js';
@@ -186,9 +185,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
       } else if (!verifiesServer(options)) {
         session = der;
       } else {
-        const peer = summarizeSession(der)?.peerCertificate;
-        if (peer === undefined) ignored = 'unverifiable';
-        else if (vouchesFor(der, peer, key.identity, this.#now())) session = sessionForConnect(der, options);
+        if (decodedVouches(der, key.identity, this.#now())) session = sessionForConnect(der, options);
         else ignored = 'unverifiable';
       }
     }
@@ -469,7 +466,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
       else if (notAfter === undefined || notAfter <= now) result = false;
       // After a full handshake Node's own checkServerIdentity passed when `authorized` is set.
       else if (!reused && socket.authorized && key.defaultIdentityCheck) result = notAfter;
-      else result = certificateMatches(peer, key.identity) ? notAfter : false;
+      else result = certificateNames(peer, key.identity) ? notAfter : false;
     }
     tracked.certNotAfter = result;
     return result;
@@ -707,6 +704,15 @@ function isConnectionError(error: Error | null | undefined): boolean {
   return typeof code === 'string' && (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || TRANSPORT_CODES.has(code));
 }
 
+/** Whether plain DER from outside vouches for `name` ({@link sessionVouchesFor}); false when it does not decode. */
+function decodedVouches(der: Buffer, name: string, nowMs: number): boolean {
+  try {
+    return sessionVouchesFor(TlsSession.fromDER(der), name, nowMs);
+  } catch {
+    return false;
+  }
+}
+
 /** The DER of a session Node handed out (bound or not); `undefined` when the header is broken. */
 function nodeDER(session: Buffer): Buffer | undefined {
   try {
@@ -716,32 +722,6 @@ function nodeDER(session: Buffer): Buffer | undefined {
   }
 }
 
-/**
- * Whether a session from outside may be offered to a verified connection to `name`: its
- * original handshake verified the certificate (verify_result 0), which is unexpired at `nowMs`
- * and names `name`.
- */
-function vouchesFor(der: Buffer, peer: Buffer, name: string, nowMs: number): boolean {
-  let session: TlsSession;
-  try {
-    session = TlsSession.fromDER(der);
-  } catch {
-    return false;
-  }
-  if (session.verifyResult !== 0) return false;
-  const notAfter = certificateNotAfter(peer);
-  return notAfter !== undefined && notAfter > nowMs && certificateMatches(peer, name);
-}
-
-/** Whether the certificate names `name` (a DNS name or an IP address). Parses it: rare path. */
-function certificateMatches(der: Buffer, name: string): boolean {
-  try {
-    const cert = new X509Certificate(der);
-    return isIP(name) !== 0 ? cert.checkIP(name) !== undefined : cert.checkHost(name) !== undefined;
-  } catch {
-    return false;
-  }
-}
 
 /** A stored session as `'session'` reports it; the session is decoded only when read. */
 class SessionEventImpl extends OfferEventImpl implements SessionEvent {

@@ -58,6 +58,10 @@ export const SSL_OP_NO_TICKET: number = cryptoConstants.SSL_OP_NO_TICKET;
 export const SSL_OP_NO_TLSv1_2: number = cryptoConstants.SSL_OP_NO_TLSv1_2;
 export const SSL_OP_NO_TLSv1_3: number = cryptoConstants.SSL_OP_NO_TLSv1_3;
 export const SSL_OP_CIPHER_SERVER_PREFERENCE: number = cryptoConstants.SSL_OP_CIPHER_SERVER_PREFERENCE;
+/** OpenSSL 3's SSL_OP_IGNORE_UNEXPECTED_EOF (bit 7): a TCP close without close_notify reads as close_notify. */
+export const SSL_OP_IGNORE_UNEXPECTED_EOF = 1 << 7;
+/** OpenSSL 3's SSL_OP_DISABLE_TLSEXT_CA_NAMES (bit 9): a server sends no certificate_authorities extension. */
+export const SSL_OP_DISABLE_TLSEXT_CA_NAMES = 1 << 9;
 /** OpenSSL 3's SSL_OP_NO_ANTI_REPLAY (bit 24); Node's crypto.constants does not list it. */
 export const SSL_OP_NO_ANTI_REPLAY = 1 << 24;
 

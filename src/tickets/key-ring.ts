@@ -105,7 +105,8 @@ type RingServer = TicketServerInternals & { [kRing]?: TicketKeyRing };
  * encrypts, the previous keys decrypt until their grace period ends, the next key is known
  * (and decrypts) one rotation ahead. Tickets decrypted by a key other than the current one are
  * renewed under the current key. Works with `tls`, `https` and `http2` secure servers, with or
- * without a {@link ServerSessionCache} (which must then use `tickets: 'stateless'`).
+ * without a {@link ServerSessionCache} (in its default `'auto'` mode the ring encrypts TLS 1.2
+ * tickets; in `'stateless'` mode, every ticket).
  *
  * @example
  * ```ts
