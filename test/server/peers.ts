@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { tmpDir } from '../helpers/index.js';
+import { requirePeer as failWithoutPeer, skipUnlessPeer, tmpDir } from '../helpers/index.js';
 
 const SOURCE = fileURLToPath(new URL('./fixtures/go-resume/main.go', import.meta.url));
 
@@ -38,10 +38,14 @@ async function available(file: string, args: string[]): Promise<boolean> {
  */
 export async function requirePeer(t: TestContext, peer: 'go' | 'curl'): Promise<boolean> {
   const ok = peer === 'go' ? await available('go', ['version']) : await available('curl', ['--version']);
-  if (ok) return true;
-  if (process.env['CI'] === 'true') throw new Error(`${peer} is required under CI and was not found`);
-  t.skip(`${peer} not installed`);
-  return false;
+  const missing = ok ? undefined : `${peer} is not installed (.ci/run installs ${peer === 'go' ? 'golang-go' : 'curl'})`;
+  const skip = skipUnlessPeer(missing);
+  if (skip !== undefined) {
+    t.skip(skip);
+    return false;
+  }
+  failWithoutPeer(missing);
+  return true;
 }
 
 let built: Promise<string> | undefined;
