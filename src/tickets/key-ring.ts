@@ -17,16 +17,23 @@ import {
   ticketCallbackUnsupported,
 } from './node-ticket-callback.js';
 import { check, type ResolvedRingOptions, resolveRingOptions, type TicketKeyRingOptions } from './options.js';
+import {
+  decide,
+  decryptsUntil,
+  epochOf,
+  type KeyDecision,
+  lowestLiveEpoch,
+  missingPrimaries,
+  primaryOf,
+  type RingState,
+  range,
+  roleOf,
+  type TicketKeyRole,
+  timesOf,
+} from './key-schedule.js';
 import { generateKey, keyName, MAX_SLOT_KEYS, type RingKey, wipe } from './ticket-key.js';
 
-/** What a key does now. */
-export type TicketKeyRole =
-  /** Encrypts new tickets (and decrypts). */
-  | 'current'
-  /** Takes over at the next rotation; already decrypts, so a fleet can switch a little unevenly. */
-  | 'next'
-  /** Stopped encrypting; decrypts until `decryptsUntil`. */
-  | 'previous';
+export type { TicketKeyRole } from './key-schedule.js';
 
 /** A key as the ring reports it: never its material unless asked with `reveal`. */
 export interface TicketKeyInfo {
@@ -120,10 +127,7 @@ type RingServer = TicketServerInternals & { [kRing]?: TicketKeyRing };
 export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
   readonly #opts: ResolvedRingOptions;
   readonly #fleet: FleetStore | undefined;
-  #rotateEveryMs: number;
-  #graceMs: number;
-  #revokedBeforeMs = 0;
-  readonly #slots = new Map<number, RingKey[]>();
+  readonly #state: RingState;
   #accepted = new Map<string, Accepted>();
   #current: RingKey | undefined;
   #encryptAnswer: [number, Buffer, Buffer, Buffer, Buffer] | undefined;
@@ -146,8 +150,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
   constructor(options: TicketKeyRingOptions = {}) {
     super();
     this.#opts = resolveRingOptions(options);
-    this.#rotateEveryMs = this.#opts.rotateEveryMs;
-    this.#graceMs = this.#opts.graceMs;
+    this.#state = { slots: new Map(), rotateEveryMs: this.#opts.rotateEveryMs, graceMs: this.#opts.graceMs, revokedBeforeMs: 0 };
     this.#fleet =
       this.#opts.store === undefined
         ? undefined
@@ -156,12 +159,12 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
 
   /** Seconds a key encrypts before the next takes over (the store's value once synced). */
   get rotateEvery(): number {
-    return this.#rotateEveryMs / 1000;
+    return this.#state.rotateEveryMs / 1000;
   }
 
   /** Seconds a key still decrypts after its turn (the store's value once synced). */
   get grace(): number {
-    return this.#graceMs / 1000;
+    return this.#state.graceMs / 1000;
   }
 
   /** The name (32 hex characters) of the key that encrypts now, if the ring has keys. */
@@ -229,33 +232,31 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     const fleet = this.#fleet;
     if (fleet !== undefined) await this.#syncStore(fleet, true);
     const t = this.#opts.now();
-    const n = this.#epochOf(t);
+    const n = epochOf(t, this.#state);
     if (revoke) {
-      this.#revokedBeforeMs = t;
-      for (const keys of this.#slots.values()) for (const k of keys) this.#discard(k);
-      const lowest = this.#lowestLiveEpoch(t);
-      const old = [...this.#slots.keys()];
-      this.#slots.clear();
-      this.#slots.set(n, [generateKey(t)]);
-      this.#slots.set(n + 1, [generateKey(t)]);
+      this.#state.revokedBeforeMs = t;
+      for (const keys of this.#state.slots.values()) for (const k of keys) this.#discard(k);
+      const lowest = lowestLiveEpoch(t, this.#state);
+      const old = [...this.#state.slots.keys()];
+      this.#state.slots.clear();
+      this.#fill(t);
       this.#recompute(t);
       if (fleet !== undefined) {
-        await fleet.writeMeta({ rotateEveryMs: this.#rotateEveryMs, graceMs: this.#graceMs, revokedBeforeMs: t });
+        await fleet.writeMeta({ rotateEveryMs: this.#state.rotateEveryMs, graceMs: this.#state.graceMs, revokedBeforeMs: t });
         await this.#writeSlot(fleet, n, t);
         await this.#writeSlot(fleet, n + 1, t);
         const gone = new Set([...old.filter((e) => e < n), ...range(lowest, n - 1)]);
         await Promise.all([...gone].map((e) => fleet.deleteSlot(e)));
       }
     } else {
-      const keys = this.#slots.get(n) ?? [];
-      for (const k of keys) if (k.untilMs === 0) k.untilMs = t + this.#graceMs;
+      const keys = this.#state.slots.get(n) ?? [];
+      for (const k of keys) if (k.untilMs === 0) k.untilMs = t + this.#state.graceMs;
       const next = [generateKey(t), ...keys];
       for (const k of next.splice(MAX_SLOT_KEYS)) this.#discard(k);
-      this.#slots.set(n, next);
+      this.#state.slots.set(n, next);
       this.#recompute(t);
       if (fleet !== undefined) await this.#writeSlot(fleet, n, t);
     }
-    this.#recompute(t);
     return this.#infoOf(this.#current!, n, t);
   }
 
@@ -268,7 +269,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     const t = this.#opts.now();
     this.#refresh();
     const out: TicketKeyInfo[] = [];
-    for (const [epoch, keys] of this.#slots) {
+    for (const [epoch, keys] of this.#state.slots) {
       for (const k of keys) out.push(this.#infoOf(k, epoch, t, reveal));
     }
     const rank: Record<TicketKeyRole, number> = { current: 0, next: 1, previous: 2 };
@@ -363,9 +364,9 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     this.#closed = true;
     this.#stopTimer();
     await this.#syncing?.catch(() => {});
-    for (const keys of this.#slots.values()) for (const k of keys) wipe(k);
+    for (const keys of this.#state.slots.values()) for (const k of keys) wipe(k);
     for (const k of this.#discarded.splice(0)) wipe(k);
-    this.#slots.clear();
+    this.#state.slots.clear();
     this.#accepted = new Map();
     this.#current = undefined;
     this.#encryptAnswer = undefined;
@@ -412,7 +413,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     ctx.enableTicketKeyCallback();
     ctx.onticketkeycallback = this.#callback;
     if (this.#current !== undefined) ctx.setTicketKeys(this.#current.material);
-    ctx.setSessionTimeout(Math.max(1, Math.min(binding.sessionTimeoutS, Math.floor(this.#graceMs / 1000))));
+    ctx.setSessionTimeout(Math.max(1, Math.min(binding.sessionTimeoutS, Math.floor(this.#state.graceMs / 1000))));
   }
 
   // ---- roles ----------------------------------------------------------------------------
@@ -421,56 +422,39 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     this.#discarded.push(k);
   }
 
-  #epochOf(t: number): number {
-    return Math.floor(t / this.#rotateEveryMs);
-  }
-
-  /** The oldest slot whose primary may still decrypt at `t`: (epoch + 1) * R + grace > t. */
-  #lowestLiveEpoch(t: number): number {
-    return Math.floor((t - this.#graceMs) / this.#rotateEveryMs) - 1;
-  }
-
-  #decryptsUntil(epoch: number, k: RingKey): number {
-    return k.untilMs !== 0 ? k.untilMs : (epoch + 1) * this.#rotateEveryMs + this.#graceMs;
-  }
-
   #refresh(force = false): void {
     const t = this.#opts.now();
     if (force || t >= this.#nextChangeMs) this.#recompute(t);
   }
 
-  /**
-   * Decides, for time `t`, which key encrypts and which keys decrypt; wipes the keys that
-   * retired. The only place roles are decided.
-   */
-  #recompute(t: number): void {
-    const n = this.#epochOf(t);
-    if (this.#fleet === undefined && !this.#closed) {
-      // A local ring makes its own keys as time goes by.
-      for (const e of [n, n + 1]) if (primaryOf(this.#slots.get(e)) === undefined) this.#slots.set(e, [generateKey(t), ...(this.#slots.get(e) ?? [])]);
+  /** Makes a primary for each of `epochs` (default: the current and next slots) that lacks one; returns those made. */
+  #fill(t: number, epochs: readonly number[] = missingPrimaries(this.#state.slots, t, this.#state)): number[] {
+    const made: number[] = [];
+    for (const e of epochs) {
+      const keys = this.#state.slots.get(e) ?? [];
+      if (primaryOf(keys) !== undefined) continue;
+      this.#state.slots.set(e, [generateKey(t), ...keys]);
+      made.push(e);
     }
-    const current = this.#pickCurrent(n);
+    return made;
+  }
+
+  /** Decides the roles at `t` (see key-schedule.ts) and applies them. */
+  #recompute(t: number): void {
+    // A local ring makes its own keys as time goes by.
+    if (this.#fleet === undefined && !this.#closed) this.#fill(t);
+    this.#apply(decide(this.#state.slots, t, this.#state), t);
+  }
+
+  /**
+   * The one place a decision takes effect: the callback's answers, the servers' key, the
+   * `rotate` and `retire` events, wiping, and deleting emptied slots from the store.
+   */
+  #apply(d: KeyDecision, t: number): void {
+    const current = d.current;
     const accepted = new Map<string, Accepted>();
-    const retired: Array<{ epoch: number; key: RingKey }> = [];
-    let nextChange = (n + 1) * this.#rotateEveryMs;
-    for (const [epoch, keys] of this.#slots) {
-      if (epoch > n + 1 && keys[0] !== current) {
-        nextChange = Math.min(nextChange, (epoch - 1) * this.#rotateEveryMs);
-        continue;
-      }
-      for (const k of keys) {
-        if (k === current) {
-          accepted.set(k.id, { key: k, answer: [TICKET_OK, k.material.subarray(16, 32), k.material.subarray(32, 48)] });
-          continue;
-        }
-        const until = this.#decryptsUntil(epoch, k);
-        if (t >= until) {
-          retired.push({ epoch, key: k });
-          continue;
-        }
-        nextChange = Math.min(nextChange, until);
-        accepted.set(k.id, { key: k, answer: [TICKET_RENEW, k.material.subarray(16, 32), k.material.subarray(32, 48)] });
-      }
+    for (const k of d.decrypting) {
+      accepted.set(k.id, { key: k, answer: [k === current ? TICKET_OK : TICKET_RENEW, k.material.subarray(16, 32), k.material.subarray(32, 48)] });
     }
     const rotated = current !== this.#current;
     this.#current = current;
@@ -479,19 +463,19 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
         ? undefined
         : [TICKET_OK, current.material.subarray(16, 32), current.material.subarray(32, 48), current.material.subarray(0, 16), this.#iv];
     this.#accepted = accepted;
-    this.#nextChangeMs = nextChange;
+    this.#nextChangeMs = d.nextChangeMs;
     if (rotated && current !== undefined) {
       for (const b of this.#bindings.values()) b.context.setTicketKeys(current.material);
-      const info = this.#infoOf(current, this.#epochOfKey(current) ?? n, t);
+      const info = this.#infoOf(current, d.currentEpoch ?? d.epoch, t);
       process.nextTick(() => this.emit('rotate', info));
     }
     const emptied: number[] = [];
-    for (const { epoch, key } of retired) {
+    for (const { epoch, key } of d.retired) {
       const info = this.#infoOf(key, epoch, t);
-      const keys = this.#slots.get(epoch)!;
+      const keys = this.#state.slots.get(epoch)!;
       keys.splice(keys.indexOf(key), 1);
       if (keys.length === 0) {
-        this.#slots.delete(epoch);
+        this.#state.slots.delete(epoch);
         emptied.push(epoch);
       }
       wipe(key);
@@ -508,35 +492,16 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     }
   }
 
-  #pickCurrent(n: number): RingKey | undefined {
-    const own = primaryOf(this.#slots.get(n));
-    if (own !== undefined) return own;
-    // No key for this turn (store unreachable for a whole turn): keep the newest past primary.
-    let best: number | undefined;
-    for (const [e, keys] of this.#slots) if (e < n && primaryOf(keys) !== undefined && (best === undefined || e > best)) best = e;
-    if (best === undefined) {
-      for (const [e, keys] of this.#slots) if (primaryOf(keys) !== undefined && (best === undefined || e < best)) best = e;
-    }
-    return best === undefined ? undefined : primaryOf(this.#slots.get(best));
-  }
-
-  #epochOfKey(key: RingKey): number | undefined {
-    for (const [e, keys] of this.#slots) if (keys.includes(key)) return e;
-    return undefined;
-  }
-
   #infoOf(k: RingKey, epoch: number, t: number, reveal = false): TicketKeyInfo {
-    const primary = k.untilMs === 0;
-    const n = this.#epochOf(t);
-    const role: TicketKeyRole = k === this.#current ? 'current' : primary && epoch > n ? 'next' : 'previous';
+    const times = timesOf(k, epoch, this.#state);
     const info: TicketKeyInfo = {
       name: keyName(k),
-      role,
+      role: roleOf(k, epoch, this.#current, t, this.#state),
       epoch,
       createdAt: new Date(k.createdMs),
-      encryptsFrom: primary ? new Date(epoch * this.#rotateEveryMs) : null,
-      encryptsUntil: primary ? new Date((epoch + 1) * this.#rotateEveryMs) : null,
-      decryptsUntil: new Date(this.#decryptsUntil(epoch, k)),
+      encryptsFrom: times.encryptsFromMs === null ? null : new Date(times.encryptsFromMs),
+      encryptsUntil: times.encryptsUntilMs === null ? null : new Date(times.encryptsUntilMs),
+      decryptsUntil: new Date(times.decryptsUntilMs),
     };
     if (reveal) info.material = k.material.toString('hex');
     return info;
@@ -576,15 +541,15 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
       meta = undefined;
     }
     if (meta === undefined) {
-      if (write) await fleet.writeMeta({ rotateEveryMs: this.#rotateEveryMs, graceMs: this.#graceMs, revokedBeforeMs: this.#revokedBeforeMs });
+      if (write) await fleet.writeMeta({ rotateEveryMs: this.#state.rotateEveryMs, graceMs: this.#state.graceMs, revokedBeforeMs: this.#state.revokedBeforeMs });
     } else {
       this.#adoptMeta(meta);
       this.#recompute(this.#opts.now());
     }
     const t = this.#opts.now();
-    const n = this.#epochOf(t);
+    const n = epochOf(t, this.#state);
     // Every live slot in one read (the options bound their number); then one decision.
-    const epochs = range(this.#lowestLiveEpoch(t), n + 1);
+    const epochs = range(lowestLiveEpoch(t, this.#state), n + 1);
     const records = await fleet.readSlots(epochs, (err) => this.#report(err));
     if (this.#closed) return;
     const pruned: number[] = [];
@@ -592,7 +557,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     epochs.forEach((e, i) => {
       const stored = records[i];
       if (stored !== undefined) {
-        const live = stored.filter((k) => k.createdMs >= this.#revokedBeforeMs && t < this.#decryptsUntil(e, k));
+        const live = stored.filter((k) => k.createdMs >= this.#state.revokedBeforeMs && t < decryptsUntil(e, k, this.#state));
         for (const k of stored) if (!live.includes(k)) wipe(k);
         this.#adoptSlot(e, live, t);
         if (write && live.length !== stored.length) pruned.push(e);
@@ -602,19 +567,13 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     });
     this.#recompute(t);
     for (const e of pruned) {
-      if (this.#slots.has(e)) await this.#writeSlot(fleet, e, t);
+      if (this.#state.slots.has(e)) await this.#writeSlot(fleet, e, t);
       else await fleet.deleteSlot(e);
     }
-    const made: number[] = [];
-    for (const e of missing) {
-      // Missing: put back the key this member has (a store that lost its data), else make one.
-      if (primaryOf(this.#slots.get(e)) === undefined) {
-        this.#slots.set(e, [generateKey(t), ...(this.#slots.get(e) ?? [])]);
-        this.#recompute(t);
-        made.push(e);
-      }
-      await this.#writeSlot(fleet, e, t);
-    }
+    // Missing: put back the key this member has (a store that lost its data), else make one.
+    const made = this.#fill(t, missing);
+    if (made.length > 0) this.#recompute(t);
+    for (const e of missing) await this.#writeSlot(fleet, e, t);
     if (made.length === 0 || this.#closed) return;
     // Members that made the same key at the same moment: the last write wins. Reading it back a
     // moment later lets them agree now rather than at their next sync.
@@ -629,36 +588,36 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
 
   #adoptMeta(meta: { rotateEveryMs: number; graceMs: number; revokedBeforeMs: number }): void {
     const t = this.#opts.now();
-    if (meta.rotateEveryMs !== this.#rotateEveryMs || meta.graceMs !== this.#graceMs) {
+    if (meta.rotateEveryMs !== this.#state.rotateEveryMs || meta.graceMs !== this.#state.graceMs) {
       const seen = `${meta.rotateEveryMs}/${meta.graceMs}`;
       if (this.#reportedConfig !== seen) {
         this.#reportedConfig = seen;
         this.#report(
           new TicketKeyError(
             'ERR_TICKET_CONFIG',
-            `the store rotates every ${meta.rotateEveryMs / 1000} s with ${meta.graceMs / 1000} s of grace; this ring was given ${this.#rotateEveryMs / 1000} s and ${this.#graceMs / 1000} s and follows the store`,
+            `the store rotates every ${meta.rotateEveryMs / 1000} s with ${meta.graceMs / 1000} s of grace; this ring was given ${this.#state.rotateEveryMs / 1000} s and ${this.#state.graceMs / 1000} s and follows the store`,
           ),
         );
       }
-      if (meta.rotateEveryMs !== this.#rotateEveryMs) {
+      if (meta.rotateEveryMs !== this.#state.rotateEveryMs) {
         // Slot numbers change meaning: every key held becomes decrypt-only for a grace period.
-        const all = [...this.#slots.values()].flat();
+        const all = [...this.#state.slots.values()].flat();
         for (const k of all) k.untilMs = Math.max(k.untilMs, t + meta.graceMs);
-        this.#slots.clear();
-        this.#rotateEveryMs = meta.rotateEveryMs;
-        if (all.length > 0) this.#slots.set(this.#epochOf(t), all.slice(0, MAX_SLOT_KEYS));
+        this.#state.slots.clear();
+        this.#state.rotateEveryMs = meta.rotateEveryMs;
+        if (all.length > 0) this.#state.slots.set(epochOf(t, this.#state), all.slice(0, MAX_SLOT_KEYS));
         for (const k of all.slice(MAX_SLOT_KEYS)) this.#discard(k);
       }
-      this.#graceMs = meta.graceMs;
+      this.#state.graceMs = meta.graceMs;
       for (const b of this.#bindings.values()) this.#install(b);
     }
-    if (meta.revokedBeforeMs > this.#revokedBeforeMs) {
-      this.#revokedBeforeMs = meta.revokedBeforeMs;
-      for (const [e, keys] of this.#slots) {
+    if (meta.revokedBeforeMs > this.#state.revokedBeforeMs) {
+      this.#state.revokedBeforeMs = meta.revokedBeforeMs;
+      for (const [e, keys] of this.#state.slots) {
         const kept = keys.filter((k) => k.createdMs >= meta.revokedBeforeMs);
         for (const k of keys) if (!kept.includes(k)) this.#discard(k);
-        if (kept.length === 0) this.#slots.delete(e);
-        else this.#slots.set(e, kept);
+        if (kept.length === 0) this.#state.slots.delete(e);
+        else this.#state.slots.set(e, kept);
       }
     }
   }
@@ -669,7 +628,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
    * race keeps decrypting its own tickets for a grace period if it ever encrypted.
    */
   #adoptSlot(epoch: number, stored: RingKey[], t: number): void {
-    const local = this.#slots.get(epoch) ?? [];
+    const local = this.#state.slots.get(epoch) ?? [];
     const byId = new Map(local.map((k) => [k.id, k]));
     const next: RingKey[] = [];
     for (const s of stored) {
@@ -683,36 +642,35 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
         next.push(s);
       }
     }
-    const n = this.#epochOf(t);
+    const n = epochOf(t, this.#state);
     const storeHasPrimary = primaryOf(stored) !== undefined;
     for (const k of byId.values()) {
       if (k.untilMs !== 0) next.push(k);
       else if (!storeHasPrimary) {
         // The store dropped it as retired or revoked: so does this member (unless the store only
         // has demoted keys, which cannot stand in for a primary).
-        if (stored.length === 0 || t >= this.#decryptsUntil(epoch, k)) this.#discard(k);
+        if (stored.length === 0 || t >= decryptsUntil(epoch, k, this.#state)) this.#discard(k);
         else next.unshift(k);
-      } else if (epoch <= n && t < this.#decryptsUntil(epoch, k)) {
-        k.untilMs = t + this.#graceMs; // lost the race for this slot after encrypting
+      } else if (epoch <= n && t < decryptsUntil(epoch, k, this.#state)) {
+        k.untilMs = t + this.#state.graceMs; // lost the race for this slot after encrypting
         next.push(k);
       } else this.#discard(k);
     }
     for (const k of next.splice(MAX_SLOT_KEYS)) this.#discard(k);
-    if (next.length === 0) this.#slots.delete(epoch);
-    else this.#slots.set(epoch, next);
+    if (next.length === 0) this.#state.slots.delete(epoch);
+    else this.#state.slots.set(epoch, next);
   }
 
   async #writeSlot(fleet: FleetStore, epoch: number, t: number): Promise<void> {
-    const keys = this.#slots.get(epoch) ?? [];
+    const keys = this.#state.slots.get(epoch) ?? [];
     if (keys.length === 0) return;
-    const ttl = Math.max(...keys.map((k) => this.#decryptsUntil(epoch, k))) - t;
+    const ttl = Math.max(...keys.map((k) => decryptsUntil(epoch, k, this.#state))) - t;
     await fleet.writeSlot(epoch, keys, ttl);
   }
 
   /** A ring with a store that has no key at all (store unreachable at start): make local ones. */
   #makeLocalKeys(t: number, warn = true): void {
-    const n = this.#epochOf(t);
-    for (const e of [n, n + 1]) if (primaryOf(this.#slots.get(e)) === undefined) this.#slots.set(e, [generateKey(t), ...(this.#slots.get(e) ?? [])]);
+    this.#fill(t);
     this.#recompute(t);
     if (warn && this.#fleet !== undefined && !this.#warnedLocal) {
       this.#warnedLocal = true;
@@ -760,15 +718,4 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
         : new TicketKeyError('ERR_TICKET_STORE', `ticket key store: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
     if (this.listenerCount('error') > 0) process.nextTick(() => this.emit('error', e));
   }
-}
-
-function primaryOf(keys: readonly RingKey[] | undefined): RingKey | undefined {
-  const first = keys?.[0];
-  return first !== undefined && first.untilMs === 0 ? first : undefined;
-}
-
-function range(from: number, to: number): number[] {
-  const out: number[] = [];
-  for (let e = from; e <= to; e++) out.push(e);
-  return out;
 }
