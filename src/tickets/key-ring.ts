@@ -5,6 +5,7 @@ import { ServerSessionCache } from '../server/server-session-cache.js';
 import { OPENSSL_DEFAULT_TIMEOUT_S } from '../session/names.js';
 import { TicketKeyError } from './errors.js';
 import { FleetStore } from './fleet-store.js';
+import { FleetSync } from './fleet-sync.js';
 import {
   compatibilityCallback,
   TICKET_NOT_DECRYPTABLE,
@@ -19,14 +20,11 @@ import {
 import { check, type ResolvedRingOptions, resolveRingOptions, type TicketKeyRingOptions } from './options.js';
 import {
   decide,
-  decryptsUntil,
   epochOf,
   type KeyDecision,
-  lowestLiveEpoch,
   missingPrimaries,
   primaryOf,
   type RingState,
-  range,
   roleOf,
   type TicketKeyRole,
   timesOf,
@@ -101,9 +99,6 @@ const kRing = Symbol('tls-sessions.TicketKeyRing');
 const ZERO16 = Buffer.alloc(16);
 const NOT_DECRYPTABLE: TicketKeyAnswer = [TICKET_NOT_DECRYPTABLE, ZERO16, ZERO16];
 const IV_POOL_BYTES = 4096;
-/** Pause before reading back a key this member just made (see #syncStore). */
-const READ_BACK_MIN_MS = 100;
-const READ_BACK_SPREAD_MS = 200;
 
 type RingServer = TicketServerInternals & { [kRing]?: TicketKeyRing };
 
@@ -126,7 +121,7 @@ type RingServer = TicketServerInternals & { [kRing]?: TicketKeyRing };
  */
 export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
   readonly #opts: ResolvedRingOptions;
-  readonly #fleet: FleetStore | undefined;
+  readonly #fleet: FleetSync | undefined;
   readonly #state: RingState;
   #accepted = new Map<string, Accepted>();
   #current: RingKey | undefined;
@@ -144,7 +139,6 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
   #warnedLocal = false;
   /** Keys taken out of the slots, wiped by the next `#recompute` (the callback may still use them until then). */
   readonly #discarded: RingKey[] = [];
-  #reportedConfig = '';
 
   /** @param options see {@link TicketKeyRingOptions}; throws `ERR_TICKET_OPTION` on bad input. */
   constructor(options: TicketKeyRingOptions = {}) {
@@ -154,7 +148,16 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     this.#fleet =
       this.#opts.store === undefined
         ? undefined
-        : new FleetStore(this.#opts.store, this.#opts.kek, this.#opts.prefix, this.#opts.storeTimeoutMs);
+        : new FleetSync(new FleetStore(this.#opts.store, this.#opts.kek, this.#opts.prefix, this.#opts.storeTimeoutMs), {
+            state: this.#state,
+            now: () => this.#opts.now(),
+            isClosed: () => this.#closed,
+            fill: (t, epochs) => this.#fill(t, epochs),
+            discard: (k) => this.#discard(k),
+            recompute: (t) => this.#recompute(t),
+            report: (err) => this.#report(err),
+            scheduleChanged: () => this.#checkBindings(),
+          });
   }
 
   /** Seconds a key encrypts before the next takes over (the store's value once synced). */
@@ -215,7 +218,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
       this.#refresh(true);
       return;
     }
-    await this.#syncStore(this.#fleet, false);
+    await this.#fleet.pull(false);
     this.#recompute(this.#opts.now());
   }
 
@@ -230,24 +233,17 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     // A revocation asked as 'yes' must not become a plain rotation that leaves a leaked key decrypting.
     const revoke = check.boolean(check.object(options).revoke, 'rotate: revoke', false);
     const fleet = this.#fleet;
-    if (fleet !== undefined) await this.#syncStore(fleet, true);
+    if (fleet !== undefined) await fleet.pull(true);
     const t = this.#opts.now();
     const n = epochOf(t, this.#state);
     if (revoke) {
       this.#state.revokedBeforeMs = t;
       for (const keys of this.#state.slots.values()) for (const k of keys) this.#discard(k);
-      const lowest = lowestLiveEpoch(t, this.#state);
-      const old = [...this.#state.slots.keys()];
+      const held = [...this.#state.slots.keys()];
       this.#state.slots.clear();
       this.#fill(t);
       this.#recompute(t);
-      if (fleet !== undefined) {
-        await fleet.writeMeta({ rotateEveryMs: this.#state.rotateEveryMs, graceMs: this.#state.graceMs, revokedBeforeMs: t });
-        await this.#writeSlot(fleet, n, t);
-        await this.#writeSlot(fleet, n + 1, t);
-        const gone = new Set([...old.filter((e) => e < n), ...range(lowest, n - 1)]);
-        await Promise.all([...gone].map((e) => fleet.deleteSlot(e)));
-      }
+      if (fleet !== undefined) await fleet.publishRevocation(t, held);
     } else {
       const keys = this.#state.slots.get(n) ?? [];
       for (const k of keys) if (k.untilMs === 0) k.untilMs = t + this.#state.graceMs;
@@ -255,7 +251,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
       for (const k of next.splice(MAX_SLOT_KEYS)) this.#discard(k);
       this.#state.slots.set(n, next);
       this.#recompute(t);
-      if (fleet !== undefined) await this.#writeSlot(fleet, n, t);
+      if (fleet !== undefined) await fleet.writeSlot(n, t);
     }
     return this.#infoOf(this.#current!, n, t);
   }
@@ -483,13 +479,8 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     }
     // Keys dropped since the last decision: nothing refers to them any more.
     for (const k of this.#discarded.splice(0)) wipe(k);
-    const fleet = this.#fleet;
-    if (fleet !== undefined && emptied.length > 0) {
-      // Not from inside a handshake: this may run in Node's ticket callback.
-      setImmediate(() => {
-        for (const e of emptied) fleet.deleteSlot(e).catch((err: unknown) => this.#report(err));
-      });
-    }
+    // Not from inside a handshake: this may run in Node's ticket callback (forget defers it).
+    if (emptied.length > 0) this.#fleet?.forget(emptied);
   }
 
   #infoOf(k: RingKey, epoch: number, t: number, reveal = false): TicketKeyInfo {
@@ -518,7 +509,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     }
     let ok = true;
     try {
-      await this.#syncStore(fleet, true);
+      await fleet.pull(true);
     } catch (err) {
       ok = false;
       this.#report(err);
@@ -529,143 +520,6 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     if (this.#current === undefined) this.#makeLocalKeys(t);
     this.#checkBindings();
     return ok;
-  }
-
-  async #syncStore(fleet: FleetStore, write: boolean): Promise<void> {
-    let meta: Awaited<ReturnType<FleetStore['readMeta']>>;
-    try {
-      meta = await fleet.readMeta();
-    } catch (err) {
-      if (!(err instanceof TicketKeyError) || err.code !== 'ERR_TICKET_RECORD') throw err;
-      this.#report(err);
-      meta = undefined;
-    }
-    if (meta === undefined) {
-      if (write) await fleet.writeMeta({ rotateEveryMs: this.#state.rotateEveryMs, graceMs: this.#state.graceMs, revokedBeforeMs: this.#state.revokedBeforeMs });
-    } else {
-      this.#adoptMeta(meta);
-      this.#recompute(this.#opts.now());
-    }
-    const t = this.#opts.now();
-    const n = epochOf(t, this.#state);
-    // Every live slot in one read (the options bound their number); then one decision.
-    const epochs = range(lowestLiveEpoch(t, this.#state), n + 1);
-    const records = await fleet.readSlots(epochs, (err) => this.#report(err));
-    if (this.#closed) return;
-    const pruned: number[] = [];
-    const missing: number[] = [];
-    epochs.forEach((e, i) => {
-      const stored = records[i];
-      if (stored !== undefined) {
-        const live = stored.filter((k) => k.createdMs >= this.#state.revokedBeforeMs && t < decryptsUntil(e, k, this.#state));
-        for (const k of stored) if (!live.includes(k)) wipe(k);
-        this.#adoptSlot(e, live, t);
-        if (write && live.length !== stored.length) pruned.push(e);
-      } else if (e >= n && write) {
-        missing.push(e);
-      }
-    });
-    this.#recompute(t);
-    for (const e of pruned) {
-      if (this.#state.slots.has(e)) await this.#writeSlot(fleet, e, t);
-      else await fleet.deleteSlot(e);
-    }
-    // Missing: put back the key this member has (a store that lost its data), else make one.
-    const made = this.#fill(t, missing);
-    if (made.length > 0) this.#recompute(t);
-    for (const e of missing) await this.#writeSlot(fleet, e, t);
-    if (made.length === 0 || this.#closed) return;
-    // Members that made the same key at the same moment: the last write wins. Reading it back a
-    // moment later lets them agree now rather than at their next sync.
-    await new Promise((resolve) => setTimeout(resolve, READ_BACK_MIN_MS + Math.random() * READ_BACK_SPREAD_MS));
-    for (const e of made) {
-      const stored = await fleet.readSlot(e).catch(() => undefined);
-      if (stored === undefined || this.#closed) continue;
-      this.#adoptSlot(e, stored, this.#opts.now());
-      this.#recompute(this.#opts.now());
-    }
-  }
-
-  #adoptMeta(meta: { rotateEveryMs: number; graceMs: number; revokedBeforeMs: number }): void {
-    const t = this.#opts.now();
-    if (meta.rotateEveryMs !== this.#state.rotateEveryMs || meta.graceMs !== this.#state.graceMs) {
-      const seen = `${meta.rotateEveryMs}/${meta.graceMs}`;
-      if (this.#reportedConfig !== seen) {
-        this.#reportedConfig = seen;
-        this.#report(
-          new TicketKeyError(
-            'ERR_TICKET_CONFIG',
-            `the store rotates every ${meta.rotateEveryMs / 1000} s with ${meta.graceMs / 1000} s of grace; this ring was given ${this.#state.rotateEveryMs / 1000} s and ${this.#state.graceMs / 1000} s and follows the store`,
-          ),
-        );
-      }
-      if (meta.rotateEveryMs !== this.#state.rotateEveryMs) {
-        // Slot numbers change meaning: every key held becomes decrypt-only for a grace period.
-        const all = [...this.#state.slots.values()].flat();
-        for (const k of all) k.untilMs = Math.max(k.untilMs, t + meta.graceMs);
-        this.#state.slots.clear();
-        this.#state.rotateEveryMs = meta.rotateEveryMs;
-        if (all.length > 0) this.#state.slots.set(epochOf(t, this.#state), all.slice(0, MAX_SLOT_KEYS));
-        for (const k of all.slice(MAX_SLOT_KEYS)) this.#discard(k);
-      }
-      this.#state.graceMs = meta.graceMs;
-      for (const b of this.#bindings.values()) this.#install(b);
-    }
-    if (meta.revokedBeforeMs > this.#state.revokedBeforeMs) {
-      this.#state.revokedBeforeMs = meta.revokedBeforeMs;
-      for (const [e, keys] of this.#state.slots) {
-        const kept = keys.filter((k) => k.createdMs >= meta.revokedBeforeMs);
-        for (const k of keys) if (!kept.includes(k)) this.#discard(k);
-        if (kept.length === 0) this.#state.slots.delete(e);
-        else this.#state.slots.set(e, kept);
-      }
-    }
-  }
-
-  /**
-   * The store's keys for slot `epoch` replace this member's, keeping the key objects it already
-   * has (the encrypting key stays the same object). A primary this member made that lost a
-   * race keeps decrypting its own tickets for a grace period if it ever encrypted.
-   */
-  #adoptSlot(epoch: number, stored: RingKey[], t: number): void {
-    const local = this.#state.slots.get(epoch) ?? [];
-    const byId = new Map(local.map((k) => [k.id, k]));
-    const next: RingKey[] = [];
-    for (const s of stored) {
-      const mine = byId.get(s.id);
-      if (mine?.material.equals(s.material)) {
-        mine.untilMs = s.untilMs;
-        wipe(s);
-        next.push(mine);
-        byId.delete(s.id);
-      } else {
-        next.push(s);
-      }
-    }
-    const n = epochOf(t, this.#state);
-    const storeHasPrimary = primaryOf(stored) !== undefined;
-    for (const k of byId.values()) {
-      if (k.untilMs !== 0) next.push(k);
-      else if (!storeHasPrimary) {
-        // The store dropped it as retired or revoked: so does this member (unless the store only
-        // has demoted keys, which cannot stand in for a primary).
-        if (stored.length === 0 || t >= decryptsUntil(epoch, k, this.#state)) this.#discard(k);
-        else next.unshift(k);
-      } else if (epoch <= n && t < decryptsUntil(epoch, k, this.#state)) {
-        k.untilMs = t + this.#state.graceMs; // lost the race for this slot after encrypting
-        next.push(k);
-      } else this.#discard(k);
-    }
-    for (const k of next.splice(MAX_SLOT_KEYS)) this.#discard(k);
-    if (next.length === 0) this.#state.slots.delete(epoch);
-    else this.#state.slots.set(epoch, next);
-  }
-
-  async #writeSlot(fleet: FleetStore, epoch: number, t: number): Promise<void> {
-    const keys = this.#state.slots.get(epoch) ?? [];
-    if (keys.length === 0) return;
-    const ttl = Math.max(...keys.map((k) => decryptsUntil(epoch, k, this.#state))) - t;
-    await fleet.writeSlot(epoch, keys, ttl);
   }
 
   /** A ring with a store that has no key at all (store unreachable at start): make local ones. */
