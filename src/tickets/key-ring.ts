@@ -1,21 +1,17 @@
 import { randomFillSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Server as TlsServer } from 'node:tls';
-import { ServerSessionCache } from '../server/server-session-cache.js';
-import { OPENSSL_DEFAULT_TIMEOUT_S } from '../session/names.js';
+import type { Server as TlsServer } from 'node:tls';
+import type { ServerSessionCache } from '../server/server-session-cache.js';
 import { TicketKeyError } from './errors.js';
 import { FleetStore } from './fleet-store.js';
 import { FleetSync } from './fleet-sync.js';
+import { bindTarget, ServerBinding, type TicketKeySource } from './server-binding.js';
 import {
-  compatibilityCallback,
   TICKET_NOT_DECRYPTABLE,
   TICKET_OK,
   TICKET_RENEW,
-  type TicketContext,
   type TicketKeyAnswer,
   type TicketKeyCallback,
-  type TicketServerInternals,
-  ticketCallbackUnsupported,
 } from './node-ticket-callback.js';
 import { check, type ResolvedRingOptions, resolveRingOptions, type TicketKeyRingOptions } from './options.js';
 import {
@@ -88,19 +84,9 @@ interface Accepted {
   answer: TicketKeyAnswer;
 }
 
-interface Binding {
-  server: TicketServerInternals;
-  context: TicketContext;
-  sessionTimeoutS: number;
-  ownSetSecureContext: unknown;
-}
-
-const kRing = Symbol('tls-sessions.TicketKeyRing');
 const ZERO16 = Buffer.alloc(16);
 const NOT_DECRYPTABLE: TicketKeyAnswer = [TICKET_NOT_DECRYPTABLE, ZERO16, ZERO16];
 const IV_POOL_BYTES = 4096;
-
-type RingServer = TicketServerInternals & { [kRing]?: TicketKeyRing };
 
 /**
  * Rotating TLS session ticket keys for Node servers, shared by a fleet: the current key
@@ -130,7 +116,8 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
   readonly #ivPool = Buffer.alloc(IV_POOL_BYTES);
   #ivAt = IV_POOL_BYTES;
   #nextChangeMs = 0;
-  readonly #bindings = new Map<TicketServerInternals, Binding>();
+  readonly #bindings = new Map<TlsServer, ServerBinding>();
+  readonly #source: TicketKeySource;
   readonly #stats: TicketKeyRingStats = { encrypted: 0, decrypted: 0, renewed: 0, rejected: 0 };
   #timer: NodeJS.Timeout | undefined;
   #started = false;
@@ -144,6 +131,11 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
   constructor(options: TicketKeyRingOptions = {}) {
     super();
     this.#opts = resolveRingOptions(options);
+    this.#source = {
+      callback: this.#callback,
+      currentKey: () => this.#current?.material,
+      graceMs: () => this.#state.graceMs,
+    };
     this.#state = { slots: new Map(), rotateEveryMs: this.#opts.rotateEveryMs, graceMs: this.#opts.graceMs, revokedBeforeMs: 0 };
     this.#fleet =
       this.#opts.store === undefined
@@ -283,50 +275,14 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
    */
   attach(target: TlsServer | ServerSessionCache, options: TicketKeyAttachOptions = {}): this {
     this.#checkOpen();
-    let server: RingServer;
-    let timeout: number | undefined = options.sessionTimeout;
-    if (target instanceof ServerSessionCache) {
-      if (target.server === undefined) {
-        throw new TicketKeyError('ERR_TICKET_SERVER', 'attach: the ServerSessionCache is not attached to a server');
-      }
-      server = target.server as RingServer;
-      timeout ??= target.timeout;
-    } else if (target instanceof TlsServer) {
-      server = target as RingServer;
-    } else {
-      throw new TicketKeyError('ERR_TICKET_SERVER', 'attach: expected a tls.Server, https.Server, http2 secure server or ServerSessionCache');
-    }
-    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1 || timeout > 0x7fffffff)) {
-      throw new TicketKeyError('ERR_TICKET_OPTION', 'attach: sessionTimeout must be a positive integer number of seconds');
-    }
-    if (server[kRing] !== undefined) {
-      throw new TicketKeyError('ERR_TICKET_ATTACHED', 'attach: the server already has a ticket key ring');
-    }
-    const unsupported = ticketCallbackUnsupported(server);
-    if (unsupported !== undefined) {
-      throw new TicketKeyError('ERR_TICKET_NODE', `attach: Node.js ${process.version} changed: ${unsupported}`);
-    }
+    const bound = bindTarget(target, options.sessionTimeout);
     this.#refresh(true);
     if (this.#current === undefined) {
       // Attached before start(): serve with local keys now, and fetch the fleet's at once.
       this.#makeLocalKeys(this.#opts.now(), false);
       if (this.#fleet !== undefined) void this.sync().catch(() => false);
     }
-    const binding: Binding = {
-      server,
-      context: server._sharedCreds!.context,
-      sessionTimeoutS: timeout ?? (server.sessionTimeout || OPENSSL_DEFAULT_TIMEOUT_S),
-      ownSetSecureContext: Object.hasOwn(server, 'setSecureContext') ? server.setSecureContext : undefined,
-    };
-    const ring = this;
-    const base = server.setSecureContext;
-    server.setSecureContext = function setSecureContext(this: TlsServer, ...args: Parameters<TlsServer['setSecureContext']>) {
-      base.apply(this, args);
-      ring.#install(binding);
-    };
-    server[kRing] = this;
-    this.#bindings.set(server, binding);
-    this.#install(binding);
+    this.#bindings.set(bound.server, new ServerBinding(bound, this.#source));
     this.#schedule();
     return this;
   }
@@ -336,20 +292,10 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
    * tickets still resume; `server.setTicketKeys()` works again. Tickets of other keys no longer do.
    */
   detach(server: TlsServer): void {
-    const binding = this.#bindings.get(server as TicketServerInternals);
+    const binding = this.#bindings.get(server);
     if (binding === undefined) return;
-    this.#bindings.delete(binding.server);
-    const s = binding.server as RingServer;
-    if (binding.ownSetSecureContext === undefined) delete (s as Partial<TlsServer>).setSecureContext;
-    else s.setSecureContext = binding.ownSetSecureContext as TlsServer['setSecureContext'];
-    delete s[kRing];
-    const contexts = new Set([binding.context, s._sharedCreds?.context]);
-    for (const ctx of contexts) {
-      if (ctx === undefined) continue;
-      if (this.#current !== undefined) ctx.setTicketKeys(this.#current.material);
-      ctx.onticketkeycallback = compatibilityCallback;
-      ctx.setSessionTimeout(binding.sessionTimeoutS);
-    }
+    this.#bindings.delete(server);
+    binding.release();
     if (this.#bindings.size === 0 && !this.#started) this.#stopTimer();
   }
 
@@ -398,19 +344,6 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     else this.#stats.renewed++;
     return hit.answer;
   };
-
-  #install(binding: Binding): void {
-    const ctx = binding.server._sharedCreds?.context;
-    if (ctx === undefined) return;
-    if (ctx !== binding.context) {
-      binding.context.onticketkeycallback = compatibilityCallback;
-      binding.context = ctx;
-    }
-    ctx.enableTicketKeyCallback();
-    ctx.onticketkeycallback = this.#callback;
-    if (this.#current !== undefined) ctx.setTicketKeys(this.#current.material);
-    ctx.setSessionTimeout(Math.max(1, Math.min(binding.sessionTimeoutS, Math.floor(this.#state.graceMs / 1000))));
-  }
 
   // ---- roles ----------------------------------------------------------------------------
 
@@ -461,7 +394,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     this.#accepted = accepted;
     this.#nextChangeMs = d.nextChangeMs;
     if (rotated && current !== undefined) {
-      for (const b of this.#bindings.values()) b.context.setTicketKeys(current.material);
+      for (const b of this.#bindings.values()) b.setTicketKey(current.material);
       const info = this.#infoOf(current, d.currentEpoch ?? d.epoch, t);
       process.nextTick(() => this.emit('rotate', info));
     }
@@ -539,7 +472,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
 
   /** Reinstalls where the application replaced a server's context, and re-applies the lifetime. */
   #checkBindings(): void {
-    for (const b of this.#bindings.values()) this.#install(b);
+    for (const b of this.#bindings.values()) b.install();
   }
 
   #schedule(): void {
