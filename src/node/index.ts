@@ -1,2 +1,3 @@
 // Node.js internals and per-line differences the package relies on, in one place.
 export { nodeBindsClientSessions, nodeSessionIdentity, sessionForConnect, verifiesServer } from './client-sessions.js';
+export { ticketCallbackUnsupported } from './ticket-key-callback.js';

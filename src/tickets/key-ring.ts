@@ -12,7 +12,7 @@ import {
   TICKET_RENEW,
   type TicketKeyAnswer,
   type TicketKeyCallback,
-} from './node-ticket-callback.js';
+} from '../node/ticket-key-callback.js';
 import { check, type ResolvedRingOptions, resolveRingOptions, type TicketKeyRingOptions } from './options.js';
 import {
   decide,

@@ -3,7 +3,7 @@
  * before touching it, installing the ring's callback, key and ticket lifetime on the server's
  * context, following `setSecureContext()` (which replaces that context), and giving the server
  * back Node's single-key tickets on detach. The Node internals used here are listed in
- * node-ticket-callback.ts.
+ * src/node/ticket-key-callback.ts.
  */
 import { Server as TlsServer } from 'node:tls';
 import {
@@ -12,7 +12,7 @@ import {
   type TicketKeyCallback,
   type TicketServerInternals,
   ticketCallbackUnsupported,
-} from './node-ticket-callback.js';
+} from '../node/ticket-key-callback.js';
 import { ServerSessionCache } from '../server/server-session-cache.js';
 import { OPENSSL_DEFAULT_TIMEOUT_S } from '../session/names.js';
 import { TicketKeyError } from './errors.js';
