@@ -50,19 +50,19 @@ export class FleetSync {
    * when the store lacks them. Rejects with `ERR_TICKET_STORE` when the store cannot be read.
    */
   async pull(write: boolean): Promise<void> {
-    const fleet = this.#store;
+    const store = this.#store;
     const ring = this.#ring;
     const state = ring.state;
-    let meta: Awaited<ReturnType<FleetStore['readMeta']>>;
+    let meta: RingMeta | undefined;
     try {
-      meta = await fleet.readMeta();
+      meta = await store.readMeta();
     } catch (err) {
       if (!(err instanceof TicketKeyError) || err.code !== 'ERR_TICKET_RECORD') throw err;
       ring.report(err);
       meta = undefined;
     }
     if (meta === undefined) {
-      if (write) await fleet.writeMeta({ rotateEveryMs: state.rotateEveryMs, graceMs: state.graceMs, revokedBeforeMs: state.revokedBeforeMs });
+      if (write) await store.writeMeta({ rotateEveryMs: state.rotateEveryMs, graceMs: state.graceMs, revokedBeforeMs: state.revokedBeforeMs });
     } else {
       this.#adoptMeta(meta);
       ring.recompute(ring.now());
@@ -71,7 +71,7 @@ export class FleetSync {
     const n = epochOf(t, state);
     // Every live slot in one read (the options bound their number); then one decision.
     const epochs = range(lowestLiveEpoch(t, state), n + 1);
-    const records = await fleet.readSlots(epochs, (err) => ring.report(err));
+    const records = await store.readSlots(epochs, (err) => ring.report(err));
     if (ring.isClosed()) return;
     const pruned: number[] = [];
     const missing: number[] = [];
@@ -89,7 +89,7 @@ export class FleetSync {
     ring.recompute(t);
     for (const e of pruned) {
       if (state.slots.has(e)) await this.writeSlot(e, t);
-      else await fleet.deleteSlot(e);
+      else await store.deleteSlot(e);
     }
     // Missing: put back the key this member has (a store that lost its data), else make one.
     const made = ring.fill(t, missing);
@@ -100,7 +100,7 @@ export class FleetSync {
     // moment later lets them agree now rather than at their next sync.
     await new Promise((resolve) => setTimeout(resolve, READ_BACK_MIN_MS + Math.random() * READ_BACK_SPREAD_MS));
     for (const e of made) {
-      const stored = await fleet.readSlot(e).catch(() => undefined);
+      const stored = await store.readSlot(e).catch(() => undefined);
       if (stored === undefined || ring.isClosed()) continue;
       this.#adoptSlot(e, stored, ring.now());
       ring.recompute(ring.now());
@@ -188,12 +188,11 @@ export class FleetSync {
 
   /** Writes slot `epoch` as this member holds it, to live as long as its longest-lived key. */
   async writeSlot(epoch: number, t: number): Promise<void> {
-    const fleet = this.#store;
     const state = this.#ring.state;
     const keys = state.slots.get(epoch) ?? [];
     if (keys.length === 0) return;
     const ttl = Math.max(...keys.map((k) => decryptsUntil(epoch, k, state))) - t;
-    await fleet.writeSlot(epoch, keys, ttl);
+    await this.#store.writeSlot(epoch, keys, ttl);
   }
 
   /**

@@ -431,7 +431,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     return info;
   }
 
-  // ---- the store ------------------------------------------------------------------------
+  // ---- sync ---------------------------------------------------------------------------
 
   async #syncOnce(): Promise<boolean> {
     const fleet = this.#fleet;
