@@ -11,7 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { connect, createServer } from 'node:tls';
-import type { TicketContext } from '../src/tickets/node-ticket-callback.js';
+import type { TicketContext } from '../src/node/ticket-key-callback.js';
 import { TicketKeyRing } from '../src/tickets/index.js';
 import { benchCert } from './lib/cert.js';
 import { fmtRate, isMain, median } from './lib/measure.js';

@@ -2,3 +2,4 @@
 export { nodeBindsClientSessions, nodeSessionIdentity, sessionForConnect, verifiesServer } from './client-sessions.js';
 export { nodeDerivesServerSessionIdContext, serverSessionIdContext } from './server-session-context.js';
 export { releaseServerControl } from './server-socket.js';
+export { ticketCallbackUnsupported } from './ticket-key-callback.js';

@@ -1,32 +1,33 @@
 import { randomFillSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Server as TlsServer } from 'node:tls';
-import { ServerSessionCache } from '../server/server-session-cache.js';
-import { OPENSSL_DEFAULT_TIMEOUT_S } from '../session/names.js';
+import type { Server as TlsServer } from 'node:tls';
+import type { ServerSessionCache } from '../server/server-session-cache.js';
 import { TicketKeyError } from './errors.js';
 import { FleetStore } from './fleet-store.js';
+import { FleetSync } from './fleet-sync.js';
+import { bindTarget, ServerBinding, type TicketKeySource } from './server-binding.js';
 import {
-  compatibilityCallback,
   TICKET_NOT_DECRYPTABLE,
   TICKET_OK,
   TICKET_RENEW,
-  type TicketContext,
   type TicketKeyAnswer,
   type TicketKeyCallback,
-  type TicketServerInternals,
-  ticketCallbackUnsupported,
-} from './node-ticket-callback.js';
+} from '../node/ticket-key-callback.js';
 import { check, type ResolvedRingOptions, resolveRingOptions, type TicketKeyRingOptions } from './options.js';
+import {
+  decide,
+  epochOf,
+  type KeyDecision,
+  missingPrimaries,
+  primaryOf,
+  type RingState,
+  roleOf,
+  type TicketKeyRole,
+  timesOf,
+} from './key-schedule.js';
 import { generateKey, keyName, MAX_SLOT_KEYS, type RingKey, wipe } from './ticket-key.js';
 
-/** What a key does now. */
-export type TicketKeyRole =
-  /** Encrypts new tickets (and decrypts). */
-  | 'current'
-  /** Takes over at the next rotation; already decrypts, so a fleet can switch a little unevenly. */
-  | 'next'
-  /** Stopped encrypting; decrypts until `decryptsUntil`. */
-  | 'previous';
+export type { TicketKeyRole } from './key-schedule.js';
 
 /** A key as the ring reports it: never its material unless asked with `reveal`. */
 export interface TicketKeyInfo {
@@ -83,22 +84,9 @@ interface Accepted {
   answer: TicketKeyAnswer;
 }
 
-interface Binding {
-  server: TicketServerInternals;
-  context: TicketContext;
-  sessionTimeoutS: number;
-  ownSetSecureContext: unknown;
-}
-
-const kRing = Symbol('tls-sessions.TicketKeyRing');
 const ZERO16 = Buffer.alloc(16);
 const NOT_DECRYPTABLE: TicketKeyAnswer = [TICKET_NOT_DECRYPTABLE, ZERO16, ZERO16];
 const IV_POOL_BYTES = 4096;
-/** Pause before reading back a key this member just made (see #syncStore). */
-const READ_BACK_MIN_MS = 100;
-const READ_BACK_SPREAD_MS = 200;
-
-type RingServer = TicketServerInternals & { [kRing]?: TicketKeyRing };
 
 /**
  * Rotating TLS session ticket keys for Node servers, shared by a fleet: the current key
@@ -119,11 +107,8 @@ type RingServer = TicketServerInternals & { [kRing]?: TicketKeyRing };
  */
 export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
   readonly #opts: ResolvedRingOptions;
-  readonly #fleet: FleetStore | undefined;
-  #rotateEveryMs: number;
-  #graceMs: number;
-  #revokedBeforeMs = 0;
-  readonly #slots = new Map<number, RingKey[]>();
+  readonly #fleet: FleetSync | undefined;
+  readonly #state: RingState;
   #accepted = new Map<string, Accepted>();
   #current: RingKey | undefined;
   #encryptAnswer: [number, Buffer, Buffer, Buffer, Buffer] | undefined;
@@ -131,7 +116,8 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
   readonly #ivPool = Buffer.alloc(IV_POOL_BYTES);
   #ivAt = IV_POOL_BYTES;
   #nextChangeMs = 0;
-  readonly #bindings = new Map<TicketServerInternals, Binding>();
+  readonly #bindings = new Map<TlsServer, ServerBinding>();
+  readonly #source: TicketKeySource;
   readonly #stats: TicketKeyRingStats = { encrypted: 0, decrypted: 0, renewed: 0, rejected: 0 };
   #timer: NodeJS.Timeout | undefined;
   #started = false;
@@ -140,28 +126,40 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
   #warnedLocal = false;
   /** Keys taken out of the slots, wiped by the next `#recompute` (the callback may still use them until then). */
   readonly #discarded: RingKey[] = [];
-  #reportedConfig = '';
 
   /** @param options see {@link TicketKeyRingOptions}; throws `ERR_TICKET_OPTION` on bad input. */
   constructor(options: TicketKeyRingOptions = {}) {
     super();
     this.#opts = resolveRingOptions(options);
-    this.#rotateEveryMs = this.#opts.rotateEveryMs;
-    this.#graceMs = this.#opts.graceMs;
+    this.#source = {
+      callback: this.#callback,
+      currentKey: () => this.#current?.material,
+      graceMs: () => this.#state.graceMs,
+    };
+    this.#state = { slots: new Map(), rotateEveryMs: this.#opts.rotateEveryMs, graceMs: this.#opts.graceMs, revokedBeforeMs: 0 };
     this.#fleet =
       this.#opts.store === undefined
         ? undefined
-        : new FleetStore(this.#opts.store, this.#opts.kek, this.#opts.prefix, this.#opts.storeTimeoutMs);
+        : new FleetSync(new FleetStore(this.#opts.store, this.#opts.kek, this.#opts.prefix, this.#opts.storeTimeoutMs), {
+            state: this.#state,
+            now: () => this.#opts.now(),
+            isClosed: () => this.#closed,
+            fill: (t, epochs) => this.#fill(t, epochs),
+            discard: (k) => this.#discard(k),
+            recompute: (t) => this.#recompute(t),
+            report: (err) => this.#report(err),
+            scheduleChanged: () => this.#checkBindings(),
+          });
   }
 
   /** Seconds a key encrypts before the next takes over (the store's value once synced). */
   get rotateEvery(): number {
-    return this.#rotateEveryMs / 1000;
+    return this.#state.rotateEveryMs / 1000;
   }
 
   /** Seconds a key still decrypts after its turn (the store's value once synced). */
   get grace(): number {
-    return this.#graceMs / 1000;
+    return this.#state.graceMs / 1000;
   }
 
   /** The name (32 hex characters) of the key that encrypts now, if the ring has keys. */
@@ -212,7 +210,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
       this.#refresh(true);
       return;
     }
-    await this.#syncStore(this.#fleet, false);
+    await this.#fleet.pull(false);
     this.#recompute(this.#opts.now());
   }
 
@@ -227,35 +225,26 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     // A revocation asked as 'yes' must not become a plain rotation that leaves a leaked key decrypting.
     const revoke = check.boolean(check.object(options).revoke, 'rotate: revoke', false);
     const fleet = this.#fleet;
-    if (fleet !== undefined) await this.#syncStore(fleet, true);
+    if (fleet !== undefined) await fleet.pull(true);
     const t = this.#opts.now();
-    const n = this.#epochOf(t);
+    const n = epochOf(t, this.#state);
     if (revoke) {
-      this.#revokedBeforeMs = t;
-      for (const keys of this.#slots.values()) for (const k of keys) this.#discard(k);
-      const lowest = this.#lowestLiveEpoch(t);
-      const old = [...this.#slots.keys()];
-      this.#slots.clear();
-      this.#slots.set(n, [generateKey(t)]);
-      this.#slots.set(n + 1, [generateKey(t)]);
+      this.#state.revokedBeforeMs = t;
+      for (const keys of this.#state.slots.values()) for (const k of keys) this.#discard(k);
+      const held = [...this.#state.slots.keys()];
+      this.#state.slots.clear();
+      this.#fill(t);
       this.#recompute(t);
-      if (fleet !== undefined) {
-        await fleet.writeMeta({ rotateEveryMs: this.#rotateEveryMs, graceMs: this.#graceMs, revokedBeforeMs: t });
-        await this.#writeSlot(fleet, n, t);
-        await this.#writeSlot(fleet, n + 1, t);
-        const gone = new Set([...old.filter((e) => e < n), ...range(lowest, n - 1)]);
-        await Promise.all([...gone].map((e) => fleet.deleteSlot(e)));
-      }
+      if (fleet !== undefined) await fleet.publishRevocation(t, held);
     } else {
-      const keys = this.#slots.get(n) ?? [];
-      for (const k of keys) if (k.untilMs === 0) k.untilMs = t + this.#graceMs;
+      const keys = this.#state.slots.get(n) ?? [];
+      for (const k of keys) if (k.untilMs === 0) k.untilMs = t + this.#state.graceMs;
       const next = [generateKey(t), ...keys];
       for (const k of next.splice(MAX_SLOT_KEYS)) this.#discard(k);
-      this.#slots.set(n, next);
+      this.#state.slots.set(n, next);
       this.#recompute(t);
-      if (fleet !== undefined) await this.#writeSlot(fleet, n, t);
+      if (fleet !== undefined) await fleet.writeSlot(n, t);
     }
-    this.#recompute(t);
     return this.#infoOf(this.#current!, n, t);
   }
 
@@ -268,7 +257,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     const t = this.#opts.now();
     this.#refresh();
     const out: TicketKeyInfo[] = [];
-    for (const [epoch, keys] of this.#slots) {
+    for (const [epoch, keys] of this.#state.slots) {
       for (const k of keys) out.push(this.#infoOf(k, epoch, t, reveal));
     }
     const rank: Record<TicketKeyRole, number> = { current: 0, next: 1, previous: 2 };
@@ -286,50 +275,14 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
    */
   attach(target: TlsServer | ServerSessionCache, options: TicketKeyAttachOptions = {}): this {
     this.#checkOpen();
-    let server: RingServer;
-    let timeout: number | undefined = options.sessionTimeout;
-    if (target instanceof ServerSessionCache) {
-      if (target.server === undefined) {
-        throw new TicketKeyError('ERR_TICKET_SERVER', 'attach: the ServerSessionCache is not attached to a server');
-      }
-      server = target.server as RingServer;
-      timeout ??= target.timeout;
-    } else if (target instanceof TlsServer) {
-      server = target as RingServer;
-    } else {
-      throw new TicketKeyError('ERR_TICKET_SERVER', 'attach: expected a tls.Server, https.Server, http2 secure server or ServerSessionCache');
-    }
-    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1 || timeout > 0x7fffffff)) {
-      throw new TicketKeyError('ERR_TICKET_OPTION', 'attach: sessionTimeout must be a positive integer number of seconds');
-    }
-    if (server[kRing] !== undefined) {
-      throw new TicketKeyError('ERR_TICKET_ATTACHED', 'attach: the server already has a ticket key ring');
-    }
-    const unsupported = ticketCallbackUnsupported(server);
-    if (unsupported !== undefined) {
-      throw new TicketKeyError('ERR_TICKET_NODE', `attach: Node.js ${process.version} changed: ${unsupported}`);
-    }
+    const bound = bindTarget(target, options.sessionTimeout);
     this.#refresh(true);
     if (this.#current === undefined) {
       // Attached before start(): serve with local keys now, and fetch the fleet's at once.
       this.#makeLocalKeys(this.#opts.now(), false);
       if (this.#fleet !== undefined) void this.sync().catch(() => false);
     }
-    const binding: Binding = {
-      server,
-      context: server._sharedCreds!.context,
-      sessionTimeoutS: timeout ?? (server.sessionTimeout || OPENSSL_DEFAULT_TIMEOUT_S),
-      ownSetSecureContext: Object.hasOwn(server, 'setSecureContext') ? server.setSecureContext : undefined,
-    };
-    const ring = this;
-    const base = server.setSecureContext;
-    server.setSecureContext = function setSecureContext(this: TlsServer, ...args: Parameters<TlsServer['setSecureContext']>) {
-      base.apply(this, args);
-      ring.#install(binding);
-    };
-    server[kRing] = this;
-    this.#bindings.set(server, binding);
-    this.#install(binding);
+    this.#bindings.set(bound.server, new ServerBinding(bound, this.#source));
     this.#schedule();
     return this;
   }
@@ -339,20 +292,10 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
    * tickets still resume; `server.setTicketKeys()` works again. Tickets of other keys no longer do.
    */
   detach(server: TlsServer): void {
-    const binding = this.#bindings.get(server as TicketServerInternals);
+    const binding = this.#bindings.get(server);
     if (binding === undefined) return;
-    this.#bindings.delete(binding.server);
-    const s = binding.server as RingServer;
-    if (binding.ownSetSecureContext === undefined) delete (s as Partial<TlsServer>).setSecureContext;
-    else s.setSecureContext = binding.ownSetSecureContext as TlsServer['setSecureContext'];
-    delete s[kRing];
-    const contexts = new Set([binding.context, s._sharedCreds?.context]);
-    for (const ctx of contexts) {
-      if (ctx === undefined) continue;
-      if (this.#current !== undefined) ctx.setTicketKeys(this.#current.material);
-      ctx.onticketkeycallback = compatibilityCallback;
-      ctx.setSessionTimeout(binding.sessionTimeoutS);
-    }
+    this.#bindings.delete(server);
+    binding.release();
     if (this.#bindings.size === 0 && !this.#started) this.#stopTimer();
   }
 
@@ -363,9 +306,9 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     this.#closed = true;
     this.#stopTimer();
     await this.#syncing?.catch(() => {});
-    for (const keys of this.#slots.values()) for (const k of keys) wipe(k);
+    for (const keys of this.#state.slots.values()) for (const k of keys) wipe(k);
     for (const k of this.#discarded.splice(0)) wipe(k);
-    this.#slots.clear();
+    this.#state.slots.clear();
     this.#accepted = new Map();
     this.#current = undefined;
     this.#encryptAnswer = undefined;
@@ -402,36 +345,10 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     return hit.answer;
   };
 
-  #install(binding: Binding): void {
-    const ctx = binding.server._sharedCreds?.context;
-    if (ctx === undefined) return;
-    if (ctx !== binding.context) {
-      binding.context.onticketkeycallback = compatibilityCallback;
-      binding.context = ctx;
-    }
-    ctx.enableTicketKeyCallback();
-    ctx.onticketkeycallback = this.#callback;
-    if (this.#current !== undefined) ctx.setTicketKeys(this.#current.material);
-    ctx.setSessionTimeout(Math.max(1, Math.min(binding.sessionTimeoutS, Math.floor(this.#graceMs / 1000))));
-  }
-
   // ---- roles ----------------------------------------------------------------------------
 
   #discard(k: RingKey): void {
     this.#discarded.push(k);
-  }
-
-  #epochOf(t: number): number {
-    return Math.floor(t / this.#rotateEveryMs);
-  }
-
-  /** The oldest slot whose primary may still decrypt at `t`: (epoch + 1) * R + grace > t. */
-  #lowestLiveEpoch(t: number): number {
-    return Math.floor((t - this.#graceMs) / this.#rotateEveryMs) - 1;
-  }
-
-  #decryptsUntil(epoch: number, k: RingKey): number {
-    return k.untilMs !== 0 ? k.untilMs : (epoch + 1) * this.#rotateEveryMs + this.#graceMs;
   }
 
   #refresh(force = false): void {
@@ -439,38 +356,34 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     if (force || t >= this.#nextChangeMs) this.#recompute(t);
   }
 
-  /**
-   * Decides, for time `t`, which key encrypts and which keys decrypt; wipes the keys that
-   * retired. The only place roles are decided.
-   */
-  #recompute(t: number): void {
-    const n = this.#epochOf(t);
-    if (this.#fleet === undefined && !this.#closed) {
-      // A local ring makes its own keys as time goes by.
-      for (const e of [n, n + 1]) if (primaryOf(this.#slots.get(e)) === undefined) this.#slots.set(e, [generateKey(t), ...(this.#slots.get(e) ?? [])]);
+  /** Makes a primary for each of `epochs` (default: the current and next slots) that lacks one; returns those made. */
+  #fill(t: number, epochs: readonly number[] = missingPrimaries(this.#state.slots, t, this.#state)): number[] {
+    const made: number[] = [];
+    for (const e of epochs) {
+      const keys = this.#state.slots.get(e) ?? [];
+      if (primaryOf(keys) !== undefined) continue;
+      this.#state.slots.set(e, [generateKey(t), ...keys]);
+      made.push(e);
     }
-    const current = this.#pickCurrent(n);
+    return made;
+  }
+
+  /** Decides the roles at `t` (see key-schedule.ts) and applies them. */
+  #recompute(t: number): void {
+    // A local ring makes its own keys as time goes by.
+    if (this.#fleet === undefined && !this.#closed) this.#fill(t);
+    this.#apply(decide(this.#state.slots, t, this.#state), t);
+  }
+
+  /**
+   * The one place a decision takes effect: the callback's answers, the servers' key, the
+   * `rotate` and `retire` events, wiping, and deleting emptied slots from the store.
+   */
+  #apply(d: KeyDecision, t: number): void {
+    const current = d.current;
     const accepted = new Map<string, Accepted>();
-    const retired: Array<{ epoch: number; key: RingKey }> = [];
-    let nextChange = (n + 1) * this.#rotateEveryMs;
-    for (const [epoch, keys] of this.#slots) {
-      if (epoch > n + 1 && keys[0] !== current) {
-        nextChange = Math.min(nextChange, (epoch - 1) * this.#rotateEveryMs);
-        continue;
-      }
-      for (const k of keys) {
-        if (k === current) {
-          accepted.set(k.id, { key: k, answer: [TICKET_OK, k.material.subarray(16, 32), k.material.subarray(32, 48)] });
-          continue;
-        }
-        const until = this.#decryptsUntil(epoch, k);
-        if (t >= until) {
-          retired.push({ epoch, key: k });
-          continue;
-        }
-        nextChange = Math.min(nextChange, until);
-        accepted.set(k.id, { key: k, answer: [TICKET_RENEW, k.material.subarray(16, 32), k.material.subarray(32, 48)] });
-      }
+    for (const k of d.decrypting) {
+      accepted.set(k.id, { key: k, answer: [k === current ? TICKET_OK : TICKET_RENEW, k.material.subarray(16, 32), k.material.subarray(32, 48)] });
     }
     const rotated = current !== this.#current;
     this.#current = current;
@@ -479,19 +392,19 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
         ? undefined
         : [TICKET_OK, current.material.subarray(16, 32), current.material.subarray(32, 48), current.material.subarray(0, 16), this.#iv];
     this.#accepted = accepted;
-    this.#nextChangeMs = nextChange;
+    this.#nextChangeMs = d.nextChangeMs;
     if (rotated && current !== undefined) {
-      for (const b of this.#bindings.values()) b.context.setTicketKeys(current.material);
-      const info = this.#infoOf(current, this.#epochOfKey(current) ?? n, t);
+      for (const b of this.#bindings.values()) b.setTicketKey(current.material);
+      const info = this.#infoOf(current, d.currentEpoch ?? d.epoch, t);
       process.nextTick(() => this.emit('rotate', info));
     }
     const emptied: number[] = [];
-    for (const { epoch, key } of retired) {
+    for (const { epoch, key } of d.retired) {
       const info = this.#infoOf(key, epoch, t);
-      const keys = this.#slots.get(epoch)!;
+      const keys = this.#state.slots.get(epoch)!;
       keys.splice(keys.indexOf(key), 1);
       if (keys.length === 0) {
-        this.#slots.delete(epoch);
+        this.#state.slots.delete(epoch);
         emptied.push(epoch);
       }
       wipe(key);
@@ -499,50 +412,26 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     }
     // Keys dropped since the last decision: nothing refers to them any more.
     for (const k of this.#discarded.splice(0)) wipe(k);
-    const fleet = this.#fleet;
-    if (fleet !== undefined && emptied.length > 0) {
-      // Not from inside a handshake: this may run in Node's ticket callback.
-      setImmediate(() => {
-        for (const e of emptied) fleet.deleteSlot(e).catch((err: unknown) => this.#report(err));
-      });
-    }
-  }
-
-  #pickCurrent(n: number): RingKey | undefined {
-    const own = primaryOf(this.#slots.get(n));
-    if (own !== undefined) return own;
-    // No key for this turn (store unreachable for a whole turn): keep the newest past primary.
-    let best: number | undefined;
-    for (const [e, keys] of this.#slots) if (e < n && primaryOf(keys) !== undefined && (best === undefined || e > best)) best = e;
-    if (best === undefined) {
-      for (const [e, keys] of this.#slots) if (primaryOf(keys) !== undefined && (best === undefined || e < best)) best = e;
-    }
-    return best === undefined ? undefined : primaryOf(this.#slots.get(best));
-  }
-
-  #epochOfKey(key: RingKey): number | undefined {
-    for (const [e, keys] of this.#slots) if (keys.includes(key)) return e;
-    return undefined;
+    // Not from inside a handshake: this may run in Node's ticket callback (forget defers it).
+    if (emptied.length > 0) this.#fleet?.forget(emptied);
   }
 
   #infoOf(k: RingKey, epoch: number, t: number, reveal = false): TicketKeyInfo {
-    const primary = k.untilMs === 0;
-    const n = this.#epochOf(t);
-    const role: TicketKeyRole = k === this.#current ? 'current' : primary && epoch > n ? 'next' : 'previous';
+    const times = timesOf(k, epoch, this.#state);
     const info: TicketKeyInfo = {
       name: keyName(k),
-      role,
+      role: roleOf(k, epoch, this.#current, t, this.#state),
       epoch,
       createdAt: new Date(k.createdMs),
-      encryptsFrom: primary ? new Date(epoch * this.#rotateEveryMs) : null,
-      encryptsUntil: primary ? new Date((epoch + 1) * this.#rotateEveryMs) : null,
-      decryptsUntil: new Date(this.#decryptsUntil(epoch, k)),
+      encryptsFrom: times.encryptsFromMs === null ? null : new Date(times.encryptsFromMs),
+      encryptsUntil: times.encryptsUntilMs === null ? null : new Date(times.encryptsUntilMs),
+      decryptsUntil: new Date(times.decryptsUntilMs),
     };
     if (reveal) info.material = k.material.toString('hex');
     return info;
   }
 
-  // ---- the store ------------------------------------------------------------------------
+  // ---- sync ---------------------------------------------------------------------------
 
   async #syncOnce(): Promise<boolean> {
     const fleet = this.#fleet;
@@ -553,7 +442,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     }
     let ok = true;
     try {
-      await this.#syncStore(fleet, true);
+      await fleet.pull(true);
     } catch (err) {
       ok = false;
       this.#report(err);
@@ -566,153 +455,9 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     return ok;
   }
 
-  async #syncStore(fleet: FleetStore, write: boolean): Promise<void> {
-    let meta: Awaited<ReturnType<FleetStore['readMeta']>>;
-    try {
-      meta = await fleet.readMeta();
-    } catch (err) {
-      if (!(err instanceof TicketKeyError) || err.code !== 'ERR_TICKET_RECORD') throw err;
-      this.#report(err);
-      meta = undefined;
-    }
-    if (meta === undefined) {
-      if (write) await fleet.writeMeta({ rotateEveryMs: this.#rotateEveryMs, graceMs: this.#graceMs, revokedBeforeMs: this.#revokedBeforeMs });
-    } else {
-      this.#adoptMeta(meta);
-      this.#recompute(this.#opts.now());
-    }
-    const t = this.#opts.now();
-    const n = this.#epochOf(t);
-    // Every live slot in one read (the options bound their number); then one decision.
-    const epochs = range(this.#lowestLiveEpoch(t), n + 1);
-    const records = await fleet.readSlots(epochs, (err) => this.#report(err));
-    if (this.#closed) return;
-    const pruned: number[] = [];
-    const missing: number[] = [];
-    epochs.forEach((e, i) => {
-      const stored = records[i];
-      if (stored !== undefined) {
-        const live = stored.filter((k) => k.createdMs >= this.#revokedBeforeMs && t < this.#decryptsUntil(e, k));
-        for (const k of stored) if (!live.includes(k)) wipe(k);
-        this.#adoptSlot(e, live, t);
-        if (write && live.length !== stored.length) pruned.push(e);
-      } else if (e >= n && write) {
-        missing.push(e);
-      }
-    });
-    this.#recompute(t);
-    for (const e of pruned) {
-      if (this.#slots.has(e)) await this.#writeSlot(fleet, e, t);
-      else await fleet.deleteSlot(e);
-    }
-    const made: number[] = [];
-    for (const e of missing) {
-      // Missing: put back the key this member has (a store that lost its data), else make one.
-      if (primaryOf(this.#slots.get(e)) === undefined) {
-        this.#slots.set(e, [generateKey(t), ...(this.#slots.get(e) ?? [])]);
-        this.#recompute(t);
-        made.push(e);
-      }
-      await this.#writeSlot(fleet, e, t);
-    }
-    if (made.length === 0 || this.#closed) return;
-    // Members that made the same key at the same moment: the last write wins. Reading it back a
-    // moment later lets them agree now rather than at their next sync.
-    await new Promise((resolve) => setTimeout(resolve, READ_BACK_MIN_MS + Math.random() * READ_BACK_SPREAD_MS));
-    for (const e of made) {
-      const stored = await fleet.readSlot(e).catch(() => undefined);
-      if (stored === undefined || this.#closed) continue;
-      this.#adoptSlot(e, stored, this.#opts.now());
-      this.#recompute(this.#opts.now());
-    }
-  }
-
-  #adoptMeta(meta: { rotateEveryMs: number; graceMs: number; revokedBeforeMs: number }): void {
-    const t = this.#opts.now();
-    if (meta.rotateEveryMs !== this.#rotateEveryMs || meta.graceMs !== this.#graceMs) {
-      const seen = `${meta.rotateEveryMs}/${meta.graceMs}`;
-      if (this.#reportedConfig !== seen) {
-        this.#reportedConfig = seen;
-        this.#report(
-          new TicketKeyError(
-            'ERR_TICKET_CONFIG',
-            `the store rotates every ${meta.rotateEveryMs / 1000} s with ${meta.graceMs / 1000} s of grace; this ring was given ${this.#rotateEveryMs / 1000} s and ${this.#graceMs / 1000} s and follows the store`,
-          ),
-        );
-      }
-      if (meta.rotateEveryMs !== this.#rotateEveryMs) {
-        // Slot numbers change meaning: every key held becomes decrypt-only for a grace period.
-        const all = [...this.#slots.values()].flat();
-        for (const k of all) k.untilMs = Math.max(k.untilMs, t + meta.graceMs);
-        this.#slots.clear();
-        this.#rotateEveryMs = meta.rotateEveryMs;
-        if (all.length > 0) this.#slots.set(this.#epochOf(t), all.slice(0, MAX_SLOT_KEYS));
-        for (const k of all.slice(MAX_SLOT_KEYS)) this.#discard(k);
-      }
-      this.#graceMs = meta.graceMs;
-      for (const b of this.#bindings.values()) this.#install(b);
-    }
-    if (meta.revokedBeforeMs > this.#revokedBeforeMs) {
-      this.#revokedBeforeMs = meta.revokedBeforeMs;
-      for (const [e, keys] of this.#slots) {
-        const kept = keys.filter((k) => k.createdMs >= meta.revokedBeforeMs);
-        for (const k of keys) if (!kept.includes(k)) this.#discard(k);
-        if (kept.length === 0) this.#slots.delete(e);
-        else this.#slots.set(e, kept);
-      }
-    }
-  }
-
-  /**
-   * The store's keys for slot `epoch` replace this member's, keeping the key objects it already
-   * has (the encrypting key stays the same object). A primary this member made that lost a
-   * race keeps decrypting its own tickets for a grace period if it ever encrypted.
-   */
-  #adoptSlot(epoch: number, stored: RingKey[], t: number): void {
-    const local = this.#slots.get(epoch) ?? [];
-    const byId = new Map(local.map((k) => [k.id, k]));
-    const next: RingKey[] = [];
-    for (const s of stored) {
-      const mine = byId.get(s.id);
-      if (mine?.material.equals(s.material)) {
-        mine.untilMs = s.untilMs;
-        wipe(s);
-        next.push(mine);
-        byId.delete(s.id);
-      } else {
-        next.push(s);
-      }
-    }
-    const n = this.#epochOf(t);
-    const storeHasPrimary = primaryOf(stored) !== undefined;
-    for (const k of byId.values()) {
-      if (k.untilMs !== 0) next.push(k);
-      else if (!storeHasPrimary) {
-        // The store dropped it as retired or revoked: so does this member (unless the store only
-        // has demoted keys, which cannot stand in for a primary).
-        if (stored.length === 0 || t >= this.#decryptsUntil(epoch, k)) this.#discard(k);
-        else next.unshift(k);
-      } else if (epoch <= n && t < this.#decryptsUntil(epoch, k)) {
-        k.untilMs = t + this.#graceMs; // lost the race for this slot after encrypting
-        next.push(k);
-      } else this.#discard(k);
-    }
-    for (const k of next.splice(MAX_SLOT_KEYS)) this.#discard(k);
-    if (next.length === 0) this.#slots.delete(epoch);
-    else this.#slots.set(epoch, next);
-  }
-
-  async #writeSlot(fleet: FleetStore, epoch: number, t: number): Promise<void> {
-    const keys = this.#slots.get(epoch) ?? [];
-    if (keys.length === 0) return;
-    const ttl = Math.max(...keys.map((k) => this.#decryptsUntil(epoch, k))) - t;
-    await fleet.writeSlot(epoch, keys, ttl);
-  }
-
   /** A ring with a store that has no key at all (store unreachable at start): make local ones. */
   #makeLocalKeys(t: number, warn = true): void {
-    const n = this.#epochOf(t);
-    for (const e of [n, n + 1]) if (primaryOf(this.#slots.get(e)) === undefined) this.#slots.set(e, [generateKey(t), ...(this.#slots.get(e) ?? [])]);
+    this.#fill(t);
     this.#recompute(t);
     if (warn && this.#fleet !== undefined && !this.#warnedLocal) {
       this.#warnedLocal = true;
@@ -727,7 +472,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
 
   /** Reinstalls where the application replaced a server's context, and re-applies the lifetime. */
   #checkBindings(): void {
-    for (const b of this.#bindings.values()) this.#install(b);
+    for (const b of this.#bindings.values()) b.install();
   }
 
   #schedule(): void {
@@ -760,15 +505,4 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
         : new TicketKeyError('ERR_TICKET_STORE', `ticket key store: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
     if (this.listenerCount('error') > 0) process.nextTick(() => this.emit('error', e));
   }
-}
-
-function primaryOf(keys: readonly RingKey[] | undefined): RingKey | undefined {
-  const first = keys?.[0];
-  return first !== undefined && first.untilMs === 0 ? first : undefined;
-}
-
-function range(from: number, to: number): number[] {
-  const out: number[] = [];
-  for (let e = from; e <= to; e++) out.push(e);
-  return out;
 }

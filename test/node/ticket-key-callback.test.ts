@@ -1,6 +1,7 @@
 /**
- * The Node.js internals the ticket key ring relies on (src/tickets/node-ticket-callback.ts),
+ * The Node.js internals the ticket key ring relies on (src/node/ticket-key-callback.ts),
  * checked directly, without the ring: if a Node upgrade changes one, the failing test names it.
+ * The last test checks that attach() refuses, in one line naming it, a server missing one.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -11,10 +12,11 @@ import {
   type TicketKeyAnswer,
   type TicketServerInternals,
   ticketCallbackUnsupported,
-} from '../../src/tickets/node-ticket-callback.js';
+} from '../../src/node/ticket-key-callback.js';
 import { unwrapNodeSession } from '../../src/session/index.js';
+import { TicketKeyError, TicketKeyRing } from '../../src/tickets/index.js';
 import { sharedPki, startNodeServer } from '../helpers/index.js';
-import { handshake, ticketKeyName, ticketLifetime } from './kit.js';
+import { handshake, ticketKeyName, ticketLifetime } from '../tickets/kit.js';
 
 const CHANGED = `Node.js ${process.version} changed an internal the ticket key ring relies on`;
 
@@ -139,3 +141,58 @@ test('setSecureContext replaces _sharedCreds', async (t) => {
   srv.server.setSecureContext({ key: pki.server.key, cert: pki.server.cert });
   assert.notEqual(contextOf(srv.server), before, `${CHANGED}: setSecureContext no longer replaces _sharedCreds`);
 });
+
+test('attach: a missing internal is named in one line of ERR_TICKET_NODE, and the server is left as it was', async (t) => {
+  const pki = await sharedPki();
+  const srv = await startNodeServer({ cert: pki.server });
+  const ring = new TicketKeyRing();
+  t.after(async () => {
+    await ring.close();
+    await srv.close();
+  });
+  const server = srv.server as TicketServerInternals;
+  const ctx = contextOf(srv.server);
+  const cases: Array<[string, () => () => void]> = [
+    ['the native SecureContext has no enableTicketKeyCallback()', () => shadow(ctx, 'enableTicketKeyCallback', undefined)],
+    ['the native SecureContext has no setSessionTimeout()', () => shadow(ctx, 'setSessionTimeout', 'not a function')],
+    ['SecureContext.kTicketKeyIVIndex is not 4', () => shadow(ctx, 'constructor', { ...indexesOf(ctx), kTicketKeyIVIndex: 5 })],
+    ['tls.Server has no _sharedCreds secure context', () => shadow(server, '_sharedCreds', undefined)],
+  ];
+  for (const [why, breakIt] of cases) {
+    const restore = breakIt();
+    assert.equal(ticketCallbackUnsupported(server), why);
+    assert.throws(
+      () => ring.attach(srv.server),
+      (err: unknown) =>
+        err instanceof TicketKeyError &&
+        err.code === 'ERR_TICKET_NODE' &&
+        err.message === `attach: Node.js ${process.version} changed: ${why}`,
+    );
+    restore();
+    assert.equal(Object.hasOwn(srv.server, 'setSecureContext'), false, 'setSecureContext is not wrapped');
+    assert.equal(ctx.onticketkeycallback, undefined, 'no callback was installed');
+  }
+  // Once whole again, the same server takes the ring.
+  assert.equal(ticketCallbackUnsupported(server), undefined);
+  ring.attach(srv.server);
+  assert.equal(typeof ctx.onticketkeycallback, 'function');
+});
+
+/** Hides `key` of `target` behind an own property, as a Node that lacks it would; returns the undo. */
+function shadow(target: object, key: string, value: unknown): () => void {
+  const had = Object.getOwnPropertyDescriptor(target, key);
+  Object.defineProperty(target, key, { value, configurable: true, writable: true });
+  return () => {
+    if (had === undefined) delete (target as Record<string, unknown>)[key];
+    else Object.defineProperty(target, key, had);
+  };
+}
+
+function indexesOf(ctx: TicketContext): Record<string, unknown> {
+  const ctor = (ctx as unknown as { constructor: Record<string, unknown> }).constructor;
+  const out: Record<string, unknown> = {};
+  for (const name of ['kTicketKeyReturnIndex', 'kTicketKeyHMACIndex', 'kTicketKeyAESIndex', 'kTicketKeyNameIndex', 'kTicketKeyIVIndex']) {
+    out[name] = ctor[name];
+  }
+  return out;
+}
