@@ -7,7 +7,8 @@ import { DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT_MS, type ProbeOptions, type ProbeSess
 import { parseProbeTarget } from '../probe/target.js';
 import type { TlsSession } from '../session/tls-session.js';
 import { parse } from './args.js';
-import { type CliIO, EXIT_OK, UsageError } from './io.js';
+import type { ProbeReport } from '../probe/report.js';
+import { type CliIO, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
 
 const USAGE = `usage: tls-sessions probe HOST[:PORT] [options]
 
@@ -26,11 +27,13 @@ options:
   --other-servername NAME   also check whether sessions made for the SNI resume under NAME
   --timeout MS              time limit of each handshake (default ${DEFAULT_TIMEOUT_MS})
   --save-sessions DIR       write one session of each kind the server issued to DIR as PEM
-                            (openssl s_client -sess_in accepts them; they hold secrets)
+                            (openssl s_client -sess_in accepts them; they hold secrets);
+                            exit 1 when there was none to save
   --json                    print one JSON object instead of the table
   -h, --help                show this help
 
-exit codes: 0 probed, 1 could not connect or complete a handshake, 2 usage
+exit codes: 0 probed, 1 could not connect or complete a handshake (or --save-sessions
+saved nothing), 2 usage
 `;
 
 /** `tls-sessions probe`: report what a server does with sessions. */
@@ -120,11 +123,22 @@ export async function probeCommand(argv: string[], io: CliIO): Promise<number> {
   } else {
     const color = io.stdout.isTTY === true && !process.env['NO_COLOR'];
     io.stdout.write(formatProbeReport(report, { color }));
-    if (saveDir !== undefined) {
-      io.stdout.write(files.length === 0 ? '\nNo session to save.\n' : `\nSessions saved (they hold secrets):\n${files.map((f) => `  ${f}\n`).join('')}`);
+    if (saveDir !== undefined && files.length > 0) {
+      io.stdout.write(`\nSessions saved (they hold secrets):\n${files.map((f) => `  ${f}\n`).join('')}`);
     }
   }
+  if (saveDir !== undefined && files.length === 0) {
+    // The report is printed; asking for sessions and getting none is still a failure.
+    io.stderr.write(`tls-sessions probe: --save-sessions: no session to save (${whyNoSession(report)})\n`);
+    return EXIT_FAILURE;
+  }
   return EXIT_OK;
+}
+
+/** Why a probe handed out no session: what the server issued, or which check could not run. */
+function whyNoSession(report: ProbeReport): string {
+  if (report.notRun.length > 0) return `${report.notRun[0]!.check}: ${report.notRun[0]!.reason}`;
+  return 'the server issued no session id or ticket';
 }
 
 function integer(text: string | undefined, flag: string, min: number, max: number): number | undefined {

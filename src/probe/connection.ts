@@ -1,6 +1,8 @@
 import { constants } from 'node:crypto';
 import { isIP } from 'node:net';
 import { type ConnectionOptions, type PeerCertificate, type TLSSocket, connect } from 'node:tls';
+import { sessionForConnect } from '../node/client-sessions.js';
+import { unwrapNodeSession } from '../session/node-state.js';
 import { ProbeError } from './errors.js';
 import { type ProbeTarget, formatTarget } from './target.js';
 
@@ -24,7 +26,7 @@ export interface ConnectionSettings extends ProbeTarget {
 /** What varies between the connections of one probe. */
 export interface HandshakeRequest {
   version: ProbeVersion;
-  /** A session (DER) to offer for resumption. */
+  /** A session (OpenSSL's DER, whatever the Node line) to offer for resumption. */
   session?: Buffer;
   /** Leave the session_ticket extension out of a TLS 1.2 ClientHello (session id only). */
   noTicket?: boolean;
@@ -47,10 +49,15 @@ export interface Handshake {
   reused: boolean;
   /** From the start of the TCP connect to the end of the TLS handshake, in milliseconds. */
   ms: number;
-  /** Every `'session'` event: under TLS 1.3 one per NewSessionTicket. */
+  /** Every `'session'` event as OpenSSL's DER: under TLS 1.3 one per NewSessionTicket. */
   sessions: Buffer[];
-  /** `getSession()` at the end of the handshake: reliable under TLS 1.2 only. */
+  /** `getSession()` at the end of the handshake as DER: reliable under TLS 1.2 only. */
   session: Buffer | undefined;
+  /**
+   * Sessions Node handed out that could not be taken out of Node's session state (never
+   * expected; counted so that a check resting on them is reported as not run, not as "none").
+   */
+  unreadable: string[];
   /** The server's certificate, `null` when it sent none. */
   peerCertificate: PeerCertificate | null;
 }
@@ -93,13 +100,32 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
   if (settings.cert !== undefined) options.cert = settings.cert;
   if (settings.key !== undefined) options.key = settings.key;
   if (settings.alpn !== undefined) options.ALPNProtocols = settings.alpn;
-  if (request.session !== undefined) options.session = request.session;
+  if (request.session !== undefined) {
+    // Node 22+ offers a session only when it is bound to this connection's identity
+    // (servername || host), and ignores plain DER on a verified connection, without a word.
+    // The probe binds every session to the identity of the connection that offers it. For the
+    // cross-virtual-host check that is deliberately another name than the session was made
+    // for: the probe is a diagnostic that knowingly offers a session across names, to learn
+    // whether the server accepts it, which a client must never do.
+    options.session = sessionForConnect(request.session, options);
+  }
   if (request.ignoreHostname) options.checkServerIdentity = () => undefined;
 
   const where = formatTarget(settings);
   return new Promise<Handshake>((resolve, reject) => {
     const start = process.hrtime.bigint();
     const sessions: Buffer[] = [];
+    const unreadable: string[] = [];
+    // Node 22+ hands client sessions out bound to the server identity; the probe works on DER.
+    const der = (session: Buffer | undefined): Buffer | undefined => {
+      if (session === undefined) return undefined;
+      try {
+        return Buffer.from(unwrapNodeSession(session).der);
+      } catch (error) {
+        unreadable.push(firstLine(error));
+        return undefined;
+      }
+    };
     let result: Handshake | undefined;
     let settled = false;
     let socket: TLSSocket;
@@ -125,7 +151,10 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
       reject(new ProbeError('ERR_PROBE_HANDSHAKE', `${where}: ${firstLine(cause)}`, { cause }));
       return;
     }
-    socket.on('session', (session: Buffer) => sessions.push(session));
+    socket.on('session', (session: Buffer) => {
+      const plain = der(session);
+      if (plain !== undefined) sessions.push(plain);
+    });
     socket.on('data', () => {});
     socket.on('error', (cause: Error & { code?: string }) => {
       if (!result) {
@@ -161,7 +190,8 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
         reused: socket.isSessionReused(),
         ms,
         sessions,
-        session: socket.getSession(),
+        session: der(socket.getSession()),
+        unreadable,
         peerCertificate: peerCertificate(socket),
       };
       clearTimeout(timer);

@@ -7,8 +7,10 @@ export { type ProbeOptions, type ProbeSessionName, probe } from './probe.js';
 export type {
   CrossHostCheck,
   CrossHostReport,
+  ProbeCheckName,
   ProbeFinding,
   ProbeFindingId,
+  ProbeNotRun,
   ProbeReport,
   ProbeSeverity,
   ProbeTiming,
