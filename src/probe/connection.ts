@@ -75,6 +75,13 @@ const TICKET_WAIT_MIN_MS = 25;
 const TICKET_GRACE_MIN_MS = 10;
 /** Shortest wait for the server to close after our close_notify. */
 const CLOSE_WAIT_MIN_MS = 100;
+/** Shortest window, after a TLS 1.3 handshake, in which tickets are collected. */
+const TICKET_WINDOW_MIN_MS = 250;
+/**
+ * Tickets taken from one connection before it is closed at once. Servers send 1 to 4; more is
+ * a server that keeps sending, which must not hold the probe open.
+ */
+export const MAX_TICKETS_PER_CONNECTION = 32;
 
 function clamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, value));
@@ -82,8 +89,13 @@ function clamp(value: number, min: number, max: number): number {
 
 /**
  * Makes one TLS connection, offering exactly the session in `request`, collects the TLS 1.3
- * tickets that follow the handshake (bounded waits), then ends the connection cleanly with a
- * close_notify so that the server keeps the session.
+ * tickets that follow the handshake, then ends the connection cleanly with a close_notify so
+ * that the server keeps the session.
+ *
+ * Every wait is bounded, and so is the whole: the handshake within `timeoutMs`, the tickets
+ * within a window of ten handshake times (at least 250 ms, at most `timeoutMs`) and at most
+ * {@link MAX_TICKETS_PER_CONNECTION} of them, the close within `timeoutMs`. A server that keeps
+ * sending tickets cannot hold a connection open longer than three times `timeoutMs`.
  */
 export function handshake(settings: ConnectionSettings, request: HandshakeRequest): Promise<Handshake> {
   const servername = 'servername' in request ? request.servername : settings.servername;
@@ -128,6 +140,7 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
     };
     let result: Handshake | undefined;
     let settled = false;
+    let closing = false;
     let socket: TLSSocket;
 
     const finish = (error?: ProbeError) => {
@@ -152,6 +165,8 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
       return;
     }
     socket.on('session', (session: Buffer) => {
+      // Tickets that come after our close_notify were not waited for: not counted.
+      if (closing) return;
       const plain = der(session);
       if (plain !== undefined) sessions.push(plain);
     });
@@ -173,7 +188,6 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
       // Otherwise (a reset while closing) the handshake stands.
     });
     socket.once('close', () => finish());
-    let closing = false;
     // Ends cleanly (close_notify) and gives the server a bounded moment to close its side.
     const close = (ms: number) => {
       closing = true;
@@ -202,12 +216,19 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
       }
       // TLS 1.3 tickets follow the handshake, about one round trip after it. Closing at once
       // would lose them behind proxies that do not pass a half-closed connection on, so wait:
-      // two handshake times for the first ticket, then a little after each one for the rest.
-      timer = setTimeout(() => close(ms), clamp(2 * ms, TICKET_WAIT_MIN_MS, settings.timeoutMs));
+      // two handshake times for the first ticket, then a little after each one for the rest,
+      // never past the ticket window: each ticket restarts the short wait, not the window.
+      const windowEnd = Date.now() + clamp(10 * ms, TICKET_WINDOW_MIN_MS, settings.timeoutMs);
+      const waitAtMost = (wait: number) => Math.max(0, Math.min(wait, windowEnd - Date.now()));
+      timer = setTimeout(() => close(ms), waitAtMost(clamp(2 * ms, TICKET_WAIT_MIN_MS, settings.timeoutMs)));
       socket.on('session', () => {
         if (closing) return;
         clearTimeout(timer);
-        timer = setTimeout(() => close(ms), clamp(ms, TICKET_GRACE_MIN_MS, settings.timeoutMs));
+        if (sessions.length + unreadable.length >= MAX_TICKETS_PER_CONNECTION) {
+          close(ms);
+          return;
+        }
+        timer = setTimeout(() => close(ms), waitAtMost(clamp(ms, TICKET_GRACE_MIN_MS, settings.timeoutMs)));
       });
     });
   });

@@ -1,7 +1,8 @@
 import { checkServerIdentity } from 'node:tls';
 import { TlsSession } from '../session/tls-session.js';
-import { type ConnectionSettings, type Handshake, type HandshakeRequest, type ProbeVersion, defaultServername, handshake } from './connection.js';
+import { type ConnectionSettings, type Handshake, type HandshakeRequest, type ProbeVersion, handshake } from './connection.js';
 import { ProbeError } from './errors.js';
+import { badOption, resolveConnectionOptions } from './options.js';
 import { findingsFor } from './findings.js';
 import type {
   CrossHostCheck,
@@ -13,7 +14,7 @@ import type {
   Tls12Report,
   Tls13Report,
 } from './report.js';
-import { DEFAULT_PORT, formatTarget } from './target.js';
+import { formatTarget } from './target.js';
 
 /** Names under which {@link ProbeOptions.onSession} hands out sessions worth keeping. */
 export type ProbeSessionName = 'tls12-session-id' | 'tls12-ticket' | 'tls13-ticket';
@@ -52,11 +53,7 @@ export interface ProbeOptions {
   onSession?: (name: ProbeSessionName, session: TlsSession) => void;
 }
 
-/** Attempts per check when not told otherwise (as sslyze does). */
-export const DEFAULT_ATTEMPTS = 5;
-/** Per-connection time limit when not told otherwise. */
-export const DEFAULT_TIMEOUT_MS = 5000;
-const MAX_ATTEMPTS = 100;
+export { DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT_MS } from './options.js';
 
 /** The handshakes of one version, for timing. */
 class Timings {
@@ -90,25 +87,10 @@ class Timings {
  */
 export async function probe(options: ProbeOptions): Promise<ProbeReport> {
   const started = process.hrtime.bigint();
-  const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
-  if (!Number.isInteger(attempts) || attempts < 1 || attempts > MAX_ATTEMPTS) {
-    throw new ProbeError('ERR_PROBE_TARGET', `attempts must be an integer from 1 to ${MAX_ATTEMPTS}`);
+  const { settings, versions, attempts } = resolveConnectionOptions(options);
+  if (options.otherServername !== undefined && (typeof options.otherServername !== 'string' || options.otherServername.trim() === '')) {
+    throw badOption('otherServername must be a non-empty string');
   }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ProbeError('ERR_PROBE_TARGET', 'timeout must be a positive number of milliseconds');
-  const versions = options.versions ?? ['TLSv1.3', 'TLSv1.2'];
-  if (versions.length === 0) throw new ProbeError('ERR_PROBE_TARGET', 'no protocol version to probe');
-  const settings: ConnectionSettings = {
-    host: options.host,
-    port: options.port ?? DEFAULT_PORT,
-    servername: options.servername ?? defaultServername(options.host),
-    ca: options.ca,
-    insecure: options.insecure === true,
-    cert: options.cert,
-    key: options.key,
-    alpn: options.alpn,
-    timeoutMs,
-  };
   const run = new Run(settings, attempts, options);
 
   // One full handshake per version tells which versions the server speaks.
