@@ -21,3 +21,15 @@ export type {
   Tls13TicketsResult,
 } from './report.js';
 export { type ProbeTarget, parseProbeTarget } from './target.js';
+export { type FleetOptions, MAX_FLEET_MEMBERS, probeFleet } from './fleet.js';
+export { type FleetFindingInput, fleetFindings } from './fleet-findings.js';
+export { formatFleetReport } from './fleet-format.js';
+export type {
+  FleetCell,
+  FleetFinding,
+  FleetFindingId,
+  FleetMatrix,
+  FleetMechanism,
+  FleetMemberReport,
+  FleetReport,
+} from './fleet-report.js';
