@@ -33,3 +33,12 @@ export type {
   FleetMemberReport,
   FleetReport,
 } from './fleet-report.js';
+export {
+  type WatchKeyChange,
+  type WatchOldTicketCheck,
+  type WatchOptions,
+  type WatchReport,
+  type WatchSample,
+  watchTickets,
+} from './watch.js';
+export { formatWatchReport } from './watch-format.js';
