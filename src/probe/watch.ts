@@ -56,8 +56,9 @@ export interface WatchKeyChange {
    */
   graceMs: { min: number | null; max: number | null };
   /**
-   * The refused ticket had outlived its own lifetime hint when offered: it may have been refused
-   * for its age rather than its key (each try offers the youngest ticket of the old key).
+   * The refused ticket had outlived its own lifetime hint (or came within the second servers
+   * round session times to) when offered: it may have been refused for its age rather than its
+   * key. Each try offers the youngest ticket of the old key not offered yet.
    */
   refusedPastLifetime: boolean;
 }
@@ -211,7 +212,9 @@ export async function watchTickets(options: WatchOptions): Promise<WatchReport> 
       if (resumed) change.oldResumedUntilMs = atMs;
       else {
         change.oldRefusedFromMs = atMs;
-        change.refusedPastLifetime = ticketAgeMs >= ticket.lifetimeS * 1000;
+        // Servers keep a session's time in whole seconds: within a second of its lifetime, a
+        // ticket may already count as expired.
+        change.refusedPastLifetime = ticketAgeMs >= ticket.lifetimeS * 1000 - 1000;
       }
       change.graceMs = {
         min: change.oldResumedUntilMs === null ? null : Math.max(0, change.oldResumedUntilMs - change.firstNewMs),
