@@ -14,7 +14,7 @@ export function formatWatchReport(report: WatchReport, options: ProbeFormatOptio
   const sni = report.servername === null ? 'no SNI' : `SNI ${report.servername}`;
   const last = report.samples.at(-1)?.atMs ?? 0;
   lines.push(
-    `${bold(`tls-sessions probe ${report.target} --watch`)}  ${sni}, ${report.protocol} tickets, ${report.samples.length} samples every ${at(report.everyMs)} over ${at(last)}${report.interrupted ? ' (interrupted)' : ''}`,
+    `${bold(`tls-sessions probe ${report.target} --watch`)}  ${sni}, ${report.protocol} tickets, ${report.samples.length} samples every ${report.everyMs < 1000 ? `${report.everyMs} ms` : at(report.everyMs)} over ${at(last)}${report.interrupted ? ' (interrupted)' : ''}`,
     '',
   );
 

@@ -15,15 +15,18 @@ const BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'tls-sessions.js');
 
 class Capture extends Writable {
   text = '';
+  constructor(readonly isTTY = false) {
+    super();
+  }
   override _write(chunk: Buffer | string, _enc: BufferEncoding, done: () => void): void {
     this.text += chunk.toString();
     done();
   }
 }
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(args: string[], tty = false): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new Capture();
-  const stderr = new Capture();
+  const stderr = new Capture(tty);
   const code = await main(['probe', ...args], { stdin: Readable.from([]), stdout, stderr });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
@@ -100,6 +103,17 @@ describe('tls-sessions probe --fleet', () => {
 });
 
 describe('tls-sessions probe --watch', () => {
+  test('a progress line on a terminal, cleared at the end; the report on stdout', { timeout: 30_000 }, async (t) => {
+    const fleet = await startNodeFleet({ hosts: ['127.0.0.2'], cert: pki.server });
+    t.after(() => fleet.close());
+    const r = await run([`127.0.0.2:${fleet.port}`, '--ca', pki.ca.certPath, '--servername', 'localhost', '--watch', '1s', '--every', '250ms'], true);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`^\\r\\u001b\\[Kwatching 127\\.0\\.0\\.2:${fleet.port}: 1 samples, key [0-9a-f]{8}, 0 changes, 1 s left`));
+    assert.ok(r.stderr.endsWith('\r\u001b[K'), 'cleared');
+    assert.match(r.stdout, /^tls-sessions probe 127\.0\.0\.2:\d+ --watch {2}SNI localhost, TLSv1\.3 tickets, 5 samples every 250 ms over 1\.0 s\n/);
+    assert.match(r.stdout, /^Key changes\n {2}none in 1\.0 s$/m);
+  });
+
   test('Ctrl-C (SIGINT) prints what was seen so far', { timeout: 60_000 }, async (t) => {
     const fleet = await startNodeFleet({ hosts: ['127.0.0.2'], cert: pki.server });
     t.after(() => fleet.close());
