@@ -152,7 +152,9 @@ export async function watchTickets(options: WatchOptions): Promise<WatchReport> 
   let lastSampleMs = 0;
   const signal = options.signal;
 
-  for (let next = 0; ; next = Math.max(next + everyMs, now())) {
+  // One sample per slot of everyMs from 0 to durationMs: a slow sample delays the next one,
+  // never drops it, so a watch always makes the same number of samples.
+  for (let next = 0; next <= durationMs; next += everyMs) {
     const wait = next - now();
     if (wait > 0) {
       try {
@@ -165,7 +167,6 @@ export async function watchTickets(options: WatchOptions): Promise<WatchReport> 
       report.interrupted = true;
       break;
     }
-    if (next > durationMs) break;
     const sample = await takeSample(connect, version, now);
     report.samples.push(sample.sample);
     if (sample.sample.lifetimeHint !== null && !report.lifetimeHints.some((h) => h.lifetimeHint === sample.sample.lifetimeHint)) {
