@@ -1,5 +1,6 @@
 import { type DemoPhase, type DemoProtocol, type DemoResult, runDemo } from '../demo/run-demo.js';
 import { describeStore, openStore, parseStoreSpec } from '../demo/store-spec.js';
+import { SessionStoreError } from '../stores/store-error.js';
 import { choice, parse } from './args.js';
 import { type CliIO, EXIT_OK, UsageError } from './io.js';
 
@@ -54,7 +55,7 @@ export async function demo(argv: string[], io: CliIO): Promise<number> {
     connections,
     protocols,
     keyType,
-    serverStore: await openStore(spec),
+    serverStore: await openStoreOrUsage(spec),
     onProgress: progress,
   });
   if (progress) io.stderr.write('\r\x1b[K');
@@ -65,6 +66,16 @@ export async function demo(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(formatDemo(result, connections, describeStore(spec)));
   }
   return EXIT_OK;
+}
+
+/** Opens the store; a bad --store value found by the store itself (a Redis database 'abc') is a usage error. */
+async function openStoreOrUsage(spec: Exclude<ReturnType<typeof parseStoreSpec>, string>) {
+  try {
+    return await openStore(spec);
+  } catch (err) {
+    if (err instanceof SessionStoreError && err.code === 'ERR_STORE_OPTION') throw new UsageError(`--store: ${err.message}`);
+    throw err;
+  }
 }
 
 function progressBar(io: CliIO): (done: number, total: number, protocol: DemoProtocol) => void {
@@ -104,20 +115,48 @@ export function formatDemo(result: DemoResult, connections: number, store: strin
   out += `\n* measured over as many connections made without sessions, in the same run\n`;
   const s = result.server;
   out += `server cache (OpenSSL counters): number ${s.number}, accept ${s.accept}, accept_good ${s.acceptGood}, hits ${s.hits}, misses ${s.misses}, timeouts ${s.timeouts}, cache_full ${s.cacheFull}\n\n`;
-  out += `${meaning(result)}\n`;
+  out += `${meaning(result, store)}\n`;
   return out;
 }
 
-function meaning(result: DemoResult): string {
+function times(n: number): string {
+  return n === 1 ? 'once' : `${n} times`;
+}
+
+/** The closing sentence: what the figures show, and no more (a run where nothing resumed says so, and why if it can). */
+export function meaning(result: DemoResult, store: string): string {
   const parts = result.phases.map((p) => {
-    const speed = p.medianResumedMs ? `, in ${pct(p.medianResumedMs / p.medianBaselineMs)} of a full handshake's time` : '';
+    if (p.resumed === 0) return `${p.protocol}: none of ${p.connections} connections resumed`;
+    const speed =
+      p.medianResumedMs !== null ? `, in ${pct(p.medianResumedMs / p.medianBaselineMs)} of a full handshake's time` : '';
     return `${p.protocol}: ${p.resumed} of ${p.connections} connections resumed${speed}`;
   });
+  const s = result.server;
+  const storeFailures = s.storeErrors + s.storeTimeouts;
+  const why =
+    storeFailures > 0
+      ? ` The server cache's store (${store}) failed ${storeFailures} calls (${s.storeTimeouts} of them timed out); a lookup that fails costs a full handshake.`
+      : '';
+  if (result.phases.every((p) => p.resumed === 0)) {
+    return `What it means: no session was resumed, every handshake was a full one (${parts.join('; ')}).${why}`;
+  }
+  const tls12 = result.phases.find((p) => p.protocol === 'TLSv1.2');
   const tls13 = result.phases.find((p) => p.protocol === 'TLSv1.3');
-  const note = tls13
-    ? ` TLS 1.3 resumed through stateful sessions in the server cache, which a plain Node server never does; ${
-        tls13.repeatedOffers === 0 ? 'no ticket was offered twice' : `${tls13.repeatedOffers} tickets were offered again`
-      }.`
-    : '';
-  return `What it means: after one full handshake, clients resumed their sessions (${parts.join('; ')}).${note}`;
+  // The cache counts a hit for each handshake it resumed; a TLS 1.2 resumption it did not count
+  // was a stateless ticket (tickets 'auto' gives TLS 1.2 clients that ask for one a ticket).
+  const byId = tls12 === undefined ? 0 : Math.min(tls12.server.hits, tls12.resumed);
+  const note12 =
+    tls12 !== undefined && tls12.resumed > 0
+      ? ` TLS 1.2 resumed ${times(tls12.resumed - byId)} by stateless tickets (the server's ticket key, no store) and ${times(byId)} by session id from the server cache.`
+      : '';
+  const note =
+    note12 +
+    (tls13 !== undefined && tls13.resumed > 0
+      ? ` TLS 1.3 resumed through stateful sessions in the server cache, which a plain Node server never does; ${
+          tls13.repeatedOffers === 0 ? 'no ticket was offered twice' : `${tls13.repeatedOffers} tickets were offered again`
+        }.`
+      : '');
+  const all = result.phases.every((p) => p.resumed === p.connections - 1);
+  const lead = all ? 'after one full handshake, clients resumed their sessions' : 'clients resumed some of their sessions';
+  return `What it means: ${lead} (${parts.join('; ')}).${note}${why}`;
 }

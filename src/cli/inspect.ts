@@ -1,7 +1,13 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { TlsSession } from '../session/tls-session.js';
 import { choice, parse } from './args.js';
-import { type CliIO, EXIT_OK, UsageError, readAll } from './io.js';
+import { type CliIO, EXIT_OK, readAll, readFileBounded, UsageError, writeSecretFile } from './io.js';
+
+/**
+ * Largest input read. A session is a few KB (its biggest parts, a ticket and the peer's leaf
+ * certificate, rarely pass 10 KB); 1 MiB leaves room for any real one and bounds memory
+ * for anything else (/dev/zero, a wrong file).
+ */
+export const MAX_INPUT_BYTES = 1024 * 1024;
 
 const USAGE = `usage: tls-sessions inspect [FILE|-] [options]
 
@@ -18,6 +24,9 @@ options:
   --outform der|pem|node  format for --out (default: pem); node: bound to --bind
   --bind NAME          the server name a node session is bound to (default: its own)
   -h, --help           show this help
+
+Input is read up to 1 MiB (a session is a few KB); larger input is refused.
+--out writes a secret: the file is created, or made, mode 0600.
 
 exit codes: 0 ok, 1 bad input, 2 usage
 `;
@@ -45,7 +54,7 @@ export async function inspect(argv: string[], io: CliIO): Promise<number> {
   if (values.out && values.json) throw new UsageError('--out and --json cannot be combined');
 
   const file = positionals[0] ?? '-';
-  const input = file === '-' ? await readAll(io.stdin) : await readFile(file);
+  const input = file === '-' ? await readAll(io.stdin, MAX_INPUT_BYTES) : await readFileBounded(file, MAX_INPUT_BYTES);
   const session =
     inform === 'der'
       ? TlsSession.fromDER(input)
@@ -55,12 +64,16 @@ export async function inspect(argv: string[], io: CliIO): Promise<number> {
           ? TlsSession.fromNodeSession(input)
           : TlsSession.parse(input);
 
+  // openssl cannot load a session whose peer certificate does not parse (d2i_X509 fails inside
+  // d2i_SSL_SESSION): neither does any form of this command.
+  session.peerCertificate;
+
   if (values.out) {
     if (outform === 'node' && (values.bind ?? session.boundIdentity) === undefined) {
       throw new UsageError('--outform node needs --bind NAME for a session that is not bound');
     }
     const bytes = outform === 'der' ? session.toDER() : outform === 'node' ? session.toNodeSession(values.bind) : session.toPEM();
-    await writeFile(values.out, bytes, { mode: 0o600 });
+    await writeSecretFile(values.out, bytes);
     return EXIT_OK;
   }
   const reveal = values.reveal === true;

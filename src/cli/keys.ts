@@ -1,8 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import type { SessionStore } from '../stores/session-store.js';
-import { type TicketKeyInfo, TicketKeyRing } from '../tickets/index.js';
+import { SessionStoreError } from '../stores/store-error.js';
+import { type TicketKeyInfo, TicketKeyError, TicketKeyRing } from '../tickets/index.js';
+import { messageOf } from '../util/errors.js';
 import { parse } from './args.js';
-import { type CliIO, EXIT_OK, UsageError } from './io.js';
+import { type CliIO, EXIT_OK, readFileBounded, UsageError } from './io.js';
+
+/** Largest key-encryption key file read: 64 hex digits and some white space fit many times over. */
+const MAX_KEK_FILE_BYTES = 1024;
 
 const USAGE = `usage: tls-sessions keys generate|rotate|list --redis URL --kek-file FILE [options]
 
@@ -36,7 +40,8 @@ options:
 A fleet's settings are written once, by the first member or 'generate'; members
 and this command follow what the store holds.
 
-exit codes: 0 ok, 1 store unreachable or unreadable, 2 usage
+exit codes: 0 ok, 1 store unreachable or unreadable, 2 usage (options, the
+--kek-file, a --redis URL or database the server refuses)
 `;
 
 /** `tls-sessions keys`: generate, rotate and list a fleet's ticket keys. */
@@ -72,29 +77,50 @@ export async function keys(argv: string[], io: CliIO): Promise<number> {
   const grace = seconds(values.grace, '--grace');
   const timeoutMs = seconds(values.timeout, '--timeout') ?? 2000;
 
-  const kek = parseKek(await readFile(values['kek-file']));
+  const kek = await readKek(values['kek-file']);
   const { RedisStore } = await import('../stores/redis-store.js');
-  const store = new RedisStore({
-    url: values.redis,
-    connectTimeoutMs: timeoutMs,
-    commandTimeoutMs: timeoutMs,
-    ...(values['redis-prefix'] === undefined ? {} : { prefix: values['redis-prefix'] }),
-  });
-  const ring = new TicketKeyRing({
-    store: store as SessionStore,
-    kek: { id: values['kek-id'] ?? 'kek', key: kek },
-    storeTimeoutMs: timeoutMs,
-    ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
-    ...(rotateEvery === undefined ? {} : { rotateEvery }),
-    ...(grace === undefined ? {} : { grace }),
-  });
-  kek.fill(0);
+  // Options are the command line's: a bad one is a usage error (exit 2), found before any connection.
+  const store = asUsage(
+    () =>
+      new RedisStore({
+        url: values.redis,
+        connectTimeoutMs: timeoutMs,
+        commandTimeoutMs: timeoutMs,
+        ...(values['redis-prefix'] === undefined ? {} : { prefix: values['redis-prefix'] }),
+      }),
+    '--redis',
+  );
+  let ring: TicketKeyRing;
+  try {
+    ring = asUsage(
+      () =>
+        new TicketKeyRing({
+          store: store as SessionStore,
+          kek: { id: values['kek-id'] ?? 'kek', key: kek },
+          storeTimeoutMs: timeoutMs,
+          ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
+          ...(rotateEvery === undefined ? {} : { rotateEvery }),
+          ...(grace === undefined ? {} : { grace }),
+        }),
+    );
+  } catch (err) {
+    await store.close();
+    throw err;
+  } finally {
+    kek.fill(0);
+  }
   const notes: string[] = [];
   ring.on('error', (err) => {
     if (err.code === 'ERR_TICKET_CONFIG') notes.push(err.message);
   });
   try {
-    await store.ready(timeoutMs);
+    try {
+      await store.ready(timeoutMs);
+    } catch (err) {
+      // A database the server refuses is the --redis argument's fault.
+      if (err instanceof SessionStoreError && err.code === 'ERR_STORE_OPTION') throw new UsageError(`--redis: ${messageOf(err)}`);
+      throw err;
+    }
     // Reads first: an unreadable store (wrong KEK, foreign data) fails here, before any write.
     await ring.load();
     if (command === 'generate') {
@@ -123,13 +149,36 @@ function seconds(value: string | undefined, flag: string): number | undefined {
   return Number(value);
 }
 
-/** 32 raw bytes or 64 hex digits (surrounding white space allowed). Never echoes the content. */
-function parseKek(bytes: Buffer): Buffer {
+/** Runs a constructor; its option error becomes a usage error (exit 2), naming `flag` if given. */
+function asUsage<T>(make: () => T, flag?: string): T {
+  try {
+    return make();
+  } catch (err) {
+    const option =
+      (err instanceof SessionStoreError && err.code === 'ERR_STORE_OPTION') || (err instanceof TicketKeyError && err.code === 'ERR_TICKET_OPTION');
+    if (option) throw new UsageError(flag === undefined ? messageOf(err) : `${flag}: ${messageOf(err)}`);
+    throw err;
+  }
+}
+
+/**
+ * The key-encryption key file: 32 raw bytes or 64 hex digits (surrounding white space allowed),
+ * read up to {@link MAX_KEK_FILE_BYTES}. Every problem with it is a usage error (exit 2); the
+ * content is never echoed.
+ */
+async function readKek(file: string): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFileBounded(file, MAX_KEK_FILE_BYTES, `--kek-file ${file}`);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `--kek-file ${file} does not exist` : messageOf(err);
+    throw new UsageError(reason);
+  }
   try {
     if (bytes.length === 32) return Buffer.from(bytes);
     const text = bytes.toString('latin1').trim();
     if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
-    throw new Error('the key-encryption key file must hold 32 bytes, raw or as 64 hex digits');
+    throw new UsageError('--kek-file must hold the key-encryption key: 32 bytes, raw or as 64 hex digits');
   } finally {
     bytes.fill(0);
   }

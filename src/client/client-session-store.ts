@@ -1,15 +1,15 @@
-import { X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Agent, AgentOptions } from 'node:https';
-import { isIP } from 'node:net';
 import * as tls from 'node:tls';
 import { nodeSessionIdentity, sessionForConnect, verifiesServer } from '../node/client-sessions.js';
 import { TLS1_3_VERSION, TlsSession, unwrapNodeSession } from '../session/index.js';
+import { certificateNames, sessionVouchesFor } from '../session/vouch.js';
 import { MemoryStore } from '../stores/memory-store.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { withBudget } from '../util/budget.js';
 import { bufferView } from '../util/bytes.js';
 import { messageOf, TlsSessionsError } from '../util/errors.js';
+import { OptionChecks } from '../util/options.js';
 import { certificateNotAfter } from './cert-validity.js';
 import { DomainIndex } from './domain-index.js';
 import { type DomainKey, DomainKeyer } from './domain-key.js';
@@ -33,6 +33,16 @@ const DEFAULT_TICKETS_PER_KEY = 8;
 const DEFAULT_MAX_KEYS = 256;
 const DEFAULT_MAX_SESSIONS = 2048;
 const DEFAULT_STORE_TIMEOUT_MS = 100;
+/** Upper bound of the count options: far above any real need, low enough to stay exact. */
+const MAX_COUNT = 2 ** 30;
+
+const check = new OptionChecks('ClientSessionStore', (message) => new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', message));
+
+const STORE_METHODS = ['get', 'set', 'take', 'delete', 'push', 'pop', 'clear', 'close'] as const;
+
+function isSessionStore(value: unknown): value is SessionStore {
+  return typeof value === 'object' && value !== null && STORE_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+}
 const MAX_REMEMBERED_CERTS = 64;
 
 /** A stored session handed to one connection. */
@@ -98,22 +108,23 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   #stats = zeroStats();
   #closed = false;
 
-  constructor(options: ClientSessionStoreOptions = {}) {
+  constructor(options?: ClientSessionStoreOptions) {
     super();
-    this.#ticketsPerKey = positiveInteger(options.maxTicketsPerKey, DEFAULT_TICKETS_PER_KEY, 'maxTicketsPerKey');
-    this.#maxKeys = positiveInteger(options.maxKeys, DEFAULT_MAX_KEYS, 'maxKeys');
-    this.#maxSessions = positiveInteger(options.maxSessions, DEFAULT_MAX_SESSIONS, 'maxSessions');
-    if (this.#maxSessions < this.#ticketsPerKey) {
-      throw new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', 'ClientSessionStore: maxSessions must be at least maxTicketsPerKey');
+    const o = check.object(options);
+    this.#ticketsPerKey = check.integer(o.maxTicketsPerKey, 'maxTicketsPerKey', DEFAULT_TICKETS_PER_KEY, 1, MAX_COUNT);
+    this.#maxKeys = check.integer(o.maxKeys, 'maxKeys', DEFAULT_MAX_KEYS, 1, MAX_COUNT);
+    this.#maxSessions = check.integer(o.maxSessions, 'maxSessions', DEFAULT_MAX_SESSIONS, 1, MAX_COUNT);
+    if (this.#maxSessions < this.#ticketsPerKey) throw check.fail('maxSessions must be at least maxTicketsPerKey');
+    this.#ownsStore = o.store === undefined;
+    if (!this.#ownsStore && !isSessionStore(o.store)) {
+      throw check.fail('store must be a SessionStore (get, set, take, delete, push, pop, clear, close)');
     }
-    this.#ownsStore = options.store === undefined;
-    const budget = options.storeTimeoutMs ?? (this.#ownsStore ? Number.POSITIVE_INFINITY : DEFAULT_STORE_TIMEOUT_MS);
-    if (!(budget > 0)) {
-      throw new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', 'ClientSessionStore: storeTimeoutMs must be positive');
-    }
-    this.#store = timeBoxed(options.store ?? new MemoryStore(), budget);
-    this.#now = options.now ?? Date.now;
+    // The private memory store answers at once: no budget unless one is asked for.
+    const budget = check.ms(o.storeTimeoutMs, 'storeTimeoutMs', this.#ownsStore ? Number.POSITIVE_INFINITY : DEFAULT_STORE_TIMEOUT_MS);
+    this.#store = timeBoxed(o.store ?? new MemoryStore(), budget);
+    this.#now = check.func(o.now, 'now') ?? Date.now;
   }
+
 
   /**
    * Like `tls.connect(options, secureConnectListener)`, offering a stored session of the
@@ -174,9 +185,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
       } else if (!verifiesServer(options)) {
         session = der;
       } else {
-        const peer = summarizeSession(der)?.peerCertificate;
-        if (peer === undefined) ignored = 'unverifiable';
-        else if (vouchesFor(der, peer, key.identity, this.#now())) session = sessionForConnect(der, options);
+        if (decodedVouches(der, key.identity, this.#now())) session = sessionForConnect(der, options);
         else ignored = 'unverifiable';
       }
     }
@@ -457,7 +466,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
       else if (notAfter === undefined || notAfter <= now) result = false;
       // After a full handshake Node's own checkServerIdentity passed when `authorized` is set.
       else if (!reused && socket.authorized && key.defaultIdentityCheck) result = notAfter;
-      else result = certificateMatches(peer, key.identity) ? notAfter : false;
+      else result = certificateNames(peer, key.identity) ? notAfter : false;
     }
     tracked.certNotAfter = result;
     return result;
@@ -695,6 +704,15 @@ function isConnectionError(error: Error | null | undefined): boolean {
   return typeof code === 'string' && (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || TRANSPORT_CODES.has(code));
 }
 
+/** Whether plain DER from outside vouches for `name` ({@link sessionVouchesFor}); false when it does not decode. */
+function decodedVouches(der: Buffer, name: string, nowMs: number): boolean {
+  try {
+    return sessionVouchesFor(TlsSession.fromDER(der), name, nowMs);
+  } catch {
+    return false;
+  }
+}
+
 /** The DER of a session Node handed out (bound or not); `undefined` when the header is broken. */
 function nodeDER(session: Buffer): Buffer | undefined {
   try {
@@ -704,32 +722,6 @@ function nodeDER(session: Buffer): Buffer | undefined {
   }
 }
 
-/**
- * Whether a session from outside may be offered to a verified connection to `name`: its
- * original handshake verified the certificate (verify_result 0), which is unexpired at `nowMs`
- * and names `name`.
- */
-function vouchesFor(der: Buffer, peer: Buffer, name: string, nowMs: number): boolean {
-  let session: TlsSession;
-  try {
-    session = TlsSession.fromDER(der);
-  } catch {
-    return false;
-  }
-  if (session.verifyResult !== 0) return false;
-  const notAfter = certificateNotAfter(peer);
-  return notAfter !== undefined && notAfter > nowMs && certificateMatches(peer, name);
-}
-
-/** Whether the certificate names `name` (a DNS name or an IP address). Parses it: rare path. */
-function certificateMatches(der: Buffer, name: string): boolean {
-  try {
-    const cert = new X509Certificate(der);
-    return isIP(name) !== 0 ? cert.checkIP(name) !== undefined : cert.checkHost(name) !== undefined;
-  } catch {
-    return false;
-  }
-}
 
 /** A stored session as `'session'` reports it; the session is decoded only when read. */
 class SessionEventImpl extends OfferEventImpl implements SessionEvent {
@@ -759,10 +751,3 @@ function zeroStats(): ClientSessionStoreStats {
   };
 }
 
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1) {
-    throw new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', `ClientSessionStore: ${name} must be a positive integer`);
-  }
-  return v;
-}

@@ -5,6 +5,7 @@
  * Layout (big-endian): "TSC" + format version (1) | protocol version u16 | reserved u16 |
  * expiresAt f64 (ms since epoch) | peer certificate notAfter f64 (ms, 0 = none) | session DER.
  */
+import { bufferView } from '../util/bytes.js';
 
 const MAGIC = [0x54, 0x53, 0x43, 0x01] as const; // "TSC" v1
 const HEADER_LENGTH = 24;
@@ -61,7 +62,7 @@ export function encodeEntry(entry: StoredEntry): Buffer {
 export function decodeEntry(bytes: Uint8Array): StoredEntry | undefined {
   if (bytes.length <= HEADER_LENGTH) return undefined;
   for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) return undefined;
-  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const b = bufferView(bytes);
   const expiresAt = b.readDoubleBE(8);
   const certNotAfter = b.readDoubleBE(16);
   if (!Number.isFinite(expiresAt) || !Number.isFinite(certNotAfter)) return undefined;

@@ -1,2 +1,4 @@
 // Node.js internals and per-line differences the package relies on, in one place.
 export { nodeBindsClientSessions, nodeSessionIdentity, sessionForConnect, verifiesServer } from './client-sessions.js';
+export { nodeDerivesServerSessionIdContext, serverSessionIdContext } from './server-session-context.js';
+export { releaseServerControl } from './server-socket.js';

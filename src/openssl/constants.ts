@@ -1,3 +1,5 @@
+import { OPENSSL_DEFAULT_TIMEOUT_S } from '../session/names.js';
+
 /**
  * OpenSSL's constants, with their C names and values (include/openssl/ssl.h, tls1.h).
  */
@@ -56,12 +58,16 @@ export const SSL_OP_NO_TICKET: number = cryptoConstants.SSL_OP_NO_TICKET;
 export const SSL_OP_NO_TLSv1_2: number = cryptoConstants.SSL_OP_NO_TLSv1_2;
 export const SSL_OP_NO_TLSv1_3: number = cryptoConstants.SSL_OP_NO_TLSv1_3;
 export const SSL_OP_CIPHER_SERVER_PREFERENCE: number = cryptoConstants.SSL_OP_CIPHER_SERVER_PREFERENCE;
+/** OpenSSL 3's SSL_OP_IGNORE_UNEXPECTED_EOF (bit 7): a TCP close without close_notify reads as close_notify. */
+export const SSL_OP_IGNORE_UNEXPECTED_EOF = 1 << 7;
+/** OpenSSL 3's SSL_OP_DISABLE_TLSEXT_CA_NAMES (bit 9): a server sends no certificate_authorities extension. */
+export const SSL_OP_DISABLE_TLSEXT_CA_NAMES = 1 << 9;
 /** OpenSSL 3's SSL_OP_NO_ANTI_REPLAY (bit 24); Node's crypto.constants does not list it. */
 export const SSL_OP_NO_ANTI_REPLAY = 1 << 24;
 
 /** OpenSSL's default number of TLS 1.3 tickets after a full handshake (the only one Node sends). */
 export const DEFAULT_NUM_TICKETS = 2;
 /** OpenSSL's default session timeout of a TLS context (tls1_default_timeout): 2 hours. */
-export const DEFAULT_SESSION_TIMEOUT_S = 7200;
+export const DEFAULT_SESSION_TIMEOUT_S = OPENSSL_DEFAULT_TIMEOUT_S;
 /** SSL_SESSION_new's timeout: "5 minute timeout by default" plus 4 s (ssl_sess.c). */
 export const SSL_SESSION_NEW_TIMEOUT_S = 304;

@@ -7,6 +7,7 @@
  * worker). Asynchronous calls push their codes when they settle.
  */
 import { constants as osConstants } from 'node:os';
+import { PROV_REASON_TABLE } from './prov-reasons.js';
 import { SSL_REASON_TABLE } from './ssl-reasons.js';
 
 export const ERR_LIB_NONE = 1;
@@ -14,6 +15,7 @@ export const ERR_LIB_SYS = 2;
 export const ERR_LIB_PEM = 9;
 export const ERR_LIB_ASN1 = 13;
 export const ERR_LIB_SSL = 20;
+export const ERR_LIB_PROV = 57;
 
 const ERR_LIB_OFFSET = 23;
 const ERR_LIB_MASK = 0xff;
@@ -51,6 +53,7 @@ const COMMON_REASONS = new Map<number, string>([
 
 const LIB_REASONS = new Map<number, Map<number, string>>([
   [ERR_LIB_SSL, new Map(SSL_REASON_TABLE.map(([, code, text]) => [code, text]))],
+  [ERR_LIB_PROV, new Map(PROV_REASON_TABLE.map(([, code, text]) => [code, text]))],
   [
     ERR_LIB_ASN1,
     new Map([
@@ -76,6 +79,7 @@ const LIB_NAMES = new Map<number, string>([
   [ERR_LIB_PEM, 'PEM routines'],
   [ERR_LIB_ASN1, 'asn1 encoding routines'],
   [ERR_LIB_SSL, 'SSL routines'],
+  [ERR_LIB_PROV, 'Provider routines'],
 ]);
 
 /** Texts of system errors by errno, as strerror prints the common socket ones (glibc). */

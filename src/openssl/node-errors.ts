@@ -6,7 +6,7 @@
  * `opensslErrorStack`; those codes are pushed as they are. Certificate checks that Node makes in
  * JavaScript (chain, host name) become SSL_R_CERTIFICATE_VERIFY_FAILED, as with SSL_VERIFY_PEER.
  */
-import { ERR_LIB_SSL, ERR_R_INTERNAL_ERROR, ERR_raise, errnoOf, raiseSystemError, sslReasonOf } from './err.js';
+import { ERR_GET_LIB, ERR_LIB_PROV, ERR_LIB_SSL, ERR_peek_last_error, ERR_R_INTERNAL_ERROR, ERR_raise, errnoOf, raiseSystemError, sslReasonOf } from './err.js';
 import { SSL_R_CERTIFICATE_VERIFY_FAILED } from './reasons.js';
 
 /**
@@ -70,4 +70,29 @@ export function raiseNodeError(error: unknown): FailureKind {
   }
   ERR_raise(ERR_LIB_SSL, ERR_R_INTERNAL_ERROR, code ?? message);
   return 'syscall';
+}
+
+/** SSL_AD_REASON_OFFSET: an alert received from the peer is queued as 1000 + its description. */
+const SSL_AD_REASON_OFFSET = 1000;
+
+/** True when Node's error reports a TLS alert received from the peer (SSL_R_SSLV3_ALERT_*, SSL_R_TLSV1_ALERT_*). */
+export function isReceivedAlert(error: unknown): boolean {
+  const message = typeof error === 'object' && error !== null ? (error as NodeTlsError).message : undefined;
+  const code = typeof message === 'string' ? packedCode(message) : 0;
+  const reason = code & 0x7fffff;
+  return (code >>> 23) === ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256;
+}
+
+const SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC = 281;
+
+/**
+ * {@link raiseNodeError} for an error while reading records after the handshake. Node relays
+ * only the oldest entry of OpenSSL's queue; for a record that does not decrypt, libssl 3.0 queues
+ * the cipher provider's error and then SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC (ssl3_get_record;
+ * measured), so the second entry is queued here when Node relayed the first.
+ */
+export function raiseRecordError(error: unknown): FailureKind {
+  const kind = raiseNodeError(error);
+  if (kind === 'ssl' && ERR_GET_LIB(ERR_peek_last_error()) === ERR_LIB_PROV) ERR_raise(ERR_LIB_SSL, SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC);
+  return kind;
 }

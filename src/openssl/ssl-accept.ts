@@ -14,6 +14,8 @@
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:net';
 import { TLSSocket } from 'node:tls';
+import { nodeDerivesServerSessionIdContext, serverSessionIdContext } from '../node/server-session-context.js';
+import { releaseServerControl } from '../node/server-socket.js';
 import { type ClientHelloInfo, peekClientHello } from '../wire/index.js';
 import {
   SSL_OP_NO_TICKET,
@@ -33,7 +35,7 @@ import { raiseNodeError } from './node-errors.js';
 import { sessionKey } from './session-cache.js';
 import { addSession, type CtxState, removeSessionLock, updateCache } from './ssl-ctx.js';
 import { type SSL, attachIo, beginHandshake, failAfterHandshake, setSession, type SslState, versionOf } from './ssl.js';
-import { coreFromDER, coreOf, nowSeconds, type SessionCore } from './ssl-session.js';
+import { coreFromNode, coreOf, nowSeconds, type SessionCore } from './ssl-session.js';
 
 /** Options of {@link SSL_accept}. */
 export interface AcceptOptions {
@@ -81,6 +83,12 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
     return -1;
   }
 
+  // The session id context Node gives this connection: a lookup must compare with it.
+  const verifyPeer = (ctxSt.serverVerifyMode & SSL_VERIFY_PEER) !== 0;
+  // The probe needs only a certificate (the context's own settings could rule out its handshake).
+  const derived = ctxSt.sidCtx.length > 0 || verifyPeer ? await nodeDerivesServerSessionIdContext({ cert: ctxSt.cert, key: ctxSt.key }) : false;
+  if (st.freed || st.fd !== raw) return -1;
+
   // Read the ClientHello first: Node's resumeSession gives only the legacy session id, which
   // OpenSSL does not look up under TLS 1.3, and never the PSK identities.
   const peek = await peekClientHello(raw, { timeoutMs });
@@ -94,7 +102,7 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
     return -1;
   }
   const negotiated = hello === undefined ? 0 : predictVersion(ctxSt, hello);
-  const verifyPeer = (ctxSt.serverVerifyMode & SSL_VERIFY_PEER) !== 0;
+  const sidCtx = serverSessionIdContext(ctxSt.sidCtx, hello?.serverName, derived);
 
   return new Promise<number>((resolve, reject) => {
     let settled = false;
@@ -157,7 +165,7 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
       try {
         if (!st.freed && st.tls === tls) {
           releaseLookup();
-          const found = lookupSession(st, ssl, hello, negotiated, id);
+          const found = lookupSession(st, ssl, hello, negotiated, id, { sidCtx, derived });
           lookedUp = found?.core;
           lookupFatal = found?.fatal ?? false;
           der = lookedUp?.tls.toDER() ?? null;
@@ -170,10 +178,14 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
       cb(null, der);
     });
 
+    // Whether this handshake reported its session (Node's 'newSession' fires only for sessions
+    // OpenSSL caches: not for TLS 1.2 with tickets, nor for TLS 1.3 stateless tickets).
+    let reported = false;
     emitter.on('newSession', (_id: Buffer, der: Buffer, done: NewSessionDone) => {
       try {
         if (!st.freed && st.tls === tls) {
-          const core = coreFromDER(der);
+          reported = true;
+          const core = coreFromNode(der);
           setSession(st, core, 'a new session replaced it');
           updateCache(ctxSt, ssl, core, SSL_SESS_CACHE_SERVER, {
             hit: tls.isSessionReused(),
@@ -214,17 +226,21 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
           // Resumed from a ticket: OpenSSL counts the hit when the ticket decrypts.
           ctxSt.stats.hits += 1;
           const der = tls.getSession();
-          if (der !== undefined) setSession(st, coreFromDER(der), 'the handshake resumed another session');
+          if (der !== undefined) setSession(st, coreFromNode(der), 'the handshake resumed another session');
         }
       } else {
         releaseLookup();
-        if (st.session === undefined) {
+        // A full handshake makes a new session (ssl_get_new_session), whatever the SSL held
+        // before: one set with SSL_set_session, or the previous connection's after SSL_clear.
+        if (!reported) {
           const der = tls.getSession();
-          if (der !== undefined) setSession(st, coreFromDER(der), 'the handshake made a new session');
+          setSession(st, der === undefined ? undefined : coreFromNode(der), 'the handshake made a new session');
         }
       }
       st.phase = 'ok';
       ctxSt.stats.accept_good += 1;
+      // From now on TLS errors (a bad record, the client's fatal alert) reach 'error'.
+      releaseServerControl(tls);
       // TLS 1.3 tickets (and their 'newSession' events) follow 'secure' in the same turn.
       setImmediate(() => finish(1));
     });
@@ -287,6 +303,7 @@ function lookupSession(
   hello: ClientHelloInfo | undefined,
   negotiated: number,
   legacyId: Buffer,
+  context: { sidCtx: Buffer; derived: boolean },
 ): { core: SessionCore; fatal: boolean } | undefined {
   const ctxSt = st.ctxSt;
   let id: Buffer;
@@ -334,13 +351,18 @@ function lookupSession(
   // The checks of ssl_get_prev_session, in OpenSSL's order.
   const s = ret.tls;
   const expired = nowSeconds() > ret.expiresAt;
-  if (s.protocolVersion !== version || !s.sessionIdContext.equals(ctxSt.sidCtx)) {
+  if (s.protocolVersion !== version || !s.sessionIdContext.equals(context.sidCtx)) {
     ret.release('SSL_accept');
     return undefined;
   }
-  if ((ctxSt.serverVerifyMode & SSL_VERIFY_PEER) !== 0 && ctxSt.sidCtx.length === 0) {
+  if ((ctxSt.serverVerifyMode & SSL_VERIFY_PEER) !== 0 && context.sidCtx.length === 0) {
     // OpenSSL fails the handshake (SSL_R_SESSION_ID_CONTEXT_UNINITIALIZED): hand the session over
-    // so that Node's OpenSSL raises that very error, but count no hit.
+    // so that Node's OpenSSL raises that very error, but count no hit. Node 22.23 and 24.22 drop
+    // the session instead (src/node/server-session-context.ts): a silent miss.
+    if (context.derived) {
+      ret.release('SSL_accept');
+      return undefined;
+    }
     return { core: ret, fatal: true };
   }
   if (expired) {

@@ -1,8 +1,11 @@
 /**
  * SSL_connect over Node's `tls.connect`, with the client-side session steps of OpenSSL's state
  * machine (statem_clnt.c, statem_lib.c tls_finish_handshake, ssl_lib.c ssl_update_cache):
- * - the session set with SSL_set_session is offered when it is resumable and its version allowed;
- *   otherwise it is dropped, as OpenSSL replaces it when writing the ClientHello;
+ * - the session set with SSL_set_session is offered when it is resumable and its version allowed,
+ *   and, on a connection that verifies the server, when it vouches for that server (offer.ts);
+ *   otherwise it is dropped, as OpenSSL replaces a session it cannot offer in the ClientHello;
+ * - sessions are DER inside the facade on every Node line: Node's bound client sessions
+ *   (22.23+) are unwrapped as they arrive and bound again for the connection that offers them;
  * - every session Node reports (`'session'`: the TLS 1.2 session, then each TLS 1.3 ticket)
  *   becomes the connection's session and goes through the cache and the new-session callback;
  * - a handshake that did not resume frees the offered session and counts a miss; one that did
@@ -13,10 +16,12 @@ import { isIP, type Socket } from 'node:net';
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { SSL_SESS_CACHE_CLIENT, SSL_VERIFY_PEER, TLS1_3_VERSION, TLS1_VERSION } from './constants.js';
 import { raiseSystemError } from './err.js';
+import { nodeSessionIdentity } from '../node/client-sessions.js';
 import { raiseNodeError } from './node-errors.js';
+import { sessionToOffer } from './offer.js';
 import { removeSessionLock, updateCache } from './ssl-ctx.js';
 import { type SSL, attachIo, beginHandshake, failAfterHandshake, setSession, type SslState, versionOf } from './ssl.js';
-import { coreFromDER, type SessionCore } from './ssl-session.js';
+import { coreFromNode, type SessionCore } from './ssl-session.js';
 
 /** Where {@link SSL_connect} connects when no socket was given with SSL_set_fd. */
 export interface ConnectTarget {
@@ -51,11 +56,6 @@ export async function SSL_connect(ssl: SSL, target: ConnectTarget = {}): Promise
   st.phase = 'init';
   ctxSt.stats.connect += 1;
 
-  // What OpenSSL offers in the ClientHello: the set session if resumable and of an allowed version.
-  const set = st.session;
-  const offer = set?.tls.isResumable() && versionAllowed(st, set.tls.protocolVersion) ? set : undefined;
-  if (set !== undefined && offer === undefined) setSession(st, undefined, 'SSL_connect replaced a session it could not offer');
-
   let secureContext: ReturnType<typeof ctxSt.secureContext>;
   try {
     secureContext = ctxSt.secureContext();
@@ -72,12 +72,23 @@ export async function SSL_connect(ssl: SSL, target: ConnectTarget = {}): Promise
     rejectUnauthorized: (ctxSt.clientVerifyMode & SSL_VERIFY_PEER) !== 0,
   };
   if (servername !== undefined) options.servername = servername;
-  if (offer !== undefined) options.session = offer.tls.toDER();
   if (st.fd !== undefined) options.socket = st.fd;
   else {
     options.host = host;
     options.port = target.port ?? 443;
   }
+  const identity = nodeSessionIdentity(options);
+
+  // What OpenSSL offers in the ClientHello: the set session if resumable and of an allowed
+  // version; on a verified connection also only if it vouches for this server (src/openssl/offer.ts).
+  const set = st.session;
+  let offer = set?.tls.isResumable() && versionAllowed(st, set.tls.protocolVersion) ? set : undefined;
+  if (offer !== undefined) {
+    const session = sessionToOffer(offer, options);
+    if (session === undefined) offer = undefined;
+    else options.session = session;
+  }
+  if (set !== undefined && offer === undefined) setSession(st, undefined, 'SSL_connect replaced a session it could not offer');
 
   return new Promise<number>((resolve, reject) => {
     let settled = false;
@@ -132,7 +143,7 @@ export async function SSL_connect(ssl: SSL, target: ConnectTarget = {}): Promise
     tls.on('session', (der: Buffer) => {
       if (st.freed || st.tls !== tls) return;
       try {
-        onSession(st, ssl, tls, der);
+        onSession(st, ssl, tls, der, identity);
       } catch (error) {
         callbackFailed(error);
       }
@@ -143,7 +154,7 @@ export async function SSL_connect(ssl: SSL, target: ConnectTarget = {}): Promise
       queueMicrotask(() => {
         if (st.freed || st.tls !== tls || st.phase !== 'init') return;
         try {
-          onHandshakeDone(st, tls, offer);
+          onHandshakeDone(st, tls, offer, identity);
         } catch (error) {
           callbackFailed(error);
           return;
@@ -164,14 +175,14 @@ export async function SSL_connect(ssl: SSL, target: ConnectTarget = {}): Promise
 }
 
 /** A session reported by Node: the TLS 1.2 session, or a TLS 1.3 ticket. */
-function onSession(st: SslState, ssl: SSL, tls: TLSSocket, der: Buffer): void {
-  const core = coreFromDER(der);
+function onSession(st: SslState, ssl: SSL, tls: TLSSocket, bytes: Buffer, identity: string): void {
+  const core = coreFromNode(bytes, identity);
   setSession(st, core, 'a new session replaced it');
   const hit = tls.isSessionReused();
   updateCache(st.ctxSt, ssl, core, SSL_SESS_CACHE_CLIENT, { hit, tls13: core.tls.protocolVersion === TLS1_3_VERSION, verifyPeer: false });
 }
 
-function onHandshakeDone(st: SslState, tls: TLSSocket, offer: SessionCore | undefined): void {
+function onHandshakeDone(st: SslState, tls: TLSSocket, offer: SessionCore | undefined, identity: string): void {
   const ctxSt = st.ctxSt;
   st.version = versionOf(tls.getProtocol());
   st.hit = tls.isSessionReused();
@@ -183,8 +194,8 @@ function onHandshakeDone(st: SslState, tls: TLSSocket, offer: SessionCore | unde
     // Not resumed: the offered session is freed and the handshake's own session takes its place
     // (under TLS 1.2 Node has already reported it; under TLS 1.3 it has no ticket yet).
     if (st.session === undefined || st.session === offer) {
-      const der = tls.getSession();
-      setSession(st, der === undefined ? undefined : coreFromDER(der), 'the handshake did not resume it');
+      const bytes = tls.getSession();
+      setSession(st, bytes === undefined ? undefined : coreFromNode(bytes, identity), 'the handshake did not resume it');
     }
   }
   st.phase = 'ok';

@@ -20,6 +20,7 @@ import {
   SSL_SESS_CACHE_SERVER,
   SSL_SESS_CACHE_UPDATE_TIME,
   SSL_SESSION_CACHE_MAX_SIZE_DEFAULT,
+  SSL_OP_IGNORE_UNEXPECTED_EOF,
   SSL_OP_NO_TICKET,
   SSL_VERIFY_NONE,
   SSL_VERIFY_PEER,
@@ -93,6 +94,13 @@ export type RemoveSessionCallback = (ctx: SSL_CTX, sess: SSL_SESSION) => void;
  */
 export type GetSessionCallback = (ssl: SSL, id: Buffer, copy: { copy: number }) => SSL_SESSION | null;
 
+/**
+ * Options Node's contexts always have and that cannot be cleared (Node's secureOptions only adds
+ * options): an unexpected EOF is ignored, so a peer that closes TCP without close_notify reads as
+ * a clean close on every Node line (measured in test/openssl/after-handshake.test.ts).
+ */
+const NODE_OPTIONS = SSL_OP_IGNORE_UNEXPECTED_EOF;
+
 /** The state behind an SSL_CTX pointer (internal). */
 export class CtxState {
   refs = 1;
@@ -105,7 +113,8 @@ export class CtxState {
   newCb: NewSessionCallback | null = null;
   removeCb: RemoveSessionCallback | null = null;
   getCb: GetSessionCallback | null = null;
-  options = 0;
+  /** SSL_OP_* bits; always with the ones Node sets on every context ({@link NODE_OPTIONS}). */
+  options = NODE_OPTIONS;
   minVersion = 0;
   maxVersion = 0;
   cipherList: string | undefined;
@@ -546,14 +555,14 @@ export function SSL_CTX_set_options(ctx: SSL_CTX, op: number): number {
   st.changed();
   return st.options;
 }
-/** SSL_CTX_clear_options: removes SSL_OP_* bits; returns the new options. */
+/** SSL_CTX_clear_options: removes SSL_OP_* bits, except SSL_OP_IGNORE_UNEXPECTED_EOF, which Node always sets; returns the new options. */
 export function SSL_CTX_clear_options(ctx: SSL_CTX, op: number): number {
   const st = ctxState(ctx, 'SSL_CTX_clear_options');
-  st.options = (st.options & ~op) >>> 0;
+  st.options = ((st.options & ~op) | NODE_OPTIONS) >>> 0;
   st.changed();
   return st.options;
 }
-/** SSL_CTX_get_options. */
+/** SSL_CTX_get_options: the SSL_OP_* bits; SSL_OP_IGNORE_UNEXPECTED_EOF is always among them (see docs/openssl.md). */
 export function SSL_CTX_get_options(ctx: SSL_CTX): number {
   return ctxState(ctx, 'SSL_CTX_get_options').options;
 }

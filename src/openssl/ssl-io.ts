@@ -3,13 +3,14 @@
  * TLS 1.3 client receive its tickets, as in C.
  */
 import { SSL_RECEIVED_SHUTDOWN, SSL_SENT_SHUTDOWN } from './constants.js';
-import { ERR_LIB_SSL, ERR_raise } from './err.js';
+import { ERR_LIB_SSL, ERR_raise, raiseSystemError } from './err.js';
 import { raiseNodeError } from './node-errors.js';
 import { type SSL, type SslState, sslState, takePendingError } from './ssl.js';
 
 const SSL_R_SHUTDOWN_WHILE_IN_INIT = 407;
 const SSL_R_PROTOCOL_IS_SHUTDOWN = 207;
 const SSL_R_UNINITIALIZED = 276;
+const ETIMEDOUT = 110;
 
 /** Options of {@link SSL_read} and {@link SSL_shutdown}. */
 export interface WaitOptions {
@@ -49,7 +50,12 @@ export async function SSL_read(ssl: SSL, buf: Uint8Array, options: WaitOptions =
     return -1;
   }
   if (buf.length === 0) return 0;
-  const arrived = await waitFor(st, () => st.incoming.length > 0 || st.ended || st.closed || st.freed || st.pendingError !== undefined, options.timeoutMs ?? 10_000);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const arrived = await waitFor(
+    st,
+    () => st.incoming.length > 0 || st.ended || st.closed || st.freed || st.pendingError !== undefined || st.fatal !== undefined,
+    timeoutMs,
+  );
   if (st.freed) return -1;
   takePendingError(st);
   if (st.incoming.length > 0) {
@@ -64,13 +70,30 @@ export async function SSL_read(ssl: SSL, buf: Uint8Array, options: WaitOptions =
     }
     return copied;
   }
+  // Data received before a fatal error is read first, as libssl reads records in order.
+  if (st.fatal === 'pending') {
+    st.fatal = 'reported';
+    return st.fatalRet;
+  }
+  if (st.fatal === 'reported') return afterFatal(st);
   if (st.ended) {
     st.failure = 'zero';
     return 0;
   }
-  st.failure ??= 'syscall';
-  if (!arrived) ERR_raise(ERR_LIB_SSL, SSL_R_UNINITIALIZED, 'SSL_read: no data within the timeout');
+  st.failure = 'syscall';
+  if (!arrived) raiseSystemError(ETIMEDOUT, `SSL_read: no data within ${timeoutMs} ms`);
   return -1;
+}
+
+/**
+ * A read or write after the fatal error was reported. libssl 3.0 (measured): after a received
+ * alert, reads return 0 and both fail with SSL_ERROR_ZERO_RETURN; otherwise -1 with
+ * SSL_ERROR_SYSCALL. Nothing is queued.
+ */
+function afterFatal(st: SslState, write = false): number {
+  const alert = st.fatalRet === 0;
+  st.failure = alert ? 'zero' : 'syscall';
+  return alert && !write ? 0 : -1;
 }
 
 /** SSL_write: sends `data`; resolves its length once handed to the socket, or -1 on error. */
@@ -83,6 +106,13 @@ export async function SSL_write(ssl: SSL, data: Uint8Array | string): Promise<nu
     st.failure = 'ssl';
     return -1;
   }
+  if (st.fatal === 'pending') {
+    // Node read the failing record before anyone asked: the first call to come reports it.
+    st.fatal = 'reported';
+    st.failure = 'ssl';
+    return -1;
+  }
+  if (st.fatal === 'reported') return afterFatal(st, true);
   if ((st.shutdown & SSL_SENT_SHUTDOWN) !== 0 || tls.destroyed || !tls.writable) {
     ERR_raise(ERR_LIB_SSL, SSL_R_PROTOCOL_IS_SHUTDOWN);
     st.failure = 'ssl';
@@ -109,7 +139,8 @@ export async function SSL_write(ssl: SSL, data: Uint8Array | string): Promise<nu
 export async function SSL_shutdown(ssl: SSL, options: WaitOptions = {}): Promise<number> {
   const st = sslState(ssl, 'SSL_shutdown');
   takePendingError(st);
-  if (st.phase !== 'ok' || st.tls === undefined) {
+  // After a fatal error libssl is back "in init" (measured): the same answer.
+  if (st.phase !== 'ok' || st.tls === undefined || st.fatal !== undefined) {
     ERR_raise(ERR_LIB_SSL, SSL_R_SHUTDOWN_WHILE_IN_INIT);
     st.failure = 'ssl';
     return -1;

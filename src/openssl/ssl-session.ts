@@ -4,7 +4,9 @@
  * One {@link SessionCore} per session holds the {@link TlsSession}, the reference count and the
  * cache links. Pointers to it come in two kinds:
  * - the owning pointer (`core.handle`): what SSL_SESSION_new, SSL_get1_session, d2i and the
- *   new-session callback hand out. The same object every time, so `===` compares sessions.
+ *   new-session callback hand out. The same object every time, so `===` compares sessions; a
+ *   borrowed pointer promoted by SSL_SESSION_up_ref becomes that object when it is the first
+ *   owning pointer of its session (otherwise compare with sameSession).
  * - borrowed pointers (SSL_get0_session, SSL_get_session, the remove callback's argument): they
  *   hold no reference and are tied to a {@link Lease} that the lender revokes when it lets go of
  *   the session (connection freed, session replaced, callback returned). Using a revoked pointer
@@ -64,12 +66,30 @@ export class SessionCore {
   owner: SessionOwner | undefined;
   prev: SessionCore | undefined;
   next: SessionCore | undefined;
-  /** The owning pointer. */
-  readonly handle: SSL_SESSION;
+  /**
+   * The server identity (Node's `servername || host || 'localhost'`) of the client connection
+   * that made this session; `undefined` for sessions made otherwise (d2i, SSL_SESSION_new, a
+   * server). Decides where SSL_connect may offer it on a verified connection. Not in the DER.
+   */
+  identity: string | undefined;
+  #handle: SSL_SESSION | undefined;
 
   constructor(tls: TlsSession) {
     this.tls = tls;
-    this.handle = makeHandle(this, undefined);
+  }
+
+  /** The owning pointer: the same object every time (made when first handed out). */
+  get handle(): SSL_SESSION {
+    this.#handle ??= makeHandle(this, undefined);
+    return this.#handle;
+  }
+
+  /**
+   * A borrowed pointer promoted by SSL_SESSION_up_ref becomes the owning pointer when none was
+   * handed out yet, so that it is `===` to what SSL_get1_session returns later.
+   */
+  adopt(promoted: SSL_SESSION): void {
+    this.#handle ??= promoted;
   }
 
   /** time + timeout (OpenSSL's calc_timeout), in seconds. */
@@ -212,9 +232,20 @@ export function coreFromTls(tls: TlsSession): SessionCore {
   return new SessionCore(tls);
 }
 
-/** A core from DER handed over by Node (always well formed; decoding errors are bugs). */
-export function coreFromDER(der: Uint8Array): SessionCore {
-  return coreFromTls(TlsSession.fromDER(der));
+/**
+ * A core from a session Node handed over: plain DER (servers, Node 20 clients) or Node's client
+ * session state (Node 22.23+, 24, 26), which is unwrapped so that the facade holds DER on every
+ * line. `identity` is the client connection's identity where Node did not bind the session.
+ * Node's bytes are always well formed; decoding errors are bugs.
+ */
+export function coreFromNode(bytes: Uint8Array, identity?: string): SessionCore {
+  const tls = TlsSession.fromNodeSession(bytes);
+  const bound = tls.boundIdentity;
+  tls.form = 'der';
+  tls.boundIdentity = undefined;
+  const core = coreFromTls(tls);
+  core.identity = bound ?? identity;
+  return core;
 }
 
 /** The TlsSession of a session pointer, for reading (after the usual checks). */
@@ -239,7 +270,9 @@ export function SSL_SESSION_new(): SSL_SESSION {
 /** SSL_SESSION_dup: a deep copy with reference count 1, in no cache. */
 export function SSL_SESSION_dup(src: SSL_SESSION): SSL_SESSION | null {
   const core = coreOf(src, 'SSL_SESSION_dup');
-  return new SessionCore(core.tls.dup()).handle;
+  const copy = new SessionCore(core.tls.dup());
+  copy.identity = core.identity;
+  return copy.handle;
 }
 
 /**
@@ -249,7 +282,10 @@ export function SSL_SESSION_dup(src: SSL_SESSION): SSL_SESSION | null {
 export function SSL_SESSION_up_ref(s: SSL_SESSION): number {
   const core = coreOf(s, 'SSL_SESSION_up_ref');
   core.upRef();
-  promote(s);
+  if (s.borrowed) {
+    promote(s);
+    core.adopt(s);
+  }
   return 1;
 }
 
@@ -283,13 +319,37 @@ export function SSL_SESSION_get_time(s: SSL_SESSION): number {
   return tlsOf(s, 'SSL_SESSION_get_time').time;
 }
 
-/** SSL_SESSION_set_time: sets the start time; a cached session moves in the expiry order. Returns `t`. */
-export function SSL_SESSION_set_time(s: SSL_SESSION, t: number): number {
+/** C's `long` range, the type of OpenSSL's session times. */
+const LONG_MAX = 2n ** 63n - 1n;
+const LONG_MIN = -(2n ** 63n);
+
+/**
+ * A time in seconds as the session keeps it: any C `long` (as a bigint, or a number: the literal
+ * 9223372036854775807 reads as 2^63 in JavaScript and stands for LONG_MAX), held within
+ * +-Number.MAX_SAFE_INTEGER (285 million years: no expiry is ever reached either way).
+ * `undefined` for what is not an integer of that range.
+ */
+function longSeconds(t: number | bigint): number | undefined {
+  let v: bigint;
+  if (typeof t === 'bigint') v = t;
+  else if (Number.isInteger(t)) v = t === 2 ** 63 ? LONG_MAX : BigInt(t);
+  else return undefined;
+  if (v > LONG_MAX || v < LONG_MIN) return undefined;
+  const max = BigInt(Number.MAX_SAFE_INTEGER);
+  return Number(v > max ? max : v < -max ? -max : v);
+}
+
+/**
+ * SSL_SESSION_set_time: sets the start time (any C `long`); a cached session moves in the
+ * expiry order. Returns `t`, as a number; 0 for what is not an integer of C's `long` range.
+ */
+export function SSL_SESSION_set_time(s: SSL_SESSION, t: number | bigint): number {
   const core = coreOf(s, 'SSL_SESSION_set_time');
-  if (!Number.isSafeInteger(t)) return 0;
-  core.tls.time = t;
+  const seconds = longSeconds(t);
+  if (seconds === undefined) return 0;
+  core.tls.time = seconds;
   core.owner?.relink(core);
-  return t;
+  return Number(t);
 }
 
 /** SSL_SESSION_get_timeout: the lifetime in seconds. */
@@ -297,11 +357,16 @@ export function SSL_SESSION_get_timeout(s: SSL_SESSION): number {
   return tlsOf(s, 'SSL_SESSION_get_timeout').timeout;
 }
 
-/** SSL_SESSION_set_timeout: sets the lifetime; 0 for a negative value. A cached session moves in the expiry order. */
-export function SSL_SESSION_set_timeout(s: SSL_SESSION, t: number): number {
+/**
+ * SSL_SESSION_set_timeout: sets the lifetime in seconds, up to LONG_MAX (sessions of
+ * sslapitest's session_cache_overflow never expire); 1 on success, 0 for a negative value (nothing
+ * queued, as in libssl). A cached session moves in the expiry order.
+ */
+export function SSL_SESSION_set_timeout(s: SSL_SESSION, t: number | bigint): number {
   const core = coreOf(s, 'SSL_SESSION_set_timeout');
-  if (!Number.isSafeInteger(t) || t < 0) return 0;
-  core.tls.timeout = t;
+  const seconds = longSeconds(t);
+  if (seconds === undefined || seconds < 0) return 0;
+  core.tls.timeout = seconds;
   core.owner?.relink(core);
   return 1;
 }

@@ -20,7 +20,7 @@ import {
   TLS1_VERSION,
 } from './constants.js';
 import { ERR_LIB_SSL, ERR_raise } from './err.js';
-import { type FailureKind, raiseNodeError } from './node-errors.js';
+import { type FailureKind, isReceivedAlert, raiseRecordError } from './node-errors.js';
 import { SSL_R_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT } from './reasons.js';
 import { sessionKey } from './session-cache.js';
 import { type CtxState, ctxState, releaseCtx, removeSessionLock, type SSL_CTX } from './ssl-ctx.js';
@@ -48,6 +48,13 @@ export class SslState {
   version = 0;
   /** Why the last call failed, for SSL_get_error. */
   failure: Exclude<FailureKind, 'verify'> | 'zero' | undefined;
+  /**
+   * A fatal TLS error after the handshake (an alert sent or received): 'pending' until SSL_read
+   * reports it, then 'reported'; libssl answers every later read with SSL_ERROR_SYSCALL.
+   */
+  fatal: 'pending' | 'reported' | undefined;
+  /** What SSL_read returns when it reports the fatal error: 0 for a received alert, -1 otherwise (libssl 3.0, measured). */
+  fatalRet = -1;
   /** An exception thrown by an application callback during socket events; the next call rethrows it. */
   pendingError: unknown;
   // Application data received and not read yet.
@@ -92,14 +99,17 @@ export function sslState(ssl: SSL, fn: string): SslState {
   return st;
 }
 
-/** Replaces the connection's session: frees the old reference and revokes borrowed pointers. */
-export function setSession(st: SslState, core: SessionCore | undefined, why: string): void {
+/**
+ * Replaces the connection's session: frees the old reference and revokes borrowed pointers.
+ * `fn` names the call in the error thrown when that reference was already freed by the program.
+ */
+export function setSession(st: SslState, core: SessionCore | undefined, why: string, fn = 'SSL_SESSION_free'): void {
   const old = st.session;
   if (old === core) return;
   st.lease?.revoke(why);
   st.lease = undefined;
   st.session = core;
-  old?.release('SSL_SESSION_free');
+  old?.release(fn);
 }
 
 /**
@@ -134,7 +144,8 @@ export function attachIo(st: SslState, tls: TLSSocket): void {
     st.wake();
   });
   tls.on('end', () => {
-    if (!current()) return;
+    // After a fatal error the connection is dead: a later close is not a shutdown.
+    if (!current() || st.fatal !== undefined) return;
     st.ended = true;
     st.shutdown |= SSL_RECEIVED_SHUTDOWN;
     st.wake();
@@ -146,11 +157,25 @@ export function attachIo(st: SslState, tls: TLSSocket): void {
   });
 }
 
-/** A failure after the handshake: queued; a fatal TLS error removes the session, as an alert does in OpenSSL. */
+/**
+ * A failure after the handshake, from either end: queued for SSL_read to report. A fatal TLS
+ * error removes the session, as an alert does in OpenSSL (ssl3_send_alert, and ssl3_read_bytes
+ * for a received one, which also sets SSL_RECEIVED_SHUTDOWN). The connection cannot be used any
+ * more: its socket is destroyed.
+ */
 export function failAfterHandshake(st: SslState, error: unknown): void {
-  const kind = raiseNodeError(error);
+  if (st.fatal !== undefined) return;
+  const kind = raiseRecordError(error);
   st.failure = kind === 'verify' ? 'ssl' : kind;
-  if (kind === 'ssl' && st.session !== undefined) removeSessionLock(st.ctxSt, st.session);
+  st.fatal = 'pending';
+  if (kind === 'ssl') {
+    if (st.session !== undefined) removeSessionLock(st.ctxSt, st.session);
+    if (isReceivedAlert(error)) {
+      st.shutdown |= SSL_RECEIVED_SHUTDOWN;
+      st.fatalRet = 0;
+    }
+  }
+  st.tls?.destroy();
   st.wake();
 }
 
@@ -189,13 +214,25 @@ export function SSL_free(ssl: SSL | null | undefined): void {
   if (!(ssl instanceof SSL)) throw new OpenSSLUsageError('ERR_OPENSSL_BAD_HANDLE', 'SSL_free: not an SSL');
   const st = stateOf(ssl);
   if (st.freed) throw new OpenSSLUsageError('ERR_OPENSSL_DOUBLE_FREE', 'SSL_free: the SSL was already freed');
-  clearBadSession(st);
-  setSession(st, undefined, 'SSL_free');
+  // Every step runs even when one throws (a remove callback, a session the program freed once
+  // too often): the socket closes and the context reference goes, then the first error is thrown.
+  let first: unknown;
+  const step = (f: () => void): void => {
+    try {
+      f();
+    } catch (error) {
+      first ??= error;
+    }
+  };
   st.tls?.destroy();
   st.fd?.destroy();
+  step(() => clearBadSession(st));
   st.freed = true;
   st.wake();
-  releaseCtx(st.ctxSt);
+  step(() => releaseCtx(st.ctxSt));
+  // The session last: its reference may be the one a program freed already.
+  step(() => setSession(st, undefined, 'SSL_free', 'SSL_free'));
+  if (first !== undefined) throw first;
 }
 
 /**
@@ -216,6 +253,8 @@ export function SSL_clear(ssl: SSL): number {
   st.shutdown = 0;
   st.version = 0;
   st.failure = undefined;
+  st.fatal = undefined;
+  st.fatalRet = -1;
   st.pendingError = undefined;
   st.incoming.length = 0;
   st.ended = false;
@@ -249,10 +288,13 @@ export function SSL_set_tlsext_host_name(ssl: SSL, name: string): number {
  * SSL_set_session: the session SSL_connect offers. Takes a reference on `session`; frees the
  * previous session, which is first removed from the cache when its connection is still open (no
  * SSL_shutdown). `null` only drops the previous session. A session held by the cache of another
- * SSL_CTX is refused: 0 with SSL_R_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT.
+ * SSL_CTX is refused: 0 with SSL_R_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT. During a
+ * handshake (SSL_connect or SSL_accept pending) it throws ERR_OPENSSL_BAD_STATE, as SSL_set_fd does.
  */
 export function SSL_set_session(ssl: SSL, session: SSL_SESSION | null): number {
   const st = sslState(ssl, 'SSL_set_session');
+  // The handshake under way decides the session; one set now would be taken for its result.
+  if (st.phase === 'init') throw new OpenSSLUsageError('ERR_OPENSSL_BAD_STATE', 'SSL_set_session: the handshake is under way; set the session before SSL_connect');
   const core = session === null ? undefined : coreOf(session, 'SSL_set_session');
   if (core?.owner !== undefined && core.owner !== st.ctxSt.cache) {
     ERR_raise(ERR_LIB_SSL, SSL_R_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT, 'the session is in the cache of another SSL_CTX');
@@ -339,7 +381,9 @@ export function SSL_get_shutdown(ssl: SSL): number {
 
 /** SSL_is_init_finished: 1 once the handshake completed. */
 export function SSL_is_init_finished(ssl: SSL): number {
-  return sslState(ssl, 'SSL_is_init_finished').phase === 'ok' ? 1 : 0;
+  const st = sslState(ssl, 'SSL_is_init_finished');
+  // A fatal error after the handshake puts libssl's state machine back in init (measured).
+  return st.phase === 'ok' && st.fatal === undefined ? 1 : 0;
 }
 
 /** SSL_version: the negotiated version (e.g. TLS1_3_VERSION), 0 before a handshake. */

@@ -10,6 +10,10 @@ export type ServerSessionCacheErrorCode =
   | 'ERR_CACHE_LISTENERS'
   /** The cache is already attached to a server, or the server already has a cache. */
   | 'ERR_CACHE_ATTACHED'
+  /** `attach()` after `close()`: the cache's store is closed. */
+  | 'ERR_CACHE_CLOSED'
+  /** `checkClientCertificate` threw, rejected or ran out of time; the session was refused (full handshake). */
+  | 'ERR_CACHE_CLIENT_CHECK'
   /** A store call failed on the handshake path; the handshake went on without the cache. */
   | 'ERR_CACHE_STORE'
   /** A store call did not answer within `storeTimeoutMs`; the handshake went on without the cache. */

@@ -5,6 +5,12 @@ export {
   type RemoveReason,
   type MissReason,
 } from './server-session-cache.js';
-export { SessionCacheMode, type ServerSessionCacheOptions, type TicketMode } from './options.js';
+export {
+  type ClientCertificateCheck,
+  type ClientCertificateCheckInfo,
+  SessionCacheMode,
+  type ServerSessionCacheOptions,
+  type TicketMode,
+} from './options.js';
 export type { ServerSessionCacheStats } from './stats.js';
 export { ServerSessionCacheError, type ServerSessionCacheErrorCode } from './errors.js';

@@ -11,6 +11,19 @@
  * - `'newSession'` and `'resumeSession'` listeners run inside the TLSWrap's async scope, so
  *   `async_hooks.executionAsyncResource()` is the TLSWrap; its `_parentWrap` is the raw socket.
  * - A server-side `TLSSocket` made from a raw socket keeps it as `_parent`.
+ * - `tlsConnectionListener` reads `server._sharedCreds` synchronously, once, to make the
+ *   connection's OpenSSL `SSL` (options such as `SSL_OP_NO_TICKET` are copied from the context
+ *   then); the TLSWrap sets the get/new session callbacks on whichever context it was given.
+ * - The TLSWrap's `loadSession(der)` puts a session in a one-session slot that OpenSSL's
+ *   get-session callback empties when it asks (`ReleaseSession`). Node answers `'resumeSession'`
+ *   that way once, for the first ClientHello only, and processes that hello synchronously
+ *   inside the callback; `isSessionReused()` is `SSL_session_reused`, which must not be called
+ *   once the TLS socket is destroyed (its `SSL` is freed soon after). The TLSWrap keeps its
+ *   TLSSocket under an own symbol described `'owner_symbol'`. (Bytes that are not a
+ *   session empty the slot but leave an error on OpenSSL's queue that a later read reports.)
+ * - `tls.Server` keeps its `SNICallback` option under an own symbol described `'snicallback'`.
+ * - A connection that fails before its handshake completes makes the server emit
+ *   `'tlsClientError'` once (`onSocketTLSError`, `onSocketClose`), whether or not it has listeners.
  */
 import { executionAsyncResource } from 'node:async_hooks';
 import type { Socket } from 'node:net';
@@ -57,6 +70,37 @@ export interface ConnectionState {
   pskIdentity: Buffer | undefined;
   /** Store keys of the sessions made or resumed on this connection (removed on an unclean close). */
   keys: Buffer[] | undefined;
+  /** The session handed to OpenSSL, settled (hit or not) once the handshake is over. */
+  offer: unknown;
+  /** The handshake completed (`'secureConnection'`). */
+  secure: boolean;
+  /** The handshake failed, or the connection saw a fatal TLS alert. */
+  failed: boolean;
+}
+
+/** The TLSWrap methods the cache calls. */
+export interface TlsWrapInternals {
+  loadSession(der: Buffer): void;
+  isSessionReused(): boolean;
+}
+
+/**
+ * Whether the TLSWrap still has its `SSL`: its TLSSocket exists and is not destroyed. An
+ * unknown layout answers `false` (the caller then does nothing).
+ */
+export function wrapAlive(wrap: TlsWrapInternals): boolean {
+  const sym = Object.getOwnPropertySymbols(wrap).find((x) => x.description === 'owner_symbol');
+  if (sym === undefined) return false;
+  const owner = (wrap as unknown as Record<symbol, { destroyed?: boolean; _handle?: unknown } | undefined>)[sym];
+  return owner !== undefined && owner.destroyed === false && owner._handle === wrap;
+}
+
+/** The TLSWrap whose `'resumeSession'` event is being emitted. */
+export function currentWrap(): TlsWrapInternals | undefined {
+  const wrap = executionAsyncResource() as Partial<TlsWrapInternals> | undefined;
+  return typeof wrap?.loadSession === 'function' && typeof wrap.isSessionReused === 'function'
+    ? (wrap as TlsWrapInternals)
+    : undefined;
 }
 
 // A WeakMap, not a property on the socket: adding properties to Node's own Socket objects would
@@ -72,6 +116,17 @@ export function findTlsConnectionListener(server: TlsServer): ((socket: Socket) 
 
 export function setConnectionState(socket: Socket, state: ConnectionState): void {
   connections.set(socket, state);
+}
+
+/**
+ * Whether the server chooses certificates by SNI: `addContext()` entries or an `SNICallback`.
+ * An unknown layout counts as virtual hosts (the safe answer: no cross-host tickets).
+ */
+export function hasVirtualHosts(server: ServerInternals): boolean {
+  if ((server._contexts?.length ?? 0) > 0) return true;
+  const sym = Object.getOwnPropertySymbols(server).find((x) => x.description === 'snicallback');
+  if (sym === undefined) return !Array.isArray(server._contexts);
+  return typeof (server as unknown as Record<symbol, unknown>)[sym] === 'function';
 }
 
 /** The connection whose `'newSession'` / `'resumeSession'` event is being emitted. */

@@ -1,24 +1,28 @@
 import { constants as cryptoConstants } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { Server as TlsServer, type TLSSocket } from 'node:tls';
+import { createSecureContext, Server as TlsServer, type TLSSocket } from 'node:tls';
 import { TlsSession } from '../session/index.js';
-import { MemoryStore } from '../stores/memory-store.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { warnIfUnsealed } from '../stores/store-traits.js';
 import { BudgetExceededError } from '../util/budget.js';
 import type { ClientHelloInfo } from '../wire/index.js';
 import { BudgetClock } from './budget-clock.js';
+import { refuseClientCertificate } from './client-certificate.js';
+import { defaultStore } from './default-store.js';
 import { ServerSessionCacheError } from './errors.js';
 import { HelloTap, type TapOutcome } from './hello-tap.js';
 import {
   type ConnectionState,
   connectionOf,
   currentConnection,
+  currentWrap,
   findTlsConnectionListener,
+  hasVirtualHosts,
   type SecureContextInternals,
   type ServerInternals,
   setConnectionState,
+  wrapAlive,
 } from './node-internals.js';
 import { type ResolvedOptions, resolveOptions, type ServerSessionCacheOptions, SessionCacheMode } from './options.js';
 import { deriveSessionIdContext } from './session-id-context.js';
@@ -56,6 +60,8 @@ const CONTEXT_FIELDS = [
   'ticketKeys',
   'privateKeyIdentifier',
   'privateKeyEngine',
+  // Node 24+.
+  'certificateCompression',
 ] as const;
 
 const kCache = Symbol('tls-sessions.ServerSessionCache');
@@ -78,8 +84,15 @@ export type RemoveReason =
   | 'flushed'
   /** The cache was full and this session expired soonest. */
   | 'evicted'
-  /** Its connection ended with an error instead of a clean shutdown. */
+  /**
+   * Its connection failed: the handshake did not complete, or a fatal TLS alert was sent or
+   * received (with `strictShutdown`: any close with an error before the server ended it).
+   */
   | 'unclean'
+  /** Its client certificate expired, or `checkClientCertificate` refused it. */
+  | 'client-certificate'
+  /** A lookup found that the store no longer held it (evicted by the store, or removed by another process). */
+  | 'dropped'
   /** `remove()` or `clear()`. */
   | 'removed';
 
@@ -98,7 +111,11 @@ export type MissReason =
   /** The store failed or timed out. */
   | 'store-error'
   /** The stored value is not a session record. */
-  | 'record';
+  | 'record'
+  /** The session's client certificate has expired, or `checkClientCertificate` refused it. */
+  | 'client-certificate'
+  /** The cache handed the session to OpenSSL, which did not resume it (e.g. cipher suite no longer offered). */
+  | 'declined';
 
 /** Events of {@link ServerSessionCache}. */
 export interface ServerSessionCacheEvents {
@@ -106,7 +123,7 @@ export interface ServerSessionCacheEvents {
   new: [id: Buffer, info: SessionEventInfo];
   /** A session left the cache (OpenSSL's remove-session callback). */
   remove: [id: Buffer, reason: RemoveReason];
-  /** A lookup found a usable session. */
+  /** A session the cache handed to OpenSSL was resumed (emitted when the handshake completes). */
   hit: [id: Buffer, info: SessionEventInfo];
   /** A lookup found no usable session; `id` is the session id or PSK identity looked up. */
   miss: [id: Buffer, reason: MissReason];
@@ -115,6 +132,26 @@ export interface ServerSessionCacheEvents {
 }
 
 type ResumeCallback = (err: Error | null, session?: Buffer | null) => void;
+
+/** A session handed to OpenSSL for a connection, counted as a hit only if the handshake resumes it. */
+interface Offer {
+  key: Buffer;
+  id: Buffer;
+  /** Taken out of the store (single-use TLS 1.3): put back if not resumed. */
+  single: boolean;
+  tls13: boolean;
+  serverName: string | undefined;
+  value: Uint8Array;
+  expiresMs: number;
+}
+
+const SSL_ERROR_CODE = /^ERR_SSL_/;
+
+/** An error raised by OpenSSL (a fatal alert sent or received), not by the transport. */
+function isTlsError(err: unknown): boolean {
+  const e = err as { library?: unknown; code?: unknown } | null;
+  return e !== null && typeof e === 'object' && (e.library === 'SSL routines' || (typeof e.code === 'string' && SSL_ERROR_CODE.test(e.code)));
+}
 
 /**
  * The server-side TLS session cache that Node.js lacks: OpenSSL's cache semantics for any
@@ -143,6 +180,14 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   #tap: HelloTap | undefined;
   /** The secure context last configured, and what it was derived from. */
   #creds: SecureContextInternals | undefined;
+  /**
+   * `tickets: 'auto'`: the server's context with SSL_OP_NO_TICKET, for connections that will be
+   * TLS 1.3, and for every connection when #allStateful.
+   */
+  #statefulCreds: SecureContextInternals | undefined;
+  /** The server requests client certificates or serves virtual hosts: no TLS 1.2 tickets (see #configureContext). */
+  #allStateful = false;
+  #closed = false;
   #credsRequestCert: boolean | undefined;
   #credsRejectUnauthorized: boolean | undefined;
   #credsVhosts = 0;
@@ -160,8 +205,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     this.#index = new SessionIndex(this.#opts.maxSessions);
     this.#budget = new BudgetClock(this.#opts.storeTimeoutMs);
     this.#ownsStore = options.store === undefined;
-    this.#store =
-      options.store ?? new MemoryStore(this.#opts.maxSessions > 0 ? { maxEntries: this.#opts.maxSessions } : {});
+    this.#store = options.store ?? defaultStore(this.#opts.maxSessions);
     // Sessions hold master secrets: a store outside the process without sealing warns, once per store.
     warnIfUnsealed(this.#store);
   }
@@ -199,9 +243,11 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
    * ClientHello before OpenSSL does, and sets on the server's secure context an explicit session
    * id context, the session timeout and, in `'stateful'` mode, `SSL_OP_NO_TICKET`.
    *
-   * @throws ServerSessionCacheError `ERR_CACHE_SERVER`, `ERR_CACHE_ATTACHED` or `ERR_CACHE_LISTENERS`.
+   * @throws ServerSessionCacheError `ERR_CACHE_SERVER`, `ERR_CACHE_ATTACHED`, `ERR_CACHE_LISTENERS` or `ERR_CACHE_CLOSED`.
    */
   attach(server: TlsServer): this {
+    // close() closed the store the cache made: attached again, it could keep nothing.
+    if (this.#closed) throw new ServerSessionCacheError('ERR_CACHE_CLOSED', 'attach: the cache is closed');
     if (!(server instanceof TlsServer)) {
       throw new ServerSessionCacheError('ERR_CACHE_SERVER', 'attach: expected a tls.Server, https.Server or http2 secure server');
     }
@@ -230,6 +276,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       s.on('resumeSession', this.#onResumeSession);
     }
     s.on('secureConnection', this.#onSecure);
+    if (this.#caching) s.on('tlsClientError', this.#onClientError);
     return this;
   }
 
@@ -244,16 +291,19 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     s.removeListener('newSession', this.#onNewSession);
     s.removeListener('resumeSession', this.#onResumeSession);
     s.removeListener('secureConnection', this.#onSecure);
+    s.removeListener('tlsClientError', this.#onClientError);
     this.#restoreContext(s);
     delete s[kCache];
     this.#server = undefined;
     this.#original = undefined;
     this.#creds = undefined;
+    this.#statefulCreds = undefined;
   }
 
-  /** Detaches, then closes the store if the cache made it (the default MemoryStore). */
+  /** Detaches, then closes the store if the cache made it (the default MemoryStore). The cache cannot be attached again. */
   async close(): Promise<void> {
     this.detach();
+    this.#closed = true;
     if (this.#ownsStore) await this.#store.close();
   }
 
@@ -310,15 +360,51 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       this.#addedNoTicket = true;
     }
     // A server configured with SSL_OP_NO_TICKET issues stateful TLS 1.3 tickets whatever the mode.
-    this.#tls13Stateful = this.#opts.tickets === 'stateful' || noTicket;
+    this.#tls13Stateful = this.#opts.tickets !== 'stateless' || noTicket;
     const max = creds.context.getMaxProto();
     this.#tls13Capable = max === 0 || max >= TLS1_3;
+    this.#statefulCreds = undefined;
+    // OpenSSL resumes a stateless ticket without asking the cache, so neither the client
+    // certificate in it nor the server name it was made for could be checked (Node 20 and 26
+    // resume a TLS 1.2 ticket under any virtual host, measured): a server that requests client
+    // certificates or serves virtual hosts gets no TLS 1.2 tickets in 'auto'.
+    this.#allStateful = s.requestCert === true || hasVirtualHosts(s);
+    if (this.#opts.tickets === 'auto' && !noTicket && (this.#tls13Capable || this.#allStateful)) {
+      // OpenSSL copies its options into each connection when Node makes it, and Node offers no
+      // per-connection SSL_OP_NO_TICKET: connections that will be TLS 1.3 are made from a twin
+      // of the server's context that has it. The server's own context keeps its tickets (and a
+      // TicketKeyRing's callback) for TLS 1.2.
+      const twin = this.#statefulTwin(s, sid);
+      if (twin !== undefined) this.#statefulCreds = twin;
+      else {
+        // The context cannot be rebuilt from the server's fields: stateful for every connection.
+        creds.context.setOptions(cryptoConstants.SSL_OP_NO_TICKET);
+        this.#addedNoTicket = true;
+      }
+    }
     this.#sessionIdContext = sid;
     this.#keyPrefix = Buffer.concat([KEY_PREFIX, Buffer.from(sid, 'hex')]);
     this.#creds = creds;
     this.#credsRequestCert = s.requestCert;
     this.#credsRejectUnauthorized = s.rejectUnauthorized;
     this.#credsVhosts = s._contexts?.length ?? 0;
+  }
+
+  /** The server's context made anew from its own fields, with SSL_OP_NO_TICKET; `undefined` if it cannot be. */
+  #statefulTwin(s: ServerInternals, sid: string): SecureContextInternals | undefined {
+    const src = s as unknown as Record<string, unknown>;
+    const fields: Record<string, unknown> = {};
+    for (const f of CONTEXT_FIELDS) if (src[f] !== undefined) fields[f] = src[f];
+    let twin: SecureContextInternals;
+    try {
+      twin = createSecureContext(fields) as unknown as SecureContextInternals;
+    } catch {
+      return undefined;
+    }
+    twin.context.setSessionIdContext(sid);
+    twin.context.setSessionTimeout(this.#timeoutS);
+    twin.context.setOptions(cryptoConstants.SSL_OP_NO_TICKET);
+    return twin;
   }
 
   /** Re-configures when the server got a new context (`setSecureContext`) or new vhosts / client-cert policy. */
@@ -365,7 +451,6 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       original.call(server, socket);
       return;
     }
-    this.#syncContext(server);
     this.#tap!.start(socket);
   };
 
@@ -376,6 +461,9 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     outcome: TapOutcome,
     hello: ClientHelloInfo | undefined,
   ): void {
+    // The context is read when the connection is made: a setSecureContext() during the hello counts.
+    if (this.#server === server) this.#syncContext(server);
+    let creds = this.#allStateful && this.#server === server ? this.#statefulCreds : undefined;
     if (hello !== undefined) {
       // Keep only what the lookups need, not the hello's bytes.
       let psk: Buffer | undefined;
@@ -392,8 +480,12 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
         offersTls13: hello.highestVersion >= TLS1_3,
         pskIdentity: psk,
         keys: undefined,
+        offer: undefined,
+        secure: false,
+        failed: false,
       };
       setConnectionState(socket, state);
+      if (state.offersTls13 && this.#tls13Capable && this.#server === server) creds = this.#statefulCreds;
     } else {
       this.#stats.helloUnavailable++;
       // The readable side is over: nothing is left for the TLS stack to answer.
@@ -403,7 +495,19 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       }
     }
     if (socket.destroyed) return;
+    const own = server._sharedCreds;
+    // Input the cache could not read goes to Node as a server without session listeners gets it:
+    // Node's own hello parser, started for every socket when such listeners exist, waits for a
+    // record OpenSSL 3.5 refuses at once. Nothing could be looked up for it anyway.
+    const bare = hello === undefined && this.#server === server;
     try {
+      // Node reads _sharedCreds and the session listeners once, synchronously, to make the
+      // connection (node-internals.ts).
+      if (creds !== undefined) server._sharedCreds = creds;
+      if (bare) {
+        server.removeListener('newSession', this.#onNewSession);
+        server.removeListener('resumeSession', this.#onResumeSession);
+      }
       original.call(server, socket);
     } catch (err) {
       // Node's listener throwing is a bug Node would surface as an uncaught exception: do the same.
@@ -411,35 +515,112 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       process.nextTick(() => {
         throw err;
       });
+    } finally {
+      if (creds !== undefined) server._sharedCreds = own;
+      if (bare) {
+        server.on('newSession', this.#onNewSession);
+        server.on('resumeSession', this.#onResumeSession);
+      }
     }
   }
 
   readonly #onSecure = (socket: TLSSocket): void => {
     const st = this.#stats;
     st.acceptGood++;
-    if (socket.isSessionReused()) st.resumed++;
+    const reused = socket.isSessionReused();
+    if (reused) st.resumed++;
     if (this.#caching) {
+      const conn = connectionOf(socket);
+      if (conn !== undefined) {
+        conn.secure = true;
+        const offer = conn.offer as Offer | undefined;
+        if (offer !== undefined) {
+          conn.offer = undefined;
+          this.#settle(offer, reused);
+        }
+      }
       // 'on', not 'once': a socket closes once, and 'once' would allocate a wrapper per connection.
       socket.on('close', this.#onTlsClose);
+      socket.on('error', this.#onTlsError);
       if ((this.#opts.cacheMode & SessionCacheMode.NO_AUTO_CLEAR) === 0 && (st.acceptGood & 0xff) === 0xff) {
         void this.flush();
       }
     }
   };
 
+  /** The handshake resumed the offered session (a hit), or OpenSSL declined it (a miss; a taken session goes back). */
+  #settle(offer: Offer, reused: boolean): void {
+    const st = this.#stats;
+    if (reused) {
+      st.hits++;
+      if (offer.single) this.#removed(offer.id, 'used');
+      if (this.listenerCount('hit') > 0) {
+        this.emit('hit', offer.id, { protocol: offer.tls13 ? 'TLSv1.3' : 'TLSv1.2', serverName: offer.serverName });
+      }
+      return;
+    }
+    st.misses++;
+    if (offer.single) {
+      const ttl = offer.expiresMs - this.#opts.now();
+      if (ttl > 0) {
+        this.#index.add(keyName(offer.key), { key: offer.key, id: offer.id, expiresMs: offer.expiresMs });
+        void this.#putBack(offer.key, offer.value, ttl);
+      }
+    }
+    this.emit('miss', offer.id, 'declined');
+  }
+
   /**
-   * OpenSSL removes the session of a connection freed without a shutdown from the server
-   * (SSL_SENT_SHUTDOWN unset). Node's equivalent: the socket closed with an error before the
-   * server ended its side (`end()` sends close_notify). A peer that resets after the server's
-   * close_notify, or a server that destroys an idle keep-alive socket, leaves the session alone.
+   * A failed connection loses its sessions: a handshake that did not complete (the session
+   * offered, taken or not, and any made), or a fatal TLS alert, sent or received, as OpenSSL
+   * does (ssl3_send_alert, ssl3_read_bytes).
+   */
+  #fail(conn: ConnectionState): void {
+    conn.failed = true;
+    const offer = conn.offer as Offer | undefined;
+    if (offer !== undefined) {
+      conn.offer = undefined;
+      // Taken out of the store and not given back: gone.
+      if (offer.single) {
+        this.#stats.uncleanRemovals++;
+        this.#removed(offer.id, 'unclean');
+      }
+    }
+    const keys = conn.keys;
+    if (keys === undefined) return;
+    conn.keys = undefined;
+    for (const key of keys) void this.#removeUnclean(key);
+  }
+
+  /** A connection that failed before its handshake completed (Node emits this whether or not anyone listens). */
+  readonly #onClientError = (_err: Error, socket: TLSSocket): void => {
+    const conn = connectionOf(socket);
+    if (conn !== undefined && !conn.secure) this.#fail(conn);
+  };
+
+  readonly #onTlsError = (() => {
+    const cache = this;
+    return function onTlsError(this: TLSSocket, err: Error): void {
+      if (!isTlsError(err)) return;
+      const conn = connectionOf(this);
+      if (conn !== undefined) cache.#fail(conn);
+    };
+  })();
+
+  /**
+   * `strictShutdown`, OpenSSL's rule: a connection freed without a shutdown from the server
+   * (SSL_SENT_SHUTDOWN unset) loses its session. Node's equivalent: the socket closed with an
+   * error before the server ended its side (`end()` sends close_notify). A peer that resets after
+   * the server's close_notify, or a server that destroys an idle keep-alive socket, leaves the
+   * session alone. By default only a fatal alert or a failed handshake removes sessions: TLS 1.1+
+   * dropped the rule (RFC 5246 §7.2.1), and nginx and s_server keep them.
    */
   readonly #onTlsClose = (() => {
     const cache = this;
     return function onTlsClose(this: TLSSocket, hadError: boolean): void {
-      if (!hadError || this.writableEnded) return;
-      const keys = connectionOf(this)?.keys;
-      if (keys === undefined) return;
-      for (const key of keys) void cache.#removeUnclean(key);
+      if (!cache.#opts.strictShutdown || !hadError || this.writableEnded) return;
+      const conn = connectionOf(this);
+      if (conn !== undefined) cache.#fail(conn);
     };
   })();
 
@@ -516,6 +697,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     let id: Buffer;
     let tls13: boolean;
+    // The creds were chosen when the connection was made; a context change since then does not matter here.
     if (conn.offersTls13 && this.#tls13Capable) {
       // TLS 1.3 will be negotiated: the legacy id is random; only a stateful PSK identity resumes.
       if (conn.pskIdentity === undefined || !this.#tls13Stateful) {
@@ -528,8 +710,17 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       id = legacyId;
       tls13 = false;
     }
+    const wrap = tls13 ? currentWrap() : undefined;
     this.#lookup(id, tls13, conn).then(
-      (der) => callback(null, der ?? null),
+      (der) => {
+        // Node processes the first ClientHello inside this call, and OpenSSL takes the loaded
+        // session out of Node's slot. After a HelloRetryRequest the handshake is not resumed
+        // yet and the second ClientHello asks again: load the session once more for it.
+        callback(null, der ?? null);
+        if (der !== undefined && wrap !== undefined && conn.offer !== undefined && !conn.failed && wrapAlive(wrap) && !wrap.isSessionReused()) {
+          wrap.loadSession(der);
+        }
+      },
       () => callback(null, null),
     );
   };
@@ -556,6 +747,8 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
         this.#removed(id, 'expired');
         this.emit('miss', id, 'expired');
       } else {
+        // Known, unexpired, and not in the store: the store dropped it; say so.
+        if (known !== undefined) this.#removed(id, 'dropped');
         st.misses++;
         this.emit('miss', id, 'absent');
       }
@@ -589,17 +782,39 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       this.emit('miss', id, reason);
       return undefined;
     }
-    st.hits++;
-    let der = rec.der as Buffer;
-    if (single) {
-      this.#index.delete(keyName(key));
-      this.#removed(id, 'used');
-    } else if ((this.#opts.cacheMode & SessionCacheMode.UPDATE_TIME) !== 0) {
-      der = this.#refresh(key, keyName(key), id, rec, now);
+    if (this.#server?.requestCert === true) {
+      const info = { protocol: tls13 ? ('TLSv1.3' as const) : ('TLSv1.2' as const), serverName: rec.serverName };
+      const refused = await refuseClientCertificate(rec.der, info, this.#opts.now(), this.#opts.checkClientCertificate, this.#budget);
+      if (refused instanceof ServerSessionCacheError) this.#report(refused);
+      if (refused !== undefined) {
+        st.clientCertificateRefusals++;
+        st.misses++;
+        // It will never be good again: removed, whoever offers it.
+        this.#index.delete(keyName(key));
+        if (!single) void this.#deleteQuiet(key);
+        this.#removed(id, 'client-certificate');
+        this.emit('miss', id, 'client-certificate');
+        return undefined;
+      }
     }
-    addKey(conn, key);
-    if (this.listenerCount('hit') > 0) {
-      this.emit('hit', id, { protocol: tls13 ? 'TLSv1.3' : 'TLSv1.2', serverName: rec.serverName });
+    let der = rec.der as Buffer;
+    if (single) this.#index.delete(keyName(key));
+    else if ((this.#opts.cacheMode & SessionCacheMode.UPDATE_TIME) !== 0) der = this.#refresh(key, keyName(key), id, rec, now);
+    // Counted as a hit when the handshake completes resumed (#settle), not before.
+    conn.offer = {
+      key,
+      id,
+      single,
+      tls13,
+      serverName: rec.serverName,
+      value,
+      expiresMs: rec.expiresMs,
+    } satisfies Offer;
+    if (!single) addKey(conn, key);
+    // The connection failed while the store answered.
+    if (conn.failed) {
+      this.#fail(conn);
+      return undefined;
     }
     return der;
   }

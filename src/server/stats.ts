@@ -10,25 +10,36 @@ export interface ServerSessionCacheStats {
   accept: number;
   /** Handshakes completed (`SSL_CTX_sess_accept_good`). */
   acceptGood: number;
-  /** Lookups that found a usable session (`SSL_CTX_sess_hits`). */
+  /**
+   * Sessions the cache found and OpenSSL resumed (`SSL_CTX_sess_hits`), counted when the
+   * handshake completes: never a hit that did not resume.
+   */
   hits: number;
-  /** Lookups that found none, or one made for another server name (`SSL_CTX_sess_misses`). */
+  /**
+   * Lookups that found none, one made for another server name, one whose client certificate
+   * was refused, or one OpenSSL then declined (`SSL_CTX_sess_misses`).
+   */
   misses: number;
   /** Lookups that found an expired session, which was removed (`SSL_CTX_sess_timeouts`). */
   timeouts: number;
   /** Sessions evicted because the cache was full (`SSL_CTX_sess_cache_full`). */
   cacheFull: number;
   /**
-   * Handshakes that ended resumed (`SSL_session_reused`), by any mechanism, Node's stateless
-   * tickets included. Below `hits` when OpenSSL declined a session the cache offered.
+   * Handshakes that ended resumed (`SSL_session_reused`), by any mechanism, stateless tickets
+   * included: `resumed - hits` is what tickets resumed.
    */
   resumed: number;
   /** Sessions written to the store. */
   stored: number;
   /** Sessions removed: flushed, expired, evicted, taken for single use, closed uncleanly, or by `remove()`. */
   removed: number;
-  /** Sessions removed because their connection ended with an error (no clean shutdown). */
+  /**
+   * Sessions removed because their connection failed: a failed handshake or a fatal TLS alert
+   * (with `strictShutdown`, any close with an error before the server ended it).
+   */
   uncleanRemovals: number;
+  /** Resumptions refused because the session's client certificate expired or `checkClientCertificate` refused it. */
+  clientCertificateRefusals: number;
   /** Lookups refused because the ClientHello named another server than the session's. */
   serverNameMismatches: number;
   /** Connections whose ClientHello could not be read (not TLS, malformed, timed out, closed). */
@@ -52,6 +63,7 @@ export function zeroStats(): ServerSessionCacheStats {
     stored: 0,
     removed: 0,
     uncleanRemovals: 0,
+    clientCertificateRefusals: 0,
     serverNameMismatches: 0,
     helloUnavailable: 0,
     storeErrors: 0,

@@ -6,6 +6,9 @@ export const TLS1_1_VERSION = 0x0302;
 export const TLS1_2_VERSION = 0x0303;
 export const TLS1_3_VERSION = 0x0304;
 
+/** OpenSSL's default session timeout of a TLS context (tls1_default_timeout), which Node servers keep: 2 hours. */
+export const OPENSSL_DEFAULT_TIMEOUT_S = 7200;
+
 const PROTOCOLS: ReadonlyMap<number, string> = new Map([
   [0x0300, 'SSLv3'],
   [TLS1_VERSION, 'TLSv1'],

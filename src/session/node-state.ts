@@ -16,6 +16,7 @@
  * module's job; which Node line wraps is `src/node/`'s.
  */
 import { TlsSessionError } from './errors.js';
+import { bufferView } from '../util/bytes.js';
 
 /** The header's first bytes, exactly as Node writes them. */
 export const NODE_SESSION_PREFIX: Buffer = Buffer.from('\0nodejs:tls:session:1\0', 'latin1');
@@ -43,7 +44,7 @@ export function isNodeSessionState(bytes: Uint8Array): boolean {
  * returned as is with no identity; a header that is cut short is an error, not plain DER.
  */
 export function unwrapNodeSession(bytes: Uint8Array): NodeSessionState {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = bufferView(bytes);
   if (!isNodeSessionState(buf)) return { identity: undefined, der: buf };
   const start = NODE_SESSION_PREFIX.length;
   if (buf.length < start + 2) {

@@ -1,4 +1,5 @@
 import { TlsSessionError } from './errors.js';
+import { bufferView } from '../util/bytes.js';
 
 /** The PEM label of a serialized session, as `openssl sess_id` and `s_client -sess_out` use it. */
 export const SESSION_PEM_LABEL = 'SSL SESSION PARAMETERS';
@@ -34,7 +35,7 @@ export function pemToDer(text: string): Buffer {
 
 /** PEM exactly as OpenSSL's PEM_write writes it: 64 base64 characters a line. */
 export function derToPem(der: Uint8Array): string {
-  const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  const b64 = bufferView(der).toString('base64');
   const lines: string[] = [];
   for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
   return `${BEGIN}\n${lines.join('\n')}\n${END}\n`;

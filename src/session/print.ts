@@ -2,6 +2,7 @@ import type { TlsSessionFields } from './fields.js';
 import { SESS_FLAG_EXTMS } from './fields.js';
 import { TLS1_3_VERSION, cipherName, protocolName } from './names.js';
 import { verifyResultText } from './verify-codes.js';
+import { bufferView } from '../util/bytes.js';
 
 /** What a redacted secret prints as. */
 export const REDACTED = '<redacted>';
@@ -35,7 +36,7 @@ export function printSession(f: TlsSessionFields, reveal: boolean): string {
 }
 
 function upperHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex').toUpperCase();
+  return bufferView(b).toString('hex').toUpperCase();
 }
 
 /** OpenSSL prints these with %s from a strndup'ed copy: stops at the first NUL. */

@@ -3,10 +3,11 @@ import { inspect } from 'node:util';
 import { decodeSession, encodeSession } from './codec.js';
 import { TlsSessionError } from './errors.js';
 import { SESS_FLAG_EXTMS, type TlsSessionFields } from './fields.js';
-import { cipherIdHex, cipherName, groupName, protocolName } from './names.js';
+import { cipherIdHex, cipherName, groupName, protocolName, TLS1_3_VERSION } from './names.js';
 import { isNodeSessionState, unwrapNodeSession, wrapNodeSession } from './node-state.js';
 import { derToPem, looksLikePem, pemToDer } from './pem.js';
 import { printSession } from './print.js';
+import { bufferView } from '../util/bytes.js';
 
 /** OpenSSL's timeout when a decoded session has none (d2i_SSL_SESSION). */
 const DEFAULT_DECODED_TIMEOUT_S = 3;
@@ -92,8 +93,6 @@ export class TlsSession implements TlsSessionFields {
   cipherId: number;
   sessionId: Buffer;
   keyArg: Buffer | undefined;
-  time: number;
-  timeout: number;
   sessionIdContext: Buffer;
   verifyResult: number;
   hostname: string | undefined;
@@ -126,6 +125,8 @@ export class TlsSession implements TlsSessionFields {
 
   // Secret and lazily parsed state live in private fields so that util.inspect never shows them.
   #masterKey: Buffer;
+  #time = 0;
+  #timeout = 0;
   #peerDER: Buffer | undefined;
   #peer: X509Certificate | null | undefined;
   /** When this object was made: OpenSSL's "now" for a session without a start time. */
@@ -133,7 +134,7 @@ export class TlsSession implements TlsSessionFields {
 
   /** A session from its fields; fields left out take OpenSSL's empty values. */
   constructor(fields: Partial<TlsSessionFields> = {}) {
-    this.protocolVersion = fields.protocolVersion ?? 0x0304;
+    this.protocolVersion = fields.protocolVersion ?? TLS1_3_VERSION;
     this.cipherId = fields.cipherId ?? 0;
     this.sessionId = fields.sessionId ?? Buffer.alloc(0);
     this.#masterKey = fields.masterKey ?? Buffer.alloc(0);
@@ -166,6 +167,9 @@ export class TlsSession implements TlsSessionFields {
    * Decodes DER (what Node's `getSession()`, `'session'` and `'newSession'` give). The session's
    * buffers are views into `der` when `der` owns its whole ArrayBuffer (as Node's session buffers
    * do), so {@link wipe} also clears the key in `der`; use {@link dup} for independent memory.
+   * The peer certificate is parsed when first used ({@link peerCertificate}, {@link toJSON},
+   * {@link toText}), which throw `ERR_SESSION_PEER_CERT` if it does not parse; d2i_SSL_SESSION
+   * refuses such a session at once (call `peerCertificate` to do the same).
    */
   static fromDER(der: Uint8Array): TlsSession {
     return new TlsSession(decodeSession(der));
@@ -173,7 +177,7 @@ export class TlsSession implements TlsSessionFields {
 
   /** Decodes the first `SSL SESSION PARAMETERS` PEM block in `text`. */
   static fromPEM(text: string | Uint8Array): TlsSession {
-    const s = typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('latin1');
+    const s = typeof text === 'string' ? text : bufferView(text).toString('latin1');
     return TlsSession.fromDER(pemToDer(s));
   }
 
@@ -227,6 +231,24 @@ export class TlsSession implements TlsSessionFields {
       throw new TlsSessionError('ERR_SESSION_IDENTITY', 'session: no identity to bind the session to');
     }
     return wrapNodeSession(this.toDER(), identity);
+  }
+
+  /** Start time, seconds since the epoch; 0 when absent. An integer: anything else is refused. */
+  get time(): number {
+    return this.#time;
+  }
+
+  set time(value: number) {
+    this.#time = seconds(value, 'time');
+  }
+
+  /** Lifetime in seconds; 0 when absent (OpenSSL then uses 3 s). An integer: anything else is refused. */
+  get timeout(): number {
+    return this.#timeout;
+  }
+
+  set timeout(value: number) {
+    this.#timeout = seconds(value, 'timeout');
   }
 
   /** Master secret (TLS <= 1.2) or resumption PSK (TLS 1.3). A secret: handle with care. */
@@ -377,8 +399,13 @@ export class TlsSession implements TlsSessionFields {
     };
   }
 
-  /** The text `openssl sess_id -text -noout` prints; the secret is redacted unless revealed. */
+  /**
+   * The text `openssl sess_id -text -noout` prints; the secret is redacted unless revealed.
+   * Throws `ERR_SESSION_PEER_CERT`, as {@link toJSON} does, for a peer certificate that does
+   * not parse: openssl cannot load such a session at all.
+   */
   toText(options: RevealOptions = {}): string {
+    this.peerCertificate; // parses the certificate (once), throwing if it is not one
     return printSession(this, options.reveal === true);
   }
 
@@ -436,6 +463,17 @@ export class TlsSession implements TlsSessionFields {
     const id = this.sessionId.toString('hex');
     return `TlsSession { ${this.protocol} ${this.cipher} id=${id || '-'} ticket=${this.ticket?.length ?? 0}B masterKey=<redacted> expires=${this.expiresAt.toISOString()} }`;
   }
+}
+
+/**
+ * A time field's value: an integer within the encoding's signed 64 bits that a double holds
+ * exactly. NaN, Infinity or 1.5 would print as Invalid Date, throw from toJSON and never expire.
+ */
+function seconds(value: number, field: 'time' | 'timeout'): number {
+  if (!Number.isSafeInteger(value)) {
+    throw new TlsSessionError('ERR_SESSION_FIELD', `${field}: must be an integer number of seconds (got ${String(value).slice(0, 24)})`);
+  }
+  return value;
 }
 
 function withForm(session: TlsSession, form: TlsSessionForm): TlsSession {

@@ -2,6 +2,11 @@ import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, rand
 import type { SessionStore } from './session-store.js';
 import { SessionStoreError } from './store-error.js';
 import { STORE_TRAITS, type StoreTraits, storeTraits } from './store-traits.js';
+import { OptionChecks } from '../util/options.js';
+import { bufferView } from '../util/bytes.js';
+
+const check = new OptionChecks('EncryptedStore', (message) => new SessionStoreError('ERR_STORE_OPTION', message));
+const STORE_METHODS = ['get', 'set', 'take', 'delete', 'push', 'pop', 'clear', 'close'] as const;
 
 /** A named AES-256 key: 32 bytes of key material and the id written beside every value it seals. */
 export interface SealingKey {
@@ -65,13 +70,19 @@ export class EncryptedStore implements SessionStore {
   readonly #stats: EncryptedStoreStats = { sealed: 0, opened: 0, rejected: 0 };
 
   constructor(inner: SessionStore, options: EncryptedStoreOptions) {
+    if (inner === null || typeof inner !== 'object' || STORE_METHODS.some((m) => typeof inner[m] !== 'function')) {
+      throw check.fail('the inner store must implement SessionStore');
+    }
+    if (options === null || typeof options !== 'object') throw check.fail('options with a key are required');
+    const decryptOnly = options.decryptOnly ?? [];
+    if (!Array.isArray(decryptOnly)) throw check.fail('decryptOnly must be an array of keys');
     this.#inner = inner;
     this[STORE_TRAITS] = { persistent: storeTraits(inner).persistent, sealed: true };
     const current = checkKey(options.key);
     this.keyId = options.key.id;
     this.#sealKey = current;
     this.#openKeys.set(options.key.id, current);
-    for (const k of options.decryptOnly ?? []) {
+    for (const k of decryptOnly as readonly SealingKey[]) {
       if (this.#openKeys.has(k.id)) {
         throw new SessionStoreError('ERR_STORE_OPTION', `EncryptedStore: key id '${safeId(k.id)}' is given twice`);
       }
@@ -88,6 +99,13 @@ export class EncryptedStore implements SessionStore {
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     const sealed = await this.#inner.get(key);
     return sealed === undefined ? undefined : this.#open(sealed, key, KIND_SINGLE);
+  }
+
+  /** The inner store's `getMany` when it has one (one round trip), else every `get` at once. */
+  async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    const inner = this.#inner;
+    const sealed = inner.getMany !== undefined ? await inner.getMany(keys) : await Promise.all(keys.map((k) => inner.get(k)));
+    return sealed.map((v, i) => (v === undefined ? undefined : this.#open(v, keys[i]!, KIND_SINGLE)));
   }
 
   async set(key: Uint8Array, value: Uint8Array, ttlMs: number): Promise<void> {
@@ -141,7 +159,7 @@ export class EncryptedStore implements SessionStore {
   }
 
   #open(sealed: Uint8Array, key: Uint8Array, kind: number): Uint8Array {
-    const b = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+    const b = bufferView(sealed);
     const idLen = b[1] ?? 0;
     const bodyAt = 2 + idLen + IV_BYTES;
     if (b[0] !== FORMAT || idLen === 0 || b.length < bodyAt + TAG_BYTES) {

@@ -1,6 +1,10 @@
 import type { SessionStore } from './session-store.js';
 import { SessionStoreError } from './store-error.js';
 import { STORE_TRAITS, type StoreTraits } from './store-traits.js';
+import { OptionChecks } from '../util/options.js';
+import { bufferView } from '../util/bytes.js';
+
+const check = new OptionChecks('MemoryStore', (message) => new SessionStoreError('ERR_STORE_OPTION', message));
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -38,12 +42,9 @@ export class MemoryStore implements SessionStore {
   #lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(options: MemoryStoreOptions = {}) {
-    const max = options.maxEntries ?? 20480;
-    if (!Number.isInteger(max) || max < 1) {
-      throw new SessionStoreError('ERR_STORE_OPTION', 'MemoryStore: maxEntries must be a positive integer');
-    }
-    this.#max = max;
-    this.#now = options.now ?? Date.now;
+    const o = check.object(options);
+    this.#max = check.integer(o.maxEntries, 'maxEntries', 20480, 1, Number.MAX_SAFE_INTEGER);
+    this.#now = check.func(o.now, 'now') ?? Date.now;
   }
 
   /** Number of keys held (expired ones included until they are met). */
@@ -146,7 +147,7 @@ export class MemoryStore implements SessionStore {
 }
 
 function keyOf(key: Uint8Array): string {
-  const b = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  const b = bufferView(key);
   return b.toString('latin1');
 }
 

@@ -5,10 +5,12 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { withBudget } from '../util/budget.js';
+import { OptionChecks } from '../util/options.js';
 import { loadPeer } from './load-peer.js';
 import type { SessionStore } from './session-store.js';
 import { messageOf, SessionStoreError } from './store-error.js';
 import { STORE_TRAITS, type StoreTraits } from './store-traits.js';
+import { bufferView } from '../util/bytes.js';
 
 export type { SessionStore } from './session-store.js';
 export { SessionStoreError, type SessionStoreErrorCode } from './store-error.js';
@@ -50,6 +52,17 @@ export interface RedisStoreOptions {
 
 type Client = Redis | Cluster;
 type IoRedis = typeof import('ioredis');
+
+const check = new OptionChecks('RedisStore', (message) => new SessionStoreError('ERR_STORE_OPTION', message));
+
+/** Largest database number a URL may name; the server's `databases` setting bounds it further. */
+const MAX_DB = 2 ** 31 - 1;
+
+/** How long close() lets a socket end cleanly before destroying it. */
+const DISCONNECT_TIMEOUT_MS = 50;
+
+/** Connection errors that waiting does not cure: a missing or refused password. */
+const AUTH_ERROR = /NOAUTH|WRONGPASS|invalid password|invalid username-password|ERR AUTH/i;
 
 interface Script {
   src: string;
@@ -125,29 +138,42 @@ export class RedisStore implements SessionStore {
   readonly #onError: ((err: SessionStoreError) => void) | undefined;
   /** Hard bound on a call, where the client's own options do not already bound it. */
   readonly #callLimitMs: number | undefined;
-  readonly #listener = (err: unknown): void => this.#reportError(err);
+  readonly #listener = (err: unknown): void => this.#onClientError(err);
   #getdel = true;
   #closed = false;
+  /** Why the connection was refused for good (a database that cannot be selected). */
+  #fatal: SessionStoreError | undefined;
+  /** The last connection error, so that a timeout can say what went wrong (NOAUTH, refused, …). */
+  #lastError: string | undefined;
 
   constructor(options: RedisStoreOptions = {}) {
-    const prefix = options.prefix ?? 'tls-sessions:';
-    if (typeof prefix !== 'string') throw new SessionStoreError('ERR_STORE_OPTION', 'RedisStore: prefix must be a string');
+    const o = check.object(options);
+    const prefix = check.string(o.prefix, 'prefix', 'tls-sessions:');
     this.#prefix = prefix;
     this.#single = Buffer.from(`${prefix}s:`);
     this.#stack = Buffer.from(`${prefix}l:`);
-    this.#onError = options.onError;
-    if (options.client !== undefined) {
-      this.#client = options.client;
+    this.#onError = check.func(o.onError, 'onError');
+    const commandTimeoutMs = check.ms(o.commandTimeoutMs, 'commandTimeoutMs', 500);
+    if (o.client !== undefined) {
+      if (o.client === null || typeof o.client !== 'object' || typeof o.client.on !== 'function') {
+        throw check.fail('client must be an ioredis Redis or Cluster');
+      }
+      this.#client = o.client;
       this.#owned = false;
     } else {
-      this.#client = connect(loadPeer<IoRedis>('ioredis', 'RedisStore'), options, () => this.#closed);
+      const bounds = {
+        connectTimeoutMs: check.ms(o.connectTimeoutMs, 'connectTimeoutMs', 1000),
+        commandTimeoutMs,
+        reconnectMaxDelayMs: check.ms(o.reconnectMaxDelayMs, 'reconnectMaxDelayMs', 500),
+      };
+      this.#client = connect(loadPeer<IoRedis>('ioredis', 'RedisStore'), o, bounds, () => this.#closed);
       this.#owned = true;
     }
     // A single Redis made here is bounded by its options (no offline queue, commandTimeout, no
     // retries of in-flight commands); a cluster (redirections, its own retries) or a client
     // made elsewhere gets a timer per call.
     const bounded = this.#owned && !isCluster(this.#client);
-    this.#callLimitMs = bounded ? undefined : 2 * (options.commandTimeoutMs ?? 500);
+    this.#callLimitMs = bounded ? undefined : 2 * commandTimeoutMs;
     this.#client.on('error', this.#listener);
     if (this.#owned && isCluster(this.#client)) {
       // Node connections are lazy; with no offline queue, a call that meets one still
@@ -170,14 +196,21 @@ export class RedisStore implements SessionStore {
    * handshakes should already resume.
    */
   async ready(timeoutMs = 5000): Promise<void> {
+    check.ms(timeoutMs, 'ready: timeoutMs', 5000);
     const deadline = Date.now() + timeoutMs;
     while (!this.#up()) {
       this.#open();
+      // A refused password does not get better by waiting: say so at once.
+      if (this.#lastError !== undefined && AUTH_ERROR.test(this.#lastError)) {
+        throw new SessionStoreError('ERR_STORE_UNAVAILABLE', `RedisStore: ${this.#lastError}`);
+      }
       if (Date.now() >= deadline) {
-        throw new SessionStoreError('ERR_STORE_UNAVAILABLE', `RedisStore: not connected within ${timeoutMs} ms`);
+        const why = this.#lastError === undefined ? '' : ` (last error: ${this.#lastError})`;
+        throw new SessionStoreError('ERR_STORE_UNAVAILABLE', `RedisStore: not connected within ${timeoutMs} ms${why}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+    this.#open();
   }
 
   #up(): boolean {
@@ -193,9 +226,18 @@ export class RedisStore implements SessionStore {
     return (await this.#call(() => this.#client.getBuffer(this.#key(this.#single, key)))) ?? undefined;
   }
 
+  /** One `MGET` on a single Redis; on a cluster (keys in several slots), every `GET` at once. */
+  async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    if (keys.length === 0) return [];
+    const client = this.#client;
+    if (isCluster(client)) return Promise.all(keys.map((k) => this.get(k)));
+    const values = await this.#call(() => client.mgetBuffer(...keys.map((k) => this.#key(this.#single, k))));
+    return values.map((v) => v ?? undefined);
+  }
+
   async set(key: Uint8Array, value: Uint8Array, ttlMs: number): Promise<void> {
     const k = this.#key(this.#single, key);
-    if (ttlMs > 0) await this.#call(() => this.#client.set(k, buf(value), 'PX', Math.max(1, Math.ceil(ttlMs))));
+    if (ttlMs > 0) await this.#call(() => this.#client.set(k, bufferView(value), 'PX', Math.max(1, Math.ceil(ttlMs))));
     else await this.#call(() => this.#client.del(k));
   }
 
@@ -227,7 +269,7 @@ export class RedisStore implements SessionStore {
       return;
     }
     const ttl = Math.max(1, Math.ceil(ttlMs));
-    await this.#eval(PUSH, this.#key(this.#stack, key), [buf(value), String(ttl), String(Math.floor(max))]);
+    await this.#eval(PUSH, this.#key(this.#stack, key), [bufferView(value), String(ttl), String(Math.floor(max))]);
   }
 
   async pop(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -297,6 +339,22 @@ export class RedisStore implements SessionStore {
 
   #open(): void {
     if (this.#closed) throw new SessionStoreError('ERR_STORE_CLOSED', 'RedisStore: the store is closed');
+    if (this.#fatal !== undefined) throw this.#fatal;
+  }
+
+  #onClientError(err: unknown): void {
+    this.#lastError = messageOf(err);
+    // ioredis reports a failed SELECT and then goes on in database 0: another database's keys.
+    // A store it made stops there instead.
+    const command = (err as { command?: { name?: unknown; args?: unknown[] } } | null)?.command;
+    if (this.#owned && this.#fatal === undefined && command?.name === 'select' && !AUTH_ERROR.test(this.#lastError)) {
+      this.#fatal = new SessionStoreError(
+        'ERR_STORE_OPTION',
+        `RedisStore: database ${String(command.args?.[0])} cannot be selected: ${messageOf(err)}`,
+      );
+      this.#client.disconnect();
+    }
+    this.#reportError(err);
   }
 
   #reportError(err: unknown): void {
@@ -309,17 +367,17 @@ export class RedisStore implements SessionStore {
   }
 }
 
-function connect(io: IoRedis, options: RedisStoreOptions, closed: () => boolean): Client {
-  const connectTimeout = options.connectTimeoutMs ?? 1000;
-  const commandTimeout = options.commandTimeoutMs ?? 500;
-  const maxDelay = options.reconnectMaxDelayMs ?? 500;
-  for (const [name, v] of [
-    ['connectTimeoutMs', connectTimeout],
-    ['commandTimeoutMs', commandTimeout],
-    ['reconnectMaxDelayMs', maxDelay],
-  ] as const) {
-    if (!(v > 0) || !Number.isFinite(v)) throw new SessionStoreError('ERR_STORE_OPTION', `RedisStore: ${name} must be a positive number`);
-  }
+function connect(
+  io: IoRedis,
+  options: RedisStoreOptions,
+  limits: { connectTimeoutMs: number; commandTimeoutMs: number; reconnectMaxDelayMs: number },
+  closed: () => boolean,
+): Client {
+  const connectTimeout = limits.connectTimeoutMs;
+  const commandTimeout = limits.commandTimeoutMs;
+  const maxDelay = limits.reconnectMaxDelayMs;
+  const redisOptions = check.object(options.redisOptions, 'redisOptions');
+  if (redisOptions.db !== undefined) check.integer(redisOptions.db, 'redisOptions.db', 0, 0, MAX_DB);
   // Never gives up while the store is open; gives up (null) once it is closed.
   const retry = (times: number): number | null => (closed() ? null : Math.min(maxDelay, 25 * 2 ** Math.min(times, 10)));
   const bounds = {
@@ -330,9 +388,13 @@ function connect(io: IoRedis, options: RedisStoreOptions, closed: () => boolean)
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     lazyConnect: false,
+    // ioredis waits this long for a closed socket's 'close' event, which a socket that already
+    // closed (refused, reset, after QUIT) never sends again: its 2 s default kept every
+    // process 2 s past close().
+    disconnectTimeout: DISCONNECT_TIMEOUT_MS,
   };
   if (options.cluster !== undefined) {
-    if (options.cluster.length === 0) throw new SessionStoreError('ERR_STORE_OPTION', 'RedisStore: cluster needs at least one node');
+    if (!Array.isArray(options.cluster) || options.cluster.length === 0) throw check.fail('cluster needs at least one node');
     const clusterOptions: ClusterOptions = {
       enableOfflineQueue: false,
       // The ready check goes to any node, often one still connecting, and fails then (no
@@ -345,7 +407,7 @@ function connect(io: IoRedis, options: RedisStoreOptions, closed: () => boolean)
       maxRedirections: 4,
       // Node connections are made on demand and queue while they connect (ioredis decides
       // that); commandTimeout bounds how long anything waits there.
-      redisOptions: { ...options.redisOptions, ...bounds },
+      redisOptions: { ...redisOptions, ...bounds },
     };
     return new io.Cluster(
       options.cluster.map((n) => ({ host: n.host, port: n.port })),
@@ -353,15 +415,44 @@ function connect(io: IoRedis, options: RedisStoreOptions, closed: () => boolean)
     );
   }
   const url = options.url ?? 'redis://127.0.0.1:6379';
-  return new io.Redis(url, { ...options.redisOptions, ...bounds, retryStrategy: retry, enableOfflineQueue: false });
+  const db = databaseOf(url);
+  return new io.Redis(url, {
+    ...redisOptions,
+    ...(db === undefined ? {} : { db }),
+    ...bounds,
+    retryStrategy: retry,
+    enableOfflineQueue: false,
+  });
+}
+
+/**
+ * The database a URL names (its path), checked here: ioredis reads `/abc` as database NaN and
+ * then throws from inside its event handler, and takes `/3x` for 3. Never echoes the URL,
+ * which may hold a password.
+ */
+function databaseOf(url: unknown): number | undefined {
+  if (typeof url !== 'string') throw check.fail('url must be a string');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw check.fail('url is not a URL; expected redis://[[user]:password@]host[:port][/db]');
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw check.fail(`url must start with redis:// or rediss:// (got ${parsed.protocol}//)`);
+  }
+  const path = parsed.pathname;
+  if (path === '' || path === '/') return undefined;
+  const m = /^\/(\d{1,10})$/.exec(path);
+  if (m === null || Number(m[1]) > MAX_DB) {
+    const shown = path.length > 24 ? `${path.slice(0, 24)}…` : path;
+    throw check.fail(`the database in url must be a number from 0 to ${MAX_DB} (got '${shown}')`);
+  }
+  return Number(m[1]);
 }
 
 function isCluster(c: Client): c is Cluster {
   return 'nodes' in c && typeof c.nodes === 'function' && 'isCluster' in c && c.isCluster === true;
-}
-
-function buf(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function globEscape(s: string): string {

@@ -13,6 +13,11 @@
 export interface SessionStore {
   /** The value stored under `key`, or `undefined` when absent or expired. */
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  /**
+   * Optional: the values under several keys, in their order, in one round trip (Redis `MGET`).
+   * Callers without it call {@link get} for each key at once. Same semantics as `get` per key.
+   */
+  getMany?(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>>;
   /** Stores `value` under `key`, replacing what was there, for `ttlMs` milliseconds. */
   set(key: Uint8Array, value: Uint8Array, ttlMs: number): Promise<void>;
   /** Atomically removes and returns the value under `key` (single-use sessions). */

@@ -8,6 +8,7 @@ import { loadPeer } from './load-peer.js';
 import type { SessionStore } from './session-store.js';
 import { messageOf, SessionStoreError } from './store-error.js';
 import { STORE_TRAITS, type StoreTraits } from './store-traits.js';
+import { OptionChecks } from '../util/options.js';
 
 export type { SessionStore } from './session-store.js';
 export { SessionStoreError, type SessionStoreErrorCode } from './store-error.js';
@@ -45,6 +46,8 @@ interface Row {
   expires_at: number;
 }
 
+const check = new OptionChecks('SqliteStore', (message) => new SessionStoreError('ERR_STORE_OPTION', message));
+
 const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 // Expired rows deleted per table and purge: keeps each purge short.
 const PURGE_BATCH = 1000;
@@ -76,17 +79,17 @@ export class SqliteStore implements SessionStore {
   #closed = false;
 
   constructor(options: SqliteStoreOptions) {
-    const table = options.table ?? 'tls_sessions';
-    if (!TABLE.test(table)) throw new SessionStoreError('ERR_STORE_OPTION', 'SqliteStore: table must be letters, digits and _');
-    if (typeof options.path !== 'string' || options.path === '') {
-      throw new SessionStoreError('ERR_STORE_OPTION', 'SqliteStore: path is required');
+    if (options === null || typeof options !== 'object') throw check.fail('options with a path are required');
+    const table = check.string(options.table, 'table', 'tls_sessions');
+    if (!TABLE.test(table)) throw check.fail('table must be letters, digits and _');
+    if (typeof options.path !== 'string' || options.path === '') throw check.fail('path is required');
+    const busy = check.msOrZero(options.busyTimeoutMs, 'busyTimeoutMs', 100);
+    const purgeEvery = check.msOrZero(options.purgeIntervalMs, 'purgeIntervalMs', 60_000);
+    if (options.synchronous !== undefined && options.synchronous !== 'normal' && options.synchronous !== 'full') {
+      throw check.fail("synchronous must be 'normal' or 'full'");
     }
-    const busy = options.busyTimeoutMs ?? 100;
-    const purgeEvery = options.purgeIntervalMs ?? 60_000;
-    if (!(busy >= 0) || !(purgeEvery >= 0)) {
-      throw new SessionStoreError('ERR_STORE_OPTION', 'SqliteStore: timeouts must be non-negative numbers');
-    }
-    this.#now = options.now ?? Date.now;
+    check.integer(options.fileMode, 'fileMode', 0o600, 0, 0o777);
+    this.#now = check.func(options.now, 'now') ?? Date.now;
     const Ctor = loadPeer<DatabaseCtor>('better-sqlite3', 'SqliteStore');
     this.#db = wrap(() => open(Ctor, options.path, options.fileMode ?? 0o600));
     try {

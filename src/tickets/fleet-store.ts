@@ -64,6 +64,31 @@ export class FleetStore {
     return value === undefined ? undefined : decodeSlot(value, this.#sealed);
   }
 
+  /**
+   * The keys of each slot of `epochs`, read together: one `getMany` where the store has it (one
+   * round trip to Redis), else every `get` at once, all within one time budget; never one
+   * round trip per slot. A record that cannot be decoded is handed to `onBadRecord` and reads
+   * as `undefined`.
+   */
+  async readSlots(epochs: readonly number[], onBadRecord: (err: TicketKeyError) => void): Promise<Array<RingKey[] | undefined>> {
+    const keys = epochs.map((e) => this.#key(`slot:${e}`));
+    const store = this.#store;
+    const values = await this.#call(
+      'read',
+      store.getMany !== undefined ? store.getMany(keys) : Promise.all(keys.map((k) => store.get(k))),
+    );
+    return values.map((value) => {
+      if (value === undefined) return undefined;
+      try {
+        return decodeSlot(value, this.#sealed);
+      } catch (err) {
+        if (!(err instanceof TicketKeyError)) throw err;
+        onBadRecord(err);
+        return undefined;
+      }
+    });
+  }
+
   async writeSlot(epoch: number, keys: readonly RingKey[], ttlMs: number): Promise<void> {
     const value = encodeSlot(keys);
     try {

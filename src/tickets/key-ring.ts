@@ -2,6 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Server as TlsServer } from 'node:tls';
 import { ServerSessionCache } from '../server/server-session-cache.js';
+import { OPENSSL_DEFAULT_TIMEOUT_S } from '../session/names.js';
 import { TicketKeyError } from './errors.js';
 import { FleetStore } from './fleet-store.js';
 import {
@@ -15,7 +16,7 @@ import {
   type TicketServerInternals,
   ticketCallbackUnsupported,
 } from './node-ticket-callback.js';
-import { type ResolvedRingOptions, resolveRingOptions, type TicketKeyRingOptions } from './options.js';
+import { check, type ResolvedRingOptions, resolveRingOptions, type TicketKeyRingOptions } from './options.js';
 import { generateKey, keyName, MAX_SLOT_KEYS, type RingKey, wipe } from './ticket-key.js';
 
 /** What a key does now. */
@@ -92,7 +93,6 @@ interface Binding {
 const kRing = Symbol('tls-sessions.TicketKeyRing');
 const ZERO16 = Buffer.alloc(16);
 const NOT_DECRYPTABLE: TicketKeyAnswer = [TICKET_NOT_DECRYPTABLE, ZERO16, ZERO16];
-const NODE_DEFAULT_TIMEOUT_S = 7200;
 const IV_POOL_BYTES = 4096;
 /** Pause before reading back a key this member just made (see #syncStore). */
 const READ_BACK_MIN_MS = 100;
@@ -105,7 +105,8 @@ type RingServer = TicketServerInternals & { [kRing]?: TicketKeyRing };
  * encrypts, the previous keys decrypt until their grace period ends, the next key is known
  * (and decrypts) one rotation ahead. Tickets decrypted by a key other than the current one are
  * renewed under the current key. Works with `tls`, `https` and `http2` secure servers, with or
- * without a {@link ServerSessionCache} (which must then use `tickets: 'stateless'`).
+ * without a {@link ServerSessionCache} (in its default `'auto'` mode the ring encrypts TLS 1.2
+ * tickets; in `'stateless'` mode, every ticket).
  *
  * @example
  * ```ts
@@ -223,11 +224,13 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
    */
   async rotate(options: { revoke?: boolean } = {}): Promise<TicketKeyInfo> {
     this.#checkOpen();
+    // A revocation asked as 'yes' must not become a plain rotation that leaves a leaked key decrypting.
+    const revoke = check.boolean(check.object(options).revoke, 'rotate: revoke', false);
     const fleet = this.#fleet;
     if (fleet !== undefined) await this.#syncStore(fleet, true);
     const t = this.#opts.now();
     const n = this.#epochOf(t);
-    if (options.revoke === true) {
+    if (revoke) {
       this.#revokedBeforeMs = t;
       for (const keys of this.#slots.values()) for (const k of keys) this.#discard(k);
       const lowest = this.#lowestLiveEpoch(t);
@@ -261,11 +264,12 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
    * Key material is left out unless `reveal` is set.
    */
   list(options: { reveal?: boolean } = {}): TicketKeyInfo[] {
+    const reveal = check.boolean(check.object(options).reveal, 'list: reveal', false);
     const t = this.#opts.now();
     this.#refresh();
     const out: TicketKeyInfo[] = [];
     for (const [epoch, keys] of this.#slots) {
-      for (const k of keys) out.push(this.#infoOf(k, epoch, t, options.reveal === true));
+      for (const k of keys) out.push(this.#infoOf(k, epoch, t, reveal));
     }
     const rank: Record<TicketKeyRole, number> = { current: 0, next: 1, previous: 2 };
     return out.sort((a, b) => rank[a.role] - rank[b.role] || b.epoch - a.epoch || b.decryptsUntil.getTime() - a.decryptsUntil.getTime());
@@ -314,7 +318,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     const binding: Binding = {
       server,
       context: server._sharedCreds!.context,
-      sessionTimeoutS: timeout ?? (server.sessionTimeout || NODE_DEFAULT_TIMEOUT_S),
+      sessionTimeoutS: timeout ?? (server.sessionTimeout || OPENSSL_DEFAULT_TIMEOUT_S),
       ownSetSecureContext: Object.hasOwn(server, 'setSecureContext') ? server.setSecureContext : undefined,
     };
     const ring = this;
@@ -579,35 +583,37 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     }
     const t = this.#opts.now();
     const n = this.#epochOf(t);
-    const made: number[] = [];
-    for (let e = this.#lowestLiveEpoch(t); e <= n + 1; e++) {
-      let stored: RingKey[] | undefined;
-      try {
-        stored = await fleet.readSlot(e);
-      } catch (err) {
-        if (!(err instanceof TicketKeyError) || err.code !== 'ERR_TICKET_RECORD') throw err;
-        this.#report(err);
-        stored = undefined;
-      }
-      if (this.#closed) return;
+    // Every live slot in one read (the options bound their number); then one decision.
+    const epochs = range(this.#lowestLiveEpoch(t), n + 1);
+    const records = await fleet.readSlots(epochs, (err) => this.#report(err));
+    if (this.#closed) return;
+    const pruned: number[] = [];
+    const missing: number[] = [];
+    epochs.forEach((e, i) => {
+      const stored = records[i];
       if (stored !== undefined) {
         const live = stored.filter((k) => k.createdMs >= this.#revokedBeforeMs && t < this.#decryptsUntil(e, k));
         for (const k of stored) if (!live.includes(k)) wipe(k);
         this.#adoptSlot(e, live, t);
-        this.#recompute(t);
-        if (write && live.length !== stored.length) {
-          if (this.#slots.has(e)) await this.#writeSlot(fleet, e, t);
-          else await fleet.deleteSlot(e);
-        }
+        if (write && live.length !== stored.length) pruned.push(e);
       } else if (e >= n && write) {
-        // Missing: put back the key this member has (a store that lost its data), else make one.
-        if (primaryOf(this.#slots.get(e)) === undefined) {
-          this.#slots.set(e, [generateKey(t), ...(this.#slots.get(e) ?? [])]);
-          this.#recompute(t);
-          made.push(e);
-        }
-        await this.#writeSlot(fleet, e, t);
+        missing.push(e);
       }
+    });
+    this.#recompute(t);
+    for (const e of pruned) {
+      if (this.#slots.has(e)) await this.#writeSlot(fleet, e, t);
+      else await fleet.deleteSlot(e);
+    }
+    const made: number[] = [];
+    for (const e of missing) {
+      // Missing: put back the key this member has (a store that lost its data), else make one.
+      if (primaryOf(this.#slots.get(e)) === undefined) {
+        this.#slots.set(e, [generateKey(t), ...(this.#slots.get(e) ?? [])]);
+        this.#recompute(t);
+        made.push(e);
+      }
+      await this.#writeSlot(fleet, e, t);
     }
     if (made.length === 0 || this.#closed) return;
     // Members that made the same key at the same moment: the last write wins. Reading it back a

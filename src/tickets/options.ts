@@ -1,5 +1,6 @@
 import type { SealingKey } from '../stores/encrypted-store.js';
 import type { SessionStore } from '../stores/session-store.js';
+import { OptionChecks } from '../util/options.js';
 import { TicketKeyError } from './errors.js';
 
 /** Options of {@link TicketKeyRing}. Durations are in seconds. */
@@ -50,41 +51,49 @@ export interface ResolvedRingOptions {
 /** Longest rotation interval and grace period: 1 year, kept in 32-bit seconds on the store. */
 export const MAX_DURATION_S = 366 * 24 * 3600;
 
-function bad(message: string): TicketKeyError {
-  return new TicketKeyError('ERR_TICKET_OPTION', `TicketKeyRing: ${message}`);
-}
+/**
+ * Most rotation intervals a grace period may span. Each interval leaves a key that still decrypts
+ * through the grace period, and every sync reads the record of each: 4096 bounds that work (one
+ * batched read of at most 4099 records) and the keys held, while leaving room for rotating every
+ * minute with a day of grace (1440).
+ */
+export const MAX_GRACE_TURNS = 4096;
+
+/** The ring's option checks, also used by the methods that take options (`rotate`, `list`). */
+export const check = new OptionChecks('TicketKeyRing', (message) => new TicketKeyError('ERR_TICKET_OPTION', message));
 
 function seconds(value: unknown, name: string, fallback: number, max = MAX_DURATION_S): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw bad(`${name} must be an integer number of seconds from 1 to ${max}`);
-  }
-  return value;
+  return check.integer(value, name, fallback, 1, max, 'seconds');
+}
+
+/** Why `graceS` spans too many turns of `rotateEveryS`, or `undefined` when it does not. */
+export function graceTurnsProblem(rotateEveryS: number, graceS: number): string | undefined {
+  const turns = Math.ceil(graceS / rotateEveryS);
+  if (turns <= MAX_GRACE_TURNS) return undefined;
+  return `grace must be at most ${MAX_GRACE_TURNS} times rotateEvery (${graceS} s of grace over ${rotateEveryS} s turns keeps ${turns} keys live)`;
 }
 
 /** Validates `options` and fills in defaults; throws `ERR_TICKET_OPTION` on bad input. */
 export function resolveRingOptions(options: TicketKeyRingOptions): ResolvedRingOptions {
-  if (options === null || typeof options !== 'object') throw bad('options must be an object');
-  const store = options.store;
+  const o = check.object(options);
+  const store = o.store;
   if (store !== undefined && (store === null || typeof store.get !== 'function' || typeof store.set !== 'function')) {
-    throw bad('store must implement SessionStore');
+    throw check.fail('store must implement SessionStore');
   }
-  if (options.kek !== undefined && store === undefined) throw bad('kek needs a store');
-  const prefix = options.prefix ?? 'tk:';
-  if (typeof prefix !== 'string' || prefix.length > 200) throw bad('prefix must be a string of at most 200 characters');
-  if (options.now !== undefined && typeof options.now !== 'function') throw bad('now must be a function');
-  const storeTimeoutMs = options.storeTimeoutMs ?? 2000;
-  if (typeof storeTimeoutMs !== 'number' || !(storeTimeoutMs > 0) || !Number.isFinite(storeTimeoutMs)) {
-    throw bad('storeTimeoutMs must be a positive number');
-  }
+  if (o.kek !== undefined && store === undefined) throw check.fail('kek needs a store');
+  const prefix = check.string(o.prefix, 'prefix', 'tk:', 200);
+  const rotateEvery = seconds(o.rotateEvery, 'rotateEvery', 43_200);
+  const grace = seconds(o.grace, 'grace', 86_400);
+  const turns = graceTurnsProblem(rotateEvery, grace);
+  if (turns !== undefined) throw check.fail(turns);
   return {
-    rotateEveryMs: seconds(options.rotateEvery, 'rotateEvery', 43_200) * 1000,
-    graceMs: seconds(options.grace, 'grace', 86_400) * 1000,
+    rotateEveryMs: rotateEvery * 1000,
+    graceMs: grace * 1000,
     store,
-    kek: options.kek,
+    kek: o.kek,
     prefix,
-    syncIntervalMs: seconds(options.syncInterval, 'syncInterval', 60, 86_400) * 1000,
-    storeTimeoutMs,
-    now: options.now ?? Date.now,
+    syncIntervalMs: seconds(o.syncInterval, 'syncInterval', 60, 86_400) * 1000,
+    storeTimeoutMs: check.ms(o.storeTimeoutMs, 'storeTimeoutMs', 2000),
+    now: check.func(o.now, 'now') ?? Date.now,
   };
 }

@@ -12,6 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { TicketKeyError } from './errors.js';
+import { graceTurnsProblem, MAX_DURATION_S } from './options.js';
+import { bufferView } from '../util/bytes.js';
 
 export const KEY_BYTES = 48;
 export const NAME_BYTES = 16;
@@ -72,7 +74,7 @@ export function encodeSlot(keys: readonly RingKey[]): Buffer {
  * key material) is zeroed afterwards.
  */
 export function decodeSlot(value: Uint8Array, wipeInput: boolean): RingKey[] {
-  const b = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  const b = bufferView(value);
   try {
     const count = b[1] ?? 0;
     if (b[0] !== FORMAT || count < 1 || count > MAX_SLOT_KEYS || b.length !== 2 + count * ENTRY_BYTES) {
@@ -108,10 +110,16 @@ export function encodeMeta(meta: RingMeta): Buffer {
 }
 
 export function decodeMeta(value: Uint8Array): RingMeta {
-  const b = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  const b = bufferView(value);
   if (b.length !== 15 || b[0] !== FORMAT) throw recordError('not a meta record');
   const rotateEveryMs = b.readUInt32BE(1) * 1000;
   const graceMs = b.readUInt32BE(5) * 1000;
   if (rotateEveryMs === 0 || graceMs === 0) throw recordError('meta record with a zero duration');
+  // Another writer's settings bind this member too: the same bounds as the options.
+  if (rotateEveryMs > MAX_DURATION_S * 1000 || graceMs > MAX_DURATION_S * 1000) {
+    throw recordError(`meta record with a duration over ${MAX_DURATION_S} s`);
+  }
+  const turns = graceTurnsProblem(rotateEveryMs / 1000, graceMs / 1000);
+  if (turns !== undefined) throw recordError(`meta record: ${turns}`);
   return { rotateEveryMs, graceMs, revokedBeforeMs: b.readUIntBE(9, 6) };
 }

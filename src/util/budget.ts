@@ -1,4 +1,5 @@
 import { TlsSessionsError } from './errors.js';
+import { MAX_TIMER_MS } from './options.js';
 
 /** Thrown (or returned) when a store call exceeds its time budget on a handshake path. */
 export class BudgetExceededError extends TlsSessionsError<'ERR_STORE_TIMEOUT'> {
@@ -10,12 +11,15 @@ export class BudgetExceededError extends TlsSessionsError<'ERR_STORE_TIMEOUT'> {
 
 /**
  * Resolves with `promise`'s value, or rejects with {@link BudgetExceededError} after `ms`.
- * The timer is cleared either way, so nothing keeps the process alive.
+ * The timer is cleared either way, so nothing keeps the process alive. `Infinity` means no
+ * budget; anything longer than a Node timer can wait is capped at {@link MAX_TIMER_MS}.
  */
 export function withBudget<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  if (!Number.isFinite(ms)) return promise;
+  if (ms === Number.POSITIVE_INFINITY) return promise;
+  // Node fires a timer of 2^31 ms or more after 1 ms: a budget that long is capped, not lost.
+  const delayMs = Math.min(ms, MAX_TIMER_MS);
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new BudgetExceededError(what, ms)), ms);
+    const timer = setTimeout(() => reject(new BudgetExceededError(what, ms)), delayMs);
     promise.then(
       (v) => {
         clearTimeout(timer);

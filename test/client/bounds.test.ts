@@ -81,8 +81,24 @@ test('maxSessions: a bound over all domains', async (t) => {
   assert.equal((await runConnection(store, domain('a'))).reused, false, 'a, the older domain, went');
 });
 
-test('options are checked', () => {
-  for (const bad of [{ maxTicketsPerKey: 0 }, { maxKeys: 1.5 }, { maxSessions: 2, maxTicketsPerKey: 4 }, { storeTimeoutMs: 0 }]) {
-    assert.throws(() => new ClientSessionStore(bad), { code: 'ERR_CLIENT_STORE_OPTIONS' });
+test('options are checked: one typed line naming the option, nothing read as a default', () => {
+  const bad: [unknown, RegExp][] = [
+    [{ maxTicketsPerKey: 0 }, /maxTicketsPerKey must be an integer from 1/],
+    [{ maxKeys: 1.5 }, /maxKeys/],
+    [{ maxSessions: 2, maxTicketsPerKey: 4 }, /maxSessions must be at least maxTicketsPerKey/],
+    [{ storeTimeoutMs: 0 }, /storeTimeoutMs must be a positive number of milliseconds/],
+    [{ storeTimeoutMs: '100' }, /storeTimeoutMs .*got the string '100'/],
+    [{ storeTimeoutMs: 2 ** 31 }, /storeTimeoutMs .*up to 2147483647/],
+    [{ store: {} }, /store must be a SessionStore/],
+    [{ now: 'yesterday' }, /now must be a function/],
+    [null, /options must be an object \(got null\)/],
+    ['fast', /options must be an object/],
+  ];
+  for (const [options, message] of bad) {
+    assert.throws(
+      () => new ClientSessionStore(options as ConstructorParameters<typeof ClientSessionStore>[0]),
+      (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'ERR_CLIENT_STORE_OPTIONS' && message.test(e.message) && !e.message.includes('\n'),
+      String(JSON.stringify(options)),
+    );
   }
 });

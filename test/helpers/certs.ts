@@ -61,6 +61,8 @@ export interface IssueOptions {
   days?: number;
   /** Make a certificate that expired yesterday (valid from 2 days ago until 1 day ago). */
   notAfterPast?: boolean;
+  /** End of validity (ms since the epoch, whole seconds); the certificate is valid from a minute ago. */
+  notAfterMs?: number;
 }
 
 /** A throwaway certificate authority in its own temp dir. */
@@ -203,7 +205,9 @@ export async function makePki(opts: MakePkiOptions = {}): Promise<Pki> {
       const now = Date.now();
       const validity = issueOpts.notAfterPast
         ? ['-startdate', caDate(now - 2 * day), '-enddate', caDate(now - day)]
-        : ['-days', String(issueOpts.days ?? 30)];
+        : issueOpts.notAfterMs !== undefined
+          ? ['-startdate', caDate(now - 60_000), '-enddate', caDate(issueOpts.notAfterMs)]
+          : ['-days', String(issueOpts.days ?? 30)];
       await runOpensslOk(
         [
           'ca', '-batch', '-notext', '-config', leafConfig, '-extensions', 'leaf',

@@ -22,6 +22,7 @@ import {
   SSL_CTX_sess_hits,
   SSL_CTX_sess_misses,
   SSL_CTX_sess_number,
+  SSL_get_socket,
   SSL_CTX_sess_set_get_cb,
   SSL_CTX_sess_set_new_cb,
   SSL_CTX_sess_set_remove_cb,
@@ -44,6 +45,7 @@ import {
   SSL_read,
   SSL_SESSION_dup,
   SSL_SESSION_free,
+  SSL_SESSION_new,
   SSL_SESSION_get_id,
   SSL_SESSION_get_time,
   SSL_SESSION_up_ref,
@@ -63,6 +65,7 @@ import {
   TLS1_2_VERSION,
   TLS1_3_VERSION,
 } from '../../src/openssl/index.js';
+import { nodeDerivesServerSessionIdContext } from '../../src/node/server-session-context.js';
 import { makePki, type SServer, sClient, sharedPki, startSServer, tmpDir } from '../helpers/index.js';
 import {
   clientCtx,
@@ -427,7 +430,7 @@ describe('session id contexts', () => {
     SSL_SESSION_free(sess);
   });
 
-  test('client certificates without a session id context: OpenSSL refuses to resume (SSL_R_SESSION_ID_CONTEXT_UNINITIALIZED)', async () => {
+  test('client certificates without a session id context: OpenSSL refuses to resume (SSL_R_SESSION_ID_CONTEXT_UNINITIALIZED); Node 22.23 and 24.22 drop the session instead (a full handshake)', async () => {
     const pki = await sharedPki();
     const sctx = await serverCtx({ ca: pki.ca.cert });
     const cctx = await clientCtx({ cert: pki.client.cert, key: pki.client.key, maxProtoVersion: TLS1_2_VERSION });
@@ -450,13 +453,19 @@ describe('session id contexts', () => {
     const serverssl = newSsl(sctx);
     const clientssl = newSsl(cctx);
     SSL_set_session(clientssl, sess);
-    assert.equal(await createSslConnection(l, serverssl, clientssl), false);
-    const errors = drainErrors();
-    assert.ok(errors.includes('error:0A000115:SSL routines::session id context uninitialized'), errors.join('; '));
+    if (await nodeDerivesServerSessionIdContext({ cert: pki.server.cert, key: pki.server.key })) {
+      assert.equal(await createSslConnection(l, serverssl, clientssl), true, drainErrors().join('; '));
+      assert.equal(SSL_session_reused(clientssl), 0);
+      await shutdownSslConnection(serverssl, clientssl);
+    } else {
+      assert.equal(await createSslConnection(l, serverssl, clientssl), false);
+      const errors = drainErrors();
+      assert.ok(errors.includes('error:0A000115:SSL routines::session id context uninitialized'), errors.join('; '));
+      SSL_free(serverssl);
+      SSL_free(clientssl);
+    }
     assert.equal(SSL_CTX_sess_hits(sctx), 0);
     assert.equal(serverSess.owner, sctx, 'the cached session was never the connection\'s: it stays');
-    SSL_free(serverssl);
-    SSL_free(clientssl);
 
     // With a session id context, the same setup resumes.
     assert.equal(SSL_CTX_set_session_id_context(sctx, 'with-client-certs'), 1);
@@ -589,3 +598,80 @@ describe('interop with the openssl command line', () => {
   });
 });
 
+
+describe('SSL_free when the program freed its session once too often', () => {
+  test('SSL_free throws ERR_OPENSSL_DOUBLE_FREE naming SSL_free, after closing the socket and dropping its context reference, as libssl\'s SSL_free does before freeing the session', async () => {
+    const sctx = await serverCtx();
+    const cctx = await clientCtx();
+    contexts.push(sctx);
+    const { serverssl, clientssl } = await connection(sctx, cctx);
+    const socket = SSL_get_socket(clientssl)!;
+    const g = SSL_get1_session(clientssl)!;
+    SSL_SESSION_free(g);
+    SSL_SESSION_free(g); // the connection's own reference (undefined behaviour in C)
+    assert.throws(() => SSL_free(clientssl), (e) => usage('ERR_OPENSSL_DOUBLE_FREE')(e) && /^SSL_free: /.test((e as Error).message));
+    assert.equal(socket.destroyed, true, 'the socket is closed');
+    assert.throws(() => SSL_free(clientssl), usage('ERR_OPENSSL_DOUBLE_FREE'), 'the SSL is freed');
+    SSL_CTX_free(cctx);
+    assert.throws(() => SSL_CTX_sess_number(cctx), usage('ERR_OPENSSL_USE_AFTER_FREE'), 'the connection no longer holds the context');
+    SSL_free(serverssl);
+  });
+});
+
+describe('SSL_set_session while SSL_connect is pending', () => {
+  test('throws ERR_OPENSSL_BAD_STATE, as SSL_set_fd does; the handshake resumes the session set before it and SSL_get_session is that session', async () => {
+    const { sctx, cctx } = await pairOfCtx(TLS1_2_VERSION, { noTicket: true });
+    const first = await connection(sctx, cctx);
+    const sess = SSL_get1_session(first.clientssl)!;
+    await shutdownSslConnection(first.serverssl, first.clientssl);
+    const serverssl = newSsl(sctx);
+    const clientssl = newSsl(cctx);
+    assert.equal(SSL_set_session(clientssl, sess), 1);
+    const accepting = l.accept(5000).then((sock) => {
+      SSL_set_fd(serverssl, sock);
+      return SSL_accept(serverssl);
+    });
+    const connecting = SSL_connect(clientssl, { port: l.port, servername: 'localhost' });
+    const late = SSL_SESSION_new();
+    assert.throws(() => SSL_set_session(clientssl, late), usage('ERR_OPENSSL_BAD_STATE'));
+    assert.deepEqual(await Promise.all([connecting, accepting]), [1, 1]);
+    assert.equal(SSL_session_reused(clientssl), 1);
+    assert.ok(sameSession(SSL_get_session(clientssl), sess));
+    assert.equal(late.references, 1, 'the refused session was not taken');
+    for (const s of [late, sess]) SSL_SESSION_free(s);
+    await shutdownSslConnection(serverssl, clientssl);
+  });
+});
+
+describe('SSL_SESSION_up_ref on a borrowed pointer', () => {
+  test('the promoted pointer is the session\'s owning object: SSL_get1_session returns the same object (C compares pointers with ==)', async () => {
+    const { sctx, cctx } = await pairOfCtx(TLS1_2_VERSION);
+    const { serverssl, clientssl } = await connection(sctx, cctx);
+    const promoted = SSL_get0_session(clientssl)!;
+    assert.equal(SSL_SESSION_up_ref(promoted), 1);
+    assert.equal(promoted.borrowed, false);
+    const owned = SSL_get1_session(clientssl)!;
+    assert.equal(owned, promoted);
+    assert.equal(promoted.references, 4, 'the connection, the client cache, up_ref, get1');
+    await shutdownSslConnection(serverssl, clientssl);
+    SSL_SESSION_free(owned);
+    SSL_SESSION_free(promoted);
+  });
+
+  test('when an owning object was handed out before (the new-session callback), the promoted pointer is another object of the same session: compare with sameSession', async () => {
+    const { sctx, cctx } = await pairOfCtx(TLS1_2_VERSION);
+    let fromCallback: SSL_SESSION | undefined;
+    SSL_CTX_sess_set_new_cb(cctx, (_ssl, sess) => {
+      fromCallback = sess;
+      return 1;
+    });
+    const { serverssl, clientssl } = await connection(sctx, cctx);
+    const promoted = SSL_get0_session(clientssl)!;
+    assert.equal(SSL_SESSION_up_ref(promoted), 1);
+    assert.equal(SSL_get1_session(clientssl), fromCallback);
+    assert.notEqual(promoted, fromCallback);
+    assert.ok(sameSession(promoted, fromCallback!));
+    await shutdownSslConnection(serverssl, clientssl);
+    for (const s of [promoted, fromCallback!, fromCallback!]) SSL_SESSION_free(s);
+  });
+});

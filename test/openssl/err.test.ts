@@ -10,6 +10,7 @@ import {
   ERR_get_error_all,
   ERR_LIB_ASN1,
   ERR_LIB_PEM,
+  ERR_LIB_PROV,
   ERR_LIB_SSL,
   ERR_LIB_SYS,
   ERR_PACK,
@@ -25,6 +26,7 @@ import {
   SSL_R_SESSION_ID_CONTEXT_UNINITIALIZED,
 } from '../../src/openssl/index.js';
 import { ERR_raise, raiseSystemError } from '../../src/openssl/err.js';
+import { PROV_REASON_TABLE } from '../../src/openssl/prov-reasons.js';
 import { SSL_REASON_TABLE } from '../../src/openssl/ssl-reasons.js';
 import { runOpensslOk } from '../helpers/index.js';
 
@@ -41,6 +43,13 @@ describe('error strings', () => {
     const codes = SSL_REASON_TABLE.map(([, reason]) => ERR_PACK(ERR_LIB_SSL, reason));
     assert.ok(codes.length > 300);
     assert.deepEqual(codes.map(ERR_error_string), await errstr(codes));
+  });
+
+  test('every provider reason prints exactly as `openssl errstr` prints it (Node relays them: "Provider routines::cipher operation failed")', async () => {
+    const codes = PROV_REASON_TABLE.map(([, reason]) => ERR_PACK(ERR_LIB_PROV, reason));
+    assert.ok(codes.length > 100);
+    assert.deepEqual(codes.map(ERR_error_string), await errstr(codes));
+    assert.equal(ERR_error_string(0x1c800066), 'error:1C800066:Provider routines::cipher operation failed');
   });
 
   test('the common, ASN.1, PEM and system codes used here print as `openssl errstr` prints them', async () => {

@@ -51,13 +51,15 @@ test('input that is not a ClientHello gets the answer it gets without the cache'
   plain.server.on('tlsClientError', () => plainErrors++);
   srv.server.on('tlsClientError', () => cachedErrors++);
   for (const [what, input] of NOT_HELLOS) {
-    // Node answers and closes at once, except on a record announcing more than 16 KiB, where it
-    // waits for the rest: a short look shows that the cached server waits too.
-    const ms = input[0] === 0x16 && input.readUInt16BE(3) > 0x4000 ? 400 : 3000;
+    // Node answers and closes at once, except on a record announcing more than 16 KiB, where
+    // Node 20 (OpenSSL 3.0) waits for the rest (Node 22+ refuses it at once): a short look
+    // shows that the cached server does the same.
+    const oversize = input[0] === 0x16 && input.readUInt16BE(3) > 0x4000;
+    const ms = oversize ? 400 : 3000;
     const expected = await answerTo(plain.port, input, ms);
     const actual = await answerTo(srv.port, input, ms);
     assert.deepEqual(actual, expected, what);
-    assert.equal(expected.closed, ms === 3000, what);
+    if (!oversize) assert.equal(expected.closed, true, what);
   }
   assert.equal(cachedErrors, plainErrors);
   assert.equal(srv.cache.stats().helloUnavailable, NOT_HELLOS.length);

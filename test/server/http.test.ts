@@ -64,7 +64,8 @@ for (const version of VERSIONS) {
       [false, true, true, true],
     );
     const st = cache.stats();
-    assert.equal(st.hits, 3);
+    // TLS 1.2: Node's client asks for tickets, and the default gives TLS 1.2 clients tickets.
+    assert.equal(st.hits, version === 'TLSv1.3' ? 3 : 0);
     assert.equal(st.resumed, 3);
     assert.equal(st.acceptGood, 4);
   });
@@ -128,6 +129,7 @@ for (const version of VERSIONS) {
       outcomes.map((o) => o.reused),
       [false, true, true],
     );
-    assert.equal(cache.stats().hits, 2);
+    assert.equal(cache.stats().hits, version === 'TLSv1.3' ? 2 : 0);
+    assert.equal(cache.stats().resumed, 2);
   });
 }

@@ -3,18 +3,25 @@
  * flush on demand and every 255 good handshakes, the size limit, UPDATE_TIME.
  */
 import assert from 'node:assert/strict';
+import { constants } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { test } from 'node:test';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import { SessionCacheMode } from '../../src/server/index.js';
+import { MemoryStore } from '../../src/stores/memory-store.js';
 import { defaultHandler, nodeConnect } from '../helpers/index.js';
 import { startCachedServer } from './kit.js';
 
 type Version = 'TLSv1.2' | 'TLSv1.3';
 
+/** TLS 1.2 clients here ask for no ticket: the session-id path is the cache's (tickets resume by themselves). */
+function versionOptions(version: Version) {
+  return version === 'TLSv1.2' ? { maxVersion: version, secureOptions: constants.SSL_OP_NO_TICKET } : { maxVersion: version };
+}
+
 async function connect(port: number, version: Version, session?: Buffer): Promise<{ reused: boolean; session: Buffer }> {
-  const c = await nodeConnect({ port, maxVersion: version, ...(session === undefined ? {} : { session }) });
+  const c = await nodeConnect({ port, ...versionOptions(version), ...(session === undefined ? {} : { session }) });
   // A TLS 1.2 resumption brings no new session: the offered one stays in use.
   const last = c.sessions.at(-1) ?? session;
   assert.ok(last, 'the client got a session');
@@ -28,7 +35,7 @@ async function connect(port: number, version: Version, session?: Buffer): Promis
 async function connectAndHold(port: number, version: Version) {
   const tcp = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   await once(tcp, 'connect');
-  const c = await nodeConnect({ port, socket: tcp, maxVersion: version, waitForClose: false });
+  const c = await nodeConnect({ port, socket: tcp, ...versionOptions(version), waitForClose: false });
   const want = version === 'TLSv1.3' ? 2 : 1;
   for (let i = 0; i < 200 && c.sessions.length < want; i++) await new Promise((r) => setTimeout(r, 5));
   assert.equal(c.sessions.length, want);
@@ -36,26 +43,64 @@ async function connectAndHold(port: number, version: Version) {
 }
 
 for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
-  test(`${version}: a connection reset before the server ended it loses its sessions`, async (t) => {
+  for (const strictShutdown of [true, false]) {
+    const what = strictShutdown ? 'strictShutdown (OpenSSL): it loses its sessions' : 'by default its sessions stay (as nginx, s_server)';
+    test(`${version}: a connection reset after its handshake, before the server ended it: ${what}`, async (t) => {
+      let hold = true;
+      const srv = await startCachedServer({
+        cache: { strictShutdown },
+        handler: (s: TLSSocket) => {
+          s.on('error', () => {});
+          if (!hold) defaultHandler(s);
+        },
+      });
+      t.after(() => srv.close());
+      const reasons: string[] = [];
+      srv.cache.on('remove', (_id, reason) => reasons.push(reason));
+      const serverClosed = new Promise((resolve) => srv.server.once('secureConnection', (s: TLSSocket) => s.on('close', resolve)));
+
+      const c = await connectAndHold(srv.port, version);
+      const session = c.sessions.at(-1)!;
+      const stored = srv.cache.stats().stored;
+      const gone = once(c.socket, 'close');
+      c.tcp.resetAndDestroy();
+      await gone;
+      await serverClosed;
+      for (let i = 0; i < 200 && srv.cache.stats().uncleanRemovals < stored; i++) {
+        if (!strictShutdown && i === 20) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+
+      const st = srv.cache.stats();
+      assert.equal(st.uncleanRemovals, strictShutdown ? stored : 0);
+      assert.equal(st.number, strictShutdown ? 0 : stored);
+      assert.deepEqual(reasons, strictShutdown ? Array(stored).fill('unclean') : []);
+      hold = false;
+      assert.equal((await connect(srv.port, version, session)).reused, !strictShutdown);
+    });
+  }
+
+  test(`${version}: a fatal alert after the handshake (bad record MAC) removes the connection's sessions`, async (t) => {
     let hold = true;
+    const errors: string[] = [];
     const srv = await startCachedServer({
       handler: (s: TLSSocket) => {
-        s.on('error', () => {});
+        s.on('error', (e: Error & { code?: string }) => errors.push(e.code ?? e.message));
         if (!hold) defaultHandler(s);
       },
     });
     t.after(() => srv.close());
     const reasons: string[] = [];
     srv.cache.on('remove', (_id, reason) => reasons.push(reason));
-
     const c = await connectAndHold(srv.port, version);
     const session = c.sessions.at(-1)!;
     const stored = srv.cache.stats().stored;
-    const gone = once(c.socket, 'close');
-    c.tcp.resetAndDestroy();
-    await gone;
+    c.socket.on('error', () => {});
+    // An application-data record that cannot be decrypted: the server sends bad_record_mac.
+    c.tcp.write(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x40]), Buffer.alloc(0x40, 0xa5)]));
     for (let i = 0; i < 200 && srv.cache.stats().uncleanRemovals < stored; i++) await new Promise((r) => setTimeout(r, 5));
-
+    c.tcp.destroy();
+    assert.match(errors[0] ?? '', /^ERR_SSL_/);
     const st = srv.cache.stats();
     assert.equal(st.uncleanRemovals, stored);
     assert.equal(st.number, 0);
@@ -87,7 +132,7 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     const c = await nodeConnect({
       port: srv.port,
       socket: tcp,
-      maxVersion: version,
+      ...versionOptions(version),
       session: first.session,
       waitForClose: false,
     });
@@ -197,3 +242,75 @@ function sessionIdOf(der: Buffer): Buffer {
   assert.equal(der[i], 0x04);
   return der.subarray(i + 2, i + 2 + der[i + 1]!);
 }
+
+for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+  test(`${version}: a failed resumption handshake (ALPN refused with a fatal alert) removes the offered session`, async (t) => {
+    const srv = await startCachedServer({ tlsOptions: { ALPNProtocols: ['h2'] } });
+    t.after(() => srv.close());
+    const reasons: string[] = [];
+    srv.cache.on('remove', (_id, reason) => reasons.push(reason));
+    const first = await nodeConnect({ port: srv.port, ...versionOptions(version), ALPNProtocols: ['h2'] });
+    const session = first.sessions.at(-1)!;
+    const refusal = nodeConnect({ port: srv.port, ...versionOptions(version), ALPNProtocols: ['x-other'], session });
+    await assert.rejects(refusal);
+    for (let i = 0; i < 200 && srv.cache.stats().uncleanRemovals < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    const st = srv.cache.stats();
+    assert.equal(st.uncleanRemovals, 1);
+    assert.equal(st.hits, 0, 'no hit: the handshake did not resume');
+    assert.deepEqual(reasons, ['unclean']);
+    const again = await nodeConnect({ port: srv.port, ...versionOptions(version), ALPNProtocols: ['h2'], session });
+    assert.equal(again.reused, false);
+  });
+}
+
+test('a store that drops a session on its own: the lookup says so (remove "dropped"), number follows', async (t) => {
+  // maxSessions 0 ("no limit") over a store of 2 entries: the store, not the cache, evicts.
+  const srv = await startCachedServer({ cache: { maxSessions: 0, store: new MemoryStore({ maxEntries: 2 }) } });
+  t.after(() => srv.close());
+  const removed: string[] = [];
+  srv.cache.on('remove', (_id, reason) => removed.push(reason));
+  const first = await connect(srv.port, 'TLSv1.2');
+  await connect(srv.port, 'TLSv1.2');
+  await connect(srv.port, 'TLSv1.2');
+  assert.equal(srv.cache.stats().number, 3, 'the cache cannot see the store evict');
+  assert.equal((await connect(srv.port, 'TLSv1.2', first.session)).reused, false);
+  const st = srv.cache.stats();
+  assert.deepEqual(removed, ['dropped']);
+  assert.equal(st.removed, 1);
+  assert.equal(st.number, 3, 'the dropped session left the count; the full handshake that followed added one');
+  assert.equal(st.misses, 1);
+  assert.equal(st.cacheFull, 0);
+});
+
+test('TLS 1.3: a client gone while the store looks its ticket up: the taken ticket counts as removed, the server carries on', async (t) => {
+  class SlowTakeStore extends MemoryStore {
+    delayMs = 0;
+    override async take(key: Uint8Array): Promise<Uint8Array | undefined> {
+      const value = await super.take(key);
+      await new Promise((r) => setTimeout(r, this.delayMs));
+      return value;
+    }
+  }
+  const store = new SlowTakeStore();
+  const srv = await startCachedServer({ cache: { store, storeTimeoutMs: 1000 } });
+  t.after(() => srv.close());
+  const reasons: string[] = [];
+  srv.cache.on('remove', (_id, reason) => reasons.push(reason));
+  const first = await connect(srv.port, 'TLSv1.3');
+  store.delayMs = 150;
+  const tcp = net.connect({ port: srv.port, host: '127.0.0.1' });
+  await once(tcp, 'connect');
+  const tlsSocket = tls.connect({ socket: tcp, servername: 'localhost', rejectUnauthorized: false, session: first.session });
+  tlsSocket.on('error', () => {});
+  await new Promise((r) => setTimeout(r, 40));
+  tcp.resetAndDestroy();
+  for (let i = 0; i < 100 && srv.cache.stats().uncleanRemovals < 1; i++) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 200));
+  const st = srv.cache.stats();
+  assert.equal(st.uncleanRemovals, 1);
+  assert.equal(st.hits, 0);
+  assert.deepEqual(reasons, ['unclean']);
+  store.delayMs = 0;
+  // The server still serves.
+  assert.equal((await connect(srv.port, 'TLSv1.3')).reused, false);
+});

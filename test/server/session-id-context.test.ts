@@ -49,7 +49,7 @@ test('two processes with the same certificate share sessions through a shared st
   const dir = await tmpDir('ssc-ctx-');
   t.after(() => dir.cleanup());
   const storeDir = join(dir.path, 'store');
-  const local = await startCachedServer({ cache: { store: new FileStore(storeDir) } });
+  const local = await startCachedServer({ cache: { store: new FileStore(storeDir), storeTimeoutMs: 2000 } });
   t.after(() => local.close());
   const same = await startChild(pki.server, storeDir);
   t.after(() => same.stop());

@@ -3,6 +3,7 @@
  * costs a full handshake, never a failed or stalled one, and never an exception.
  */
 import assert from 'node:assert/strict';
+import { constants } from 'node:crypto';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ServerSessionCacheError } from '../../src/server/index.js';
@@ -50,7 +51,9 @@ class ControlledStore implements SessionStore {
 }
 
 async function connect(port: number, version: 'TLSv1.2' | 'TLSv1.3', session?: Buffer) {
-  const c = await nodeConnect({ port, maxVersion: version, timeoutMs: 3000, ...(session === undefined ? {} : { session }) });
+  // TLS 1.2 without tickets: the session-id path goes through the store.
+  const noTicket = version === 'TLSv1.2' ? { secureOptions: constants.SSL_OP_NO_TICKET } : {};
+  const c = await nodeConnect({ port, maxVersion: version, ...noTicket, timeoutMs: 3000, ...(session === undefined ? {} : { session }) });
   return { reused: c.reused, session: c.sessions.at(-1) ?? session, received: c.received() };
 }
 

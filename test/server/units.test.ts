@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BudgetClock } from '../../src/server/budget-clock.js';
+import { defaultStore } from '../../src/server/default-store.js';
 import { SessionIndex } from '../../src/server/session-index.js';
 import { decodeRecord, derProtocolVersion, encodeRecord } from '../../src/server/session-record.js';
 import { TlsSession } from '../../src/session/index.js';
@@ -106,4 +107,15 @@ test('BudgetClock: answers within budget pass through, late ones are cut off in 
   // Each call got its whole budget, the third one counted from its own start.
   assert.ok(Date.now() - started >= 38);
   assert.equal(await clock.run(Promise.resolve('after'), 'x'), 'after');
+});
+
+test('the default store of maxSessions 0 has no limit of its own; of maxSessions N, the same limit as the index', async () => {
+  const key = (i: number) => Buffer.from(`srv:${i}`);
+  const unbounded = defaultStore(0);
+  for (let i = 0; i < 20_600; i++) await unbounded.set(key(i), Buffer.of(1), 60_000);
+  assert.equal(unbounded.size, 20_600);
+  assert.ok((await unbounded.get(key(0))) !== undefined, 'the first session is still there');
+  const bounded = defaultStore(3);
+  for (let i = 0; i < 4; i++) await bounded.set(key(i), Buffer.of(1), 60_000);
+  assert.equal(bounded.size, 3);
 });

@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { ServerSessionCache } from '../../src/server/index.js';
 import { EncryptedStore } from '../../src/stores/encrypted-store.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
-import { SqliteStore } from '../../src/stores/sqlite-store.js';
-import { tmpDir } from '../helpers/index.js';
+import { STORE_TRAITS, type StoreTraits } from '../../src/stores/store-traits.js';
+
+/**
+ * A store that says it keeps sessions outside the process (as SqliteStore and RedisStore do),
+ * without a native module: the warning depends on the traits, not on the backend.
+ */
+class PersistentStore extends MemoryStore {
+  override readonly [STORE_TRAITS]: StoreTraits = { persistent: true, sealed: false };
+}
 
 /** Warnings emitted while `fn` runs (process 'warning' events, delivered on the next tick). */
 async function warningsDuring(fn: () => void): Promise<Error[]> {
@@ -22,15 +28,13 @@ async function warningsDuring(fn: () => void): Promise<Error[]> {
 }
 
 test('a cache over an unsealed persistent store warns once; sealed or in-memory stores do not', async (t) => {
-  const dir = await tmpDir('unsealed-');
-  const plain = new SqliteStore({ path: join(dir.path, 'plain.db') });
-  const sealed = new EncryptedStore(new SqliteStore({ path: join(dir.path, 'sealed.db') }), {
+  const plain = new PersistentStore();
+  const sealed = new EncryptedStore(new PersistentStore(), {
     key: { id: 'k1', key: Buffer.alloc(32, 7) },
   });
   t.after(async () => {
     await plain.close();
     await sealed.close();
-    await dir.cleanup();
   });
 
   const first = await warningsDuring(() => new ServerSessionCache({ store: plain }));

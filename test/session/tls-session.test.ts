@@ -275,7 +275,7 @@ describe('tls-sessions inspect', () => {
     const bad = await runCli(main, ['inspect', '-'], Buffer.from('garbage'));
     assert.equal(bad.code, 1);
     assert.equal(bad.stderr.trim().split('\n').length, 1);
-    assert.match(bad.stderr, /neither DER .* nor PEM/);
+    assert.match(bad.stderr, /neither DER .*PEM/);
     const missing = await runCli(main, ['inspect', join(dir.path, 'nope.pem')]);
     assert.equal(missing.code, 1);
     assert.equal((await runCli(main, ['inspect', '--bogus'])).code, 2);

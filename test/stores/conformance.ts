@@ -46,6 +46,18 @@ export function storeConformance(name: string, open: () => Promise<OpenedStore>,
       assert.equal(text(await store.get(k('a'))), 'one', 'get does not consume');
     });
 
+    it('getMany, where a store has it, answers like get for each key, in order', async ({ store }) => {
+      if (store.getMany === undefined) return;
+      assert.deepEqual(await store.getMany([]), []);
+      await store.set(k('m1'), v('one'), TTL);
+      await store.set(k('m3'), v('three'), TTL);
+      await store.push(k('m2'), v('a stack, not a value'), TTL, 4);
+      await store.set(k('gone'), v('x'), 1);
+      await sleep(20);
+      const got = await store.getMany([k('m1'), k('m2'), k('m3'), k('absent'), k('gone'), k('m1')]);
+      assert.deepEqual(got.map(text), ['one', undefined, 'three', undefined, undefined, 'one']);
+    });
+
     it('keys and values are binary-safe: every byte value, NUL, empty value, prefix-related keys', async ({ store }) => {
       const all = Uint8Array.from({ length: 256 }, (_, i) => i);
       const key = Uint8Array.from({ length: 256 }, (_, i) => 255 - i);

@@ -62,7 +62,8 @@ test('Redis Cluster: two servers, each talking to the cluster through a differen
       const store = new RedisStore({ cluster: [cluster!.nodes[i]!], prefix: 'resume:' });
       await store.ready();
       const node = await startNodeServer({ cert: pki.server });
-      const cache = new ServerSessionCache({ store, storeTimeoutMs: 200 }).attach(node.server);
+      // 'stateful': every TLS 1.2 resumption goes through the store (no tickets).
+      const cache = new ServerSessionCache({ store, storeTimeoutMs: 200, tickets: 'stateful' }).attach(node.server);
       return { store, node, cache };
     }),
   );

@@ -76,12 +76,12 @@ test('generate, list, rotate, rotate --revoke against redis-server, with a serve
   await writeFile(kekFile, `${kekHex}\n`, { mode: 0o600 });
   const base = ['--redis', redis.url, '--kek-file', kekFile];
 
-  // A missing KEK file, a KEK of the wrong size: exit 1, the content never echoed.
-  assert.equal((await run(['list', '--redis', redis.url, '--kek-file', join(dir.path, 'none')])).code, 1);
+  // A missing KEK file, a KEK of the wrong size: usage errors (exit 2), the content never echoed.
+  assert.equal((await run(['list', '--redis', redis.url, '--kek-file', join(dir.path, 'none')])).code, 2);
   const shortKek = join(dir.path, 'short');
   await writeFile(shortKek, 'abcdef');
   const short = await run(['list', '--redis', redis.url, '--kek-file', shortKek]);
-  assert.equal(short.code, 1);
+  assert.equal(short.code, 2);
   assert.doesNotMatch(short.stderr, /abcdef/);
 
   const empty = await run(['list', ...base, '--json']);
