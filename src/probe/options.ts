@@ -1,7 +1,11 @@
 import type { ConnectionSettings, ProbeVersion } from './connection.js';
 import { defaultServername } from './connection.js';
+import { MAX_TIMER_MS } from '../util/options.js';
 import { ProbeError } from './errors.js';
 import { DEFAULT_PORT } from './target.js';
+
+// Node's timers hold 2^31 - 1 ms and turn anything longer into 1 ms: every time option stops there.
+export { MAX_TIMER_MS } from '../util/options.js';
 
 /** Attempts per check when not told otherwise (as sslyze does). */
 export const DEFAULT_ATTEMPTS = 5;
@@ -9,11 +13,6 @@ export const DEFAULT_ATTEMPTS = 5;
 export const DEFAULT_TIMEOUT_MS = 5000;
 /** Most attempts per check. */
 export const MAX_ATTEMPTS = 100;
-/**
- * Longest time option, in milliseconds: Node's timers hold 2^31 - 1 ms and turn anything longer
- * into 1 ms, which would make a long limit fire at once.
- */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const VERSIONS: readonly ProbeVersion[] = ['TLSv1.3', 'TLSv1.2'];
 
