@@ -7,7 +7,14 @@ import { DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT_MS, type ProbeOptions, type ProbeSess
 import { parseProbeTarget } from '../probe/target.js';
 import type { TlsSession } from '../session/tls-session.js';
 import { parse } from './args.js';
-import { type CliIO, EXIT_OK, UsageError } from './io.js';
+import { type FleetOptions, probeFleet } from '../probe/fleet.js';
+import { formatFleetReport } from '../probe/fleet-format.js';
+import type { FleetReport } from '../probe/fleet-report.js';
+import { MAX_TIMER_MS } from '../probe/options.js';
+import type { ProbeReport } from '../probe/report.js';
+import { type WatchOptions, type WatchReport, watchTickets } from '../probe/watch.js';
+import { formatWatchReport } from '../probe/watch-format.js';
+import { type CliIO, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
 
 const USAGE = `usage: tls-sessions probe HOST[:PORT] [options]
 
@@ -25,12 +32,21 @@ options:
   --attempts N              resumption attempts per check, 1-100 (default ${DEFAULT_ATTEMPTS})
   --other-servername NAME   also check whether sessions made for the SNI resume under NAME
   --timeout MS              time limit of each handshake (default ${DEFAULT_TIMEOUT_MS})
+  --fleet ADDR[:PORT],...   probe a fleet: make a session on each member and offer it to every
+                            member (TLS 1.2 ids and tickets, TLS 1.3 tickets); 'dns' takes every
+                            address HOST resolves to; the SNI is HOST's name on every member
+  --watch DURATION          sample tickets for DURATION (e.g. 90s, 10m, 2h): key name changes,
+                            how long old tickets still resume (grace), lifetime hints; Ctrl-C
+                            prints what was seen so far
+  --every INTERVAL          time between --watch samples (default 10s, at least 100ms)
   --save-sessions DIR       write one session of each kind the server issued to DIR as PEM
-                            (openssl s_client -sess_in accepts them; they hold secrets)
+                            (openssl s_client -sess_in accepts them; they hold secrets);
+                            exit 1 when there was none to save
   --json                    print one JSON object instead of the table
   -h, --help                show this help
 
-exit codes: 0 probed, 1 could not connect or complete a handshake, 2 usage
+exit codes: 0 probed, 1 could not connect or complete a handshake (or --save-sessions
+saved nothing), 2 usage
 `;
 
 /** `tls-sessions probe`: report what a server does with sessions. */
@@ -48,6 +64,9 @@ export async function probeCommand(argv: string[], io: CliIO): Promise<number> {
     'other-servername': { type: 'string' },
     timeout: { type: 'string' },
     'save-sessions': { type: 'string' },
+    fleet: { type: 'string' },
+    watch: { type: 'string' },
+    every: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -86,11 +105,39 @@ export async function probeCommand(argv: string[], io: CliIO): Promise<number> {
     options.cert = await readFile(values.cert);
     options.key = await readFile(values.key ?? values.cert);
   }
+  const progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : undefined;
+  const color = io.stdout.isTTY === true && !process.env['NO_COLOR'];
+  const alone = (flag: string, others: Array<[string, unknown]>) => {
+    const clash = others.find(([, v]) => v !== undefined);
+    if (clash) throw new UsageError(`${flag} cannot be combined with ${clash[0]}`);
+  };
+  if (values.every !== undefined && values.watch === undefined) throw new UsageError('--every needs --watch');
+  if (values.fleet !== undefined) {
+    alone('--fleet', [
+      ['--watch', values.watch],
+      ['--other-servername', values['other-servername']],
+      ['--save-sessions', values['save-sessions']],
+      ['--attempts', values.attempts],
+    ]);
+    return fleetCommand(values.fleet, positionals[0]!, options, { io, progress, color, json: values.json === true });
+  }
+  if (values.watch !== undefined) {
+    alone('--watch', [
+      ['--other-servername', values['other-servername']],
+      ['--save-sessions', values['save-sessions']],
+      ['--attempts', values.attempts],
+    ]);
+    const durationMs = durationArg(values.watch, '--watch');
+    const everyMs = values.every === undefined ? Math.min(10_000, durationMs) : durationArg(values.every, '--every');
+    if (everyMs < 100) throw new UsageError(`--every must be at least 100ms (got '${values.every}')`);
+    if (everyMs > durationMs) throw new UsageError('--every must not be longer than --watch');
+    return watchCommand({ ...options, durationMs, everyMs }, positionals[0]!, { io, progress, color, json: values.json === true });
+  }
+
   const saved = new Map<ProbeSessionName, TlsSession>();
   const saveDir = values['save-sessions'];
   if (saveDir !== undefined) options.onSession = (name, session) => saved.set(name, session);
 
-  const progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : undefined;
   if (progress) options.onProgress = (message) => progress.show(`probing ${positionals[0]}: ${message}`);
   let report: Awaited<ReturnType<typeof probe>>;
   try {
@@ -118,13 +165,97 @@ export async function probeCommand(argv: string[], io: CliIO): Promise<number> {
     const out = saveDir === undefined ? report : { ...report, savedSessions: files };
     io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
-    const color = io.stdout.isTTY === true && !process.env['NO_COLOR'];
     io.stdout.write(formatProbeReport(report, { color }));
-    if (saveDir !== undefined) {
-      io.stdout.write(files.length === 0 ? '\nNo session to save.\n' : `\nSessions saved (they hold secrets):\n${files.map((f) => `  ${f}\n`).join('')}`);
+    if (saveDir !== undefined && files.length > 0) {
+      io.stdout.write(`\nSessions saved (they hold secrets):\n${files.map((f) => `  ${f}\n`).join('')}`);
     }
   }
+  if (saveDir !== undefined && files.length === 0) {
+    // The report is printed; asking for sessions and getting none is still a failure.
+    io.stderr.write(`tls-sessions probe: --save-sessions: no session to save (${whyNoSession(report)})\n`);
+    return EXIT_FAILURE;
+  }
   return EXIT_OK;
+}
+
+interface Output {
+  io: CliIO;
+  progress: ProgressLine | undefined;
+  color: boolean;
+  json: boolean;
+}
+
+/** `--fleet LIST|dns`: every member's sessions offered to every member. */
+async function fleetCommand(list: string, target: string, options: ProbeOptions, out: Output): Promise<number> {
+  const fleet: FleetOptions = { ...options };
+  delete (fleet as ProbeOptions).attempts;
+  if (list.trim() !== 'dns') {
+    const members = list.split(',').map((m) => m.trim());
+    if (members.some((m) => m === '')) throw new UsageError("--fleet takes ADDR[:PORT],ADDR[:PORT],... or 'dns'");
+    fleet.members = members;
+  }
+  if (out.progress) fleet.onProgress = (message) => out.progress?.show(`probing ${target}: ${message}`);
+  let report: FleetReport;
+  try {
+    report = await probeFleet(fleet);
+  } catch (err) {
+    if (err instanceof ProbeError && err.code === 'ERR_PROBE_TARGET') throw new UsageError(err.message);
+    throw err;
+  } finally {
+    out.progress?.clear();
+  }
+  out.io.stdout.write(out.json ? `${JSON.stringify(report, null, 2)}\n` : formatFleetReport(report, { color: out.color }));
+  if (report.members.every((m) => m.error !== null)) {
+    out.io.stderr.write(`tls-sessions probe: no member of the fleet could be probed (${report.members[0]?.error ?? 'no member'})\n`);
+    return EXIT_FAILURE;
+  }
+  return EXIT_OK;
+}
+
+/** `--watch DURATION [--every INTERVAL]`: ticket keys over time; Ctrl-C prints what was seen. */
+async function watchCommand(options: WatchOptions, target: string, out: Output): Promise<number> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  options.signal = controller.signal;
+  const started = Date.now();
+  if (out.progress) {
+    options.onSample = (sample, report) => {
+      const left = Math.max(0, Math.round((options.durationMs - (Date.now() - started)) / 1000));
+      const key = sample.keyName === null ? 'no ticket' : `key ${sample.keyName.slice(0, 8)}`;
+      out.progress?.show(`watching ${target}: ${report.samples.length} samples, ${key}, ${report.changes.length} change${report.changes.length === 1 ? '' : 's'}, ${left} s left (Ctrl-C: report now)`);
+    };
+  }
+  let report: WatchReport;
+  try {
+    report = await watchTickets(options);
+  } catch (err) {
+    if (err instanceof ProbeError && err.code === 'ERR_PROBE_TARGET') throw new UsageError(err.message);
+    throw err;
+  } finally {
+    process.off('SIGINT', stop);
+    out.progress?.clear();
+  }
+  out.io.stdout.write(out.json ? `${JSON.stringify(report, null, 2)}\n` : formatWatchReport(report, { color: out.color }));
+  return EXIT_OK;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `500ms`, `30s`, `5m`, `2h` (a bare number is seconds), at most 2^31 - 1 ms. */
+function durationArg(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const ms = m ? Math.round(Number(m[1]) * UNITS[m[2] ?? 's']!) : Number.NaN;
+  if (!Number.isSafeInteger(ms) || ms < 1 || ms > MAX_TIMER_MS) {
+    throw new UsageError(`${flag} must be a duration such as 90s, 10m or 2h, from 1ms to ${MAX_TIMER_MS}ms (got '${text}')`);
+  }
+  return ms;
+}
+
+/** Why a probe handed out no session: what the server issued, or which check could not run. */
+function whyNoSession(report: ProbeReport): string {
+  if (report.notRun.length > 0) return `${report.notRun[0]!.check}: ${report.notRun[0]!.reason}`;
+  return 'the server issued no session id or ticket';
 }
 
 function integer(text: string | undefined, flag: string, min: number, max: number): number | undefined {

@@ -1,6 +1,8 @@
 import { constants } from 'node:crypto';
 import { isIP } from 'node:net';
 import { type ConnectionOptions, type PeerCertificate, type TLSSocket, connect } from 'node:tls';
+import { sessionForConnect } from '../node/client-sessions.js';
+import { unwrapNodeSession } from '../session/node-state.js';
 import { ProbeError } from './errors.js';
 import { type ProbeTarget, formatTarget } from './target.js';
 
@@ -24,7 +26,7 @@ export interface ConnectionSettings extends ProbeTarget {
 /** What varies between the connections of one probe. */
 export interface HandshakeRequest {
   version: ProbeVersion;
-  /** A session (DER) to offer for resumption. */
+  /** A session (OpenSSL's DER, whatever the Node line) to offer for resumption. */
   session?: Buffer;
   /** Leave the session_ticket extension out of a TLS 1.2 ClientHello (session id only). */
   noTicket?: boolean;
@@ -47,10 +49,15 @@ export interface Handshake {
   reused: boolean;
   /** From the start of the TCP connect to the end of the TLS handshake, in milliseconds. */
   ms: number;
-  /** Every `'session'` event: under TLS 1.3 one per NewSessionTicket. */
+  /** Every `'session'` event as OpenSSL's DER: under TLS 1.3 one per NewSessionTicket. */
   sessions: Buffer[];
-  /** `getSession()` at the end of the handshake: reliable under TLS 1.2 only. */
+  /** `getSession()` at the end of the handshake as DER: reliable under TLS 1.2 only. */
   session: Buffer | undefined;
+  /**
+   * Sessions Node handed out that could not be taken out of Node's session state (never
+   * expected; counted so that a check resting on them is reported as not run, not as "none").
+   */
+  unreadable: string[];
   /** The server's certificate, `null` when it sent none. */
   peerCertificate: PeerCertificate | null;
 }
@@ -68,6 +75,13 @@ const TICKET_WAIT_MIN_MS = 25;
 const TICKET_GRACE_MIN_MS = 10;
 /** Shortest wait for the server to close after our close_notify. */
 const CLOSE_WAIT_MIN_MS = 100;
+/** Shortest window, after a TLS 1.3 handshake, in which tickets are collected. */
+const TICKET_WINDOW_MIN_MS = 250;
+/**
+ * Tickets taken from one connection before it is closed at once. Servers send 1 to 4; more is
+ * a server that keeps sending, which must not hold the probe open.
+ */
+export const MAX_TICKETS_PER_CONNECTION = 32;
 
 function clamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, value));
@@ -75,8 +89,13 @@ function clamp(value: number, min: number, max: number): number {
 
 /**
  * Makes one TLS connection, offering exactly the session in `request`, collects the TLS 1.3
- * tickets that follow the handshake (bounded waits), then ends the connection cleanly with a
- * close_notify so that the server keeps the session.
+ * tickets that follow the handshake, then ends the connection cleanly with a close_notify so
+ * that the server keeps the session.
+ *
+ * Every wait is bounded, and so is the whole: the handshake within `timeoutMs`, the tickets
+ * within a window of ten handshake times (at least 250 ms, at most `timeoutMs`) and at most
+ * {@link MAX_TICKETS_PER_CONNECTION} of them, the close within `timeoutMs`. A server that keeps
+ * sending tickets cannot hold a connection open longer than three times `timeoutMs`.
  */
 export function handshake(settings: ConnectionSettings, request: HandshakeRequest): Promise<Handshake> {
   const servername = 'servername' in request ? request.servername : settings.servername;
@@ -93,15 +112,35 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
   if (settings.cert !== undefined) options.cert = settings.cert;
   if (settings.key !== undefined) options.key = settings.key;
   if (settings.alpn !== undefined) options.ALPNProtocols = settings.alpn;
-  if (request.session !== undefined) options.session = request.session;
+  if (request.session !== undefined) {
+    // Node 22+ offers a session only when it is bound to this connection's identity
+    // (servername || host), and ignores plain DER on a verified connection, without a word.
+    // The probe binds every session to the identity of the connection that offers it. For the
+    // cross-virtual-host check that is deliberately another name than the session was made
+    // for: the probe is a diagnostic that knowingly offers a session across names, to learn
+    // whether the server accepts it, which a client must never do.
+    options.session = sessionForConnect(request.session, options);
+  }
   if (request.ignoreHostname) options.checkServerIdentity = () => undefined;
 
   const where = formatTarget(settings);
   return new Promise<Handshake>((resolve, reject) => {
     const start = process.hrtime.bigint();
     const sessions: Buffer[] = [];
+    const unreadable: string[] = [];
+    // Node 22+ hands client sessions out bound to the server identity; the probe works on DER.
+    const der = (session: Buffer | undefined): Buffer | undefined => {
+      if (session === undefined) return undefined;
+      try {
+        return Buffer.from(unwrapNodeSession(session).der);
+      } catch (error) {
+        unreadable.push(firstLine(error));
+        return undefined;
+      }
+    };
     let result: Handshake | undefined;
     let settled = false;
+    let closing = false;
     let socket: TLSSocket;
 
     const finish = (error?: ProbeError) => {
@@ -125,7 +164,12 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
       reject(new ProbeError('ERR_PROBE_HANDSHAKE', `${where}: ${firstLine(cause)}`, { cause }));
       return;
     }
-    socket.on('session', (session: Buffer) => sessions.push(session));
+    socket.on('session', (session: Buffer) => {
+      // Tickets that come after our close_notify were not waited for: not counted.
+      if (closing) return;
+      const plain = der(session);
+      if (plain !== undefined) sessions.push(plain);
+    });
     socket.on('data', () => {});
     socket.on('error', (cause: Error & { code?: string }) => {
       if (!result) {
@@ -144,7 +188,6 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
       // Otherwise (a reset while closing) the handshake stands.
     });
     socket.once('close', () => finish());
-    let closing = false;
     // Ends cleanly (close_notify) and gives the server a bounded moment to close its side.
     const close = (ms: number) => {
       closing = true;
@@ -161,7 +204,8 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
         reused: socket.isSessionReused(),
         ms,
         sessions,
-        session: socket.getSession(),
+        session: der(socket.getSession()),
+        unreadable,
         peerCertificate: peerCertificate(socket),
       };
       clearTimeout(timer);
@@ -172,12 +216,19 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
       }
       // TLS 1.3 tickets follow the handshake, about one round trip after it. Closing at once
       // would lose them behind proxies that do not pass a half-closed connection on, so wait:
-      // two handshake times for the first ticket, then a little after each one for the rest.
-      timer = setTimeout(() => close(ms), clamp(2 * ms, TICKET_WAIT_MIN_MS, settings.timeoutMs));
+      // two handshake times for the first ticket, then a little after each one for the rest,
+      // never past the ticket window: each ticket restarts the short wait, not the window.
+      const windowEnd = Date.now() + clamp(10 * ms, TICKET_WINDOW_MIN_MS, settings.timeoutMs);
+      const waitAtMost = (wait: number) => Math.max(0, Math.min(wait, windowEnd - Date.now()));
+      timer = setTimeout(() => close(ms), waitAtMost(clamp(2 * ms, TICKET_WAIT_MIN_MS, settings.timeoutMs)));
       socket.on('session', () => {
         if (closing) return;
         clearTimeout(timer);
-        timer = setTimeout(() => close(ms), clamp(ms, TICKET_GRACE_MIN_MS, settings.timeoutMs));
+        if (sessions.length + unreadable.length >= MAX_TICKETS_PER_CONNECTION) {
+          close(ms);
+          return;
+        }
+        timer = setTimeout(() => close(ms), waitAtMost(clamp(ms, TICKET_GRACE_MIN_MS, settings.timeoutMs)));
       });
     });
   });

@@ -6,15 +6,28 @@ const WEEK = 7 * DAY;
 const ORDER: Record<ProbeSeverity, number> = { high: 0, medium: 1, low: 2, info: 3 };
 
 /** The parts of a report findings are made from. */
-export type ProbeFindingInput = Pick<ProbeReport, 'attempts' | 'tls12' | 'tls13' | 'crossHost'>;
+export type ProbeFindingInput = Pick<ProbeReport, 'attempts' | 'tls12' | 'tls13' | 'crossHost'> & Partial<Pick<ProbeReport, 'notRun'>>;
 
 /** Findings for a report, most severe first, in words a server operator understands. */
 export function findingsFor(report: ProbeFindingInput): ProbeFinding[] {
-  const { tls12, tls13, crossHost } = report;
+  const { crossHost } = report;
+  const notRun = report.notRun ?? [];
+  // A version whose resumption checks could not run at all says nothing about the server.
+  const ran = (check: string, attempts: number) => attempts > 0 || !notRun.some((n) => n.check === check);
+  const tls12 = report.tls12 && ran('TLSv1.2 session id resumption', report.tls12.sessionId.attempts) && ran('TLSv1.2 ticket resumption', report.tls12.ticket.attempts) ? report.tls12 : null;
+  const tls13 = report.tls13 && ran('TLSv1.3 ticket resumption', report.tls13.tickets.attempts) ? report.tls13 : null;
   const out: ProbeFinding[] = [];
   const add: Add = (severity, id, message) => {
     out.push({ severity, id, message });
   };
+
+  if (notRun.length > 0) {
+    add(
+      'info',
+      'check-not-run',
+      `Not every check could run, so this report is incomplete: ${notRun.map((n) => `${n.check}: ${n.reason}`).join('; ')}.`,
+    );
+  }
 
   const resumed12 = tls12 ? tls12.sessionId.resumed + tls12.ticket.resumed : 0;
   const resumed13 = tls13 ? tls13.tickets.resumed : 0;
@@ -96,7 +109,7 @@ export function findingsFor(report: ProbeFindingInput): ProbeFinding[] {
 
   if (crossHost?.resumed) {
     const what = crossHost.checks
-      .filter((c) => c.resumed)
+      .filter((c) => c.resumed === true)
       .map((c) => `${c.protocol} ${c.kind === 'ticket' ? 'ticket' : 'session id'}`)
       .join(', ');
     const from = crossHost.servername ?? '(no SNI)';

@@ -50,7 +50,14 @@ export function formatProbeReport(report: ProbeReport, options: ProbeFormatOptio
     const t = r.tickets;
     lines.push(heading('TLS 1.3', withAlpn(r.cipher, r.alpn)));
     lines.push(
-      row('ticket resumption (fresh tickets)', t.attempts === 0 ? paint('red', 'no ticket issued') : ratio(t.resumed, t.attempts)),
+      row(
+        'ticket resumption (fresh tickets)',
+        t.attempts > 0
+          ? ratio(t.resumed, t.attempts)
+          : unchecked('TLSv1.3 ticket resumption')
+            ? paint('yellow', 'not checked (see below)')
+            : paint('red', 'no ticket issued'),
+      ),
       row('tickets per full handshake', String(t.perFullHandshake)),
       row('tickets per resumed handshake', t.perResumedHandshake === null ? paint('dim', 'n/a (nothing resumed)') : String(t.perResumedHandshake)),
       row('ticket lifetime hint', t.lifetimeHint === null ? paint('dim', 'n/a') : duration(t.lifetimeHint)),
@@ -64,11 +71,13 @@ export function formatProbeReport(report: ProbeReport, options: ProbeFormatOptio
       '',
     );
   };
+  const unchecked = (check: string) => report.notRun.some((n) => n.check === check);
   const tls12 = (r: Tls12Report) => {
+    const none = (check: string, what: string) => (unchecked(check) ? paint('yellow', 'not checked (see below)') : paint('red', `no ${what} issued`));
     lines.push(heading('TLS 1.2', withAlpn(r.cipher, r.alpn)));
     lines.push(
-      row('session id resumption', r.sessionId.issued ? ratio(r.sessionId.resumed, r.sessionId.attempts) : paint('red', 'no session id issued')),
-      row('ticket resumption', r.ticket.issued ? ratio(r.ticket.resumed, r.ticket.attempts) : paint('red', 'no ticket issued')),
+      row('session id resumption', r.sessionId.issued ? ratio(r.sessionId.resumed, r.sessionId.attempts) : none('TLSv1.2 session id resumption', 'session id')),
+      row('ticket resumption', r.ticket.issued ? ratio(r.ticket.resumed, r.ticket.attempts) : none('TLSv1.2 ticket resumption', 'ticket')),
     );
     if (r.ticket.issued) {
       lines.push(
@@ -93,11 +102,24 @@ export function formatProbeReport(report: ProbeReport, options: ProbeFormatOptio
     if (c.certificateCoversOther !== null) {
       lines.push(row(`certificate valid for ${c.otherServername}`, c.certificateCoversOther ? 'yes' : 'no'));
     }
-    if (c.checks.length === 0) lines.push(row('nothing to offer', paint('dim', 'the server issued no session')));
     for (const check of c.checks) {
       const label = `${check.protocol.replace('TLSv', 'TLS ')} ${check.kind === 'ticket' ? 'ticket' : 'session id'}`;
-      lines.push(row(label, check.resumed ? paint('red', 'resumed under the other name') : paint('green', 'not resumed')));
+      const value =
+        check.resumed === null
+          ? paint('yellow', `not checked: ${check.notRun ?? 'unknown reason'}`)
+          : check.resumed
+            ? paint('red', 'resumed under the other name')
+            : paint('green', 'not resumed');
+      lines.push(row(label, value));
     }
+    lines.push('');
+  }
+
+  const crossNames = new Set(['cross-host TLSv1.2 session id', 'cross-host TLSv1.2 ticket', 'cross-host TLSv1.3 ticket']);
+  const notRun = report.notRun.filter((n) => !crossNames.has(n.check));
+  if (notRun.length > 0) {
+    lines.push(paint('bold', 'Not checked'));
+    for (const n of notRun) lines.push(row(n.check, paint('yellow', n.reason)));
     lines.push('');
   }
 

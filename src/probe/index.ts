@@ -7,8 +7,10 @@ export { type ProbeOptions, type ProbeSessionName, probe } from './probe.js';
 export type {
   CrossHostCheck,
   CrossHostReport,
+  ProbeCheckName,
   ProbeFinding,
   ProbeFindingId,
+  ProbeNotRun,
   ProbeReport,
   ProbeSeverity,
   ProbeTiming,
@@ -19,3 +21,24 @@ export type {
   Tls13TicketsResult,
 } from './report.js';
 export { type ProbeTarget, parseProbeTarget } from './target.js';
+export { type FleetOptions, MAX_FLEET_MEMBERS, probeFleet } from './fleet.js';
+export { type FleetFindingInput, fleetFindings } from './fleet-findings.js';
+export { formatFleetReport } from './fleet-format.js';
+export type {
+  FleetCell,
+  FleetFinding,
+  FleetFindingId,
+  FleetMatrix,
+  FleetMechanism,
+  FleetMemberReport,
+  FleetReport,
+} from './fleet-report.js';
+export {
+  type WatchKeyChange,
+  type WatchOldTicketCheck,
+  type WatchOptions,
+  type WatchReport,
+  type WatchSample,
+  watchTickets,
+} from './watch.js';
+export { formatWatchReport } from './watch-format.js';

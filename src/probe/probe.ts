@@ -1,10 +1,20 @@
 import { checkServerIdentity } from 'node:tls';
 import { TlsSession } from '../session/tls-session.js';
-import { type ConnectionSettings, type Handshake, type HandshakeRequest, type ProbeVersion, defaultServername, handshake } from './connection.js';
+import { type ConnectionSettings, type Handshake, type HandshakeRequest, type ProbeVersion, handshake } from './connection.js';
 import { ProbeError } from './errors.js';
+import { badOption, resolveConnectionOptions } from './options.js';
 import { findingsFor } from './findings.js';
-import type { CrossHostCheck, CrossHostReport, ProbeReport, ProbeTiming, Tls12Report, Tls13Report } from './report.js';
-import { DEFAULT_PORT, formatTarget } from './target.js';
+import type {
+  CrossHostCheck,
+  CrossHostReport,
+  ProbeCheckName,
+  ProbeNotRun,
+  ProbeReport,
+  ProbeTiming,
+  Tls12Report,
+  Tls13Report,
+} from './report.js';
+import { formatTarget } from './target.js';
 
 /** Names under which {@link ProbeOptions.onSession} hands out sessions worth keeping. */
 export type ProbeSessionName = 'tls12-session-id' | 'tls12-ticket' | 'tls13-ticket';
@@ -43,11 +53,7 @@ export interface ProbeOptions {
   onSession?: (name: ProbeSessionName, session: TlsSession) => void;
 }
 
-/** Attempts per check when not told otherwise (as sslyze does). */
-export const DEFAULT_ATTEMPTS = 5;
-/** Per-connection time limit when not told otherwise. */
-export const DEFAULT_TIMEOUT_MS = 5000;
-const MAX_ATTEMPTS = 100;
+export { DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT_MS } from './options.js';
 
 /** The handshakes of one version, for timing. */
 class Timings {
@@ -81,25 +87,10 @@ class Timings {
  */
 export async function probe(options: ProbeOptions): Promise<ProbeReport> {
   const started = process.hrtime.bigint();
-  const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
-  if (!Number.isInteger(attempts) || attempts < 1 || attempts > MAX_ATTEMPTS) {
-    throw new ProbeError('ERR_PROBE_TARGET', `attempts must be an integer from 1 to ${MAX_ATTEMPTS}`);
+  const { settings, versions, attempts } = resolveConnectionOptions(options);
+  if (options.otherServername !== undefined && (typeof options.otherServername !== 'string' || options.otherServername.trim() === '')) {
+    throw badOption('otherServername must be a non-empty string');
   }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ProbeError('ERR_PROBE_TARGET', 'timeout must be a positive number of milliseconds');
-  const versions = options.versions ?? ['TLSv1.3', 'TLSv1.2'];
-  if (versions.length === 0) throw new ProbeError('ERR_PROBE_TARGET', 'no protocol version to probe');
-  const settings: ConnectionSettings = {
-    host: options.host,
-    port: options.port ?? DEFAULT_PORT,
-    servername: options.servername ?? defaultServername(options.host),
-    ca: options.ca,
-    insecure: options.insecure === true,
-    cert: options.cert,
-    key: options.key,
-    alpn: options.alpn,
-    timeoutMs,
-  };
   const run = new Run(settings, attempts, options);
 
   // One full handshake per version tells which versions the server speaks.
@@ -137,6 +128,7 @@ export async function probe(options: ProbeOptions): Promise<ProbeReport> {
     tls13,
     notSpoken,
     crossHost,
+    notRun: run.notRun,
     timing: (tls13 ?? tls12)?.timing ?? { fullMs: null, resumedMs: null },
   };
   return {
@@ -150,6 +142,7 @@ export async function probe(options: ProbeOptions): Promise<ProbeReport> {
 /** The state of one probe: settings, counters, timings. */
 class Run {
   connections = 0;
+  readonly notRun: ProbeNotRun[] = [];
   readonly #timings: Record<ProbeVersion, Timings> = { 'TLSv1.2': new Timings(), 'TLSv1.3': new Timings() };
 
   constructor(
@@ -160,6 +153,35 @@ class Run {
 
   progress(message: string): void {
     this.options.onProgress?.(message);
+  }
+
+  /** Records, once per check and reason, that a check (or an attempt of it) could not run. */
+  skipped(check: ProbeCheckName, reason: string): void {
+    if (!this.notRun.some((n) => n.check === check && n.reason === reason)) this.notRun.push({ check, reason });
+  }
+
+  /**
+   * The session of a handshake as a TlsSession; when Node handed out something unreadable,
+   * the check is recorded as not run rather than the server as issuing nothing.
+   */
+  read(check: ProbeCheckName, h: Handshake, der: Buffer | undefined): TlsSession | undefined {
+    for (const reason of h.unreadable) this.skipped(check, `Node handed out a session the probe cannot read (${reason})`);
+    if (der === undefined || der.length === 0) return undefined;
+    try {
+      return TlsSession.fromDER(der);
+    } catch (error) {
+      this.skipped(check, `a session Node handed out does not decode (${error instanceof Error ? error.message : String(error)})`);
+      return undefined;
+    }
+  }
+
+  readAll(check: ProbeCheckName, h: Handshake, ders: readonly Buffer[]): Array<{ der: Buffer; session: TlsSession }> {
+    const out: Array<{ der: Buffer; session: TlsSession }> = [];
+    for (const der of ders) {
+      const session = this.read(check, h, der);
+      if (session) out.push({ der, session });
+    }
+    return out;
   }
 
   async connect(request: HandshakeRequest): Promise<Handshake> {
@@ -180,7 +202,7 @@ class Run {
       this.progress(`${v}: session id resumption ${i + 1}/${this.attempts}`);
       const full = await this.connect({ version: v, noTicket: true });
       if (i === 0) ({ cipher, alpn } = full);
-      const session = decode(full.session);
+      const session = this.read('TLSv1.2 session id resumption', full, full.session);
       if (!session || session.sessionId.length === 0) continue;
       if (!sessionId.issued) this.options.onSession?.('tls12-session-id', session);
       sessionId.issued = true;
@@ -193,7 +215,7 @@ class Run {
     for (let i = 0; i < this.attempts; i += 1) {
       this.progress(`${v}: ticket resumption ${i + 1}/${this.attempts}`);
       const full = await this.connect({ version: v });
-      const session = decode(full.session);
+      const session = this.read('TLSv1.2 ticket resumption', full, full.session);
       if (!session?.ticket || session.ticket.length === 0) continue;
       if (!ticket.issued) this.options.onSession?.('tls12-ticket', session);
       ticket.issued = true;
@@ -202,7 +224,7 @@ class Run {
       const again = await this.connect({ version: v, session: full.session });
       if (!again.reused) continue;
       ticket.resumed += 1;
-      const after = decode(again.session)?.ticket;
+      const after = this.read('TLSv1.2 ticket resumption', again, again.session)?.ticket;
       const renewed = after !== undefined && !after.equals(session.ticket);
       ticket.renewedOnResumption = (ticket.renewedOnResumption ?? false) || renewed;
     }
@@ -216,6 +238,7 @@ class Run {
     const perFull: number[] = [];
     const perResumed: number[] = [];
     const seen: TlsSession[] = [];
+    const check = 'TLSv1.3 ticket resumption';
     let attempts = 0;
     let resumed = 0;
     let spare: TlsSession | undefined;
@@ -224,19 +247,21 @@ class Run {
       this.progress(`${v}: resumption ${i + 1}/${this.attempts}`);
       const full = await this.connect({ version: v });
       if (i === 0) ({ cipher, alpn } = full);
-      perFull.push(full.sessions.length);
-      seen.push(...decodeAll(full.sessions));
-      const [first, ...rest] = full.sessions;
+      perFull.push(full.sessions.length + full.unreadable.length);
+      const got = this.readAll(check, full, full.sessions);
+      seen.push(...got.map((g) => g.session));
+      const [first, ...rest] = got;
       if (first === undefined) continue;
-      spare = decodeAll(rest).at(-1) ?? spare;
+      spare = rest.at(-1)?.session ?? spare;
       attempts += 1;
-      const again = await this.connect({ version: v, session: first });
-      seen.push(...decodeAll(again.sessions));
+      const again = await this.connect({ version: v, session: first.der });
+      const more = this.readAll(check, again, again.sessions);
+      seen.push(...more.map((g) => g.session));
       if (!again.reused) continue;
       resumed += 1;
-      resumedTicket = first;
-      perResumed.push(again.sessions.length);
-      spare = decodeAll(again.sessions).at(-1) ?? spare;
+      resumedTicket = first.der;
+      perResumed.push(again.sessions.length + again.unreadable.length);
+      spare = more.at(-1)?.session ?? spare;
     }
 
     let ticketReuseAccepted: boolean | null = null;
@@ -274,16 +299,24 @@ class Run {
     if (spoken.includes('TLSv1.3')) kinds.push({ version: 'TLSv1.3', kind: 'ticket' });
     if (spoken.includes('TLSv1.2')) kinds.push({ version: 'TLSv1.2', kind: 'sessionId' }, { version: 'TLSv1.2', kind: 'ticket' });
     for (const { version, kind } of kinds) {
-      this.progress(`${version}: ${kind === 'ticket' ? 'ticket' : 'session id'} made for one host, offered to ${other}`);
+      const what = kind === 'ticket' ? 'ticket' : 'session id';
+      const name = `cross-host ${version} ${what}` as ProbeCheckName;
+      this.progress(`${version}: ${what} made for one host, offered to ${other}`);
       const noTicket = kind === 'sessionId';
       const full = await this.connect({ version, noTicket });
       if (full.peerCertificate && certificateCoversOther === null) {
         certificateCoversOther = checkServerIdentity(other, full.peerCertificate) === undefined;
       }
       const offer = version === 'TLSv1.3' ? full.sessions[0] : full.session;
-      const session = decode(offer);
+      const session = this.read(name, full, offer);
       const usable = kind === 'ticket' ? (session?.ticket?.length ?? 0) > 0 : (session?.sessionId.length ?? 0) > 0;
-      if (!usable || offer === undefined) continue;
+      if (!usable || offer === undefined) {
+        const readable = full.unreadable.length === 0 && (offer === undefined || session !== undefined);
+        const reason = readable ? `the server issued no ${version} ${what} to offer` : 'Node handed out a session the probe cannot read';
+        if (!readable) this.skipped(name, reason);
+        checks.push({ protocol: version, kind, resumed: null, notRun: reason });
+        continue;
+      }
       let resumed = false;
       try {
         resumed = (await this.connect({ version, noTicket, session: offer, servername: other, ignoreHostname: true })).reused;
@@ -291,14 +324,14 @@ class Run {
         // A server that refuses the other name did not resume the session.
         if (!(error instanceof ProbeError) || error.code === 'ERR_PROBE_CONNECT') throw error;
       }
-      checks.push({ protocol: version, kind, resumed });
+      checks.push({ protocol: version, kind, resumed, notRun: null });
     }
     return {
       servername: this.settings.servername ?? null,
       otherServername: other,
       certificateCoversOther,
       checks,
-      resumed: checks.some((c) => c.resumed),
+      resumed: checks.some((c) => c.resumed === true),
     };
   }
 }
@@ -310,20 +343,6 @@ function noProtocol(errors: ProbeError[], where: string): ProbeError {
   if (first && !second) return first;
   const reasons = errors.map((e) => (e.message.startsWith(`${where}: `) ? e.message.slice(where.length + 2) : e.message));
   return new ProbeError('ERR_PROBE_NO_PROTOCOL', `${where}: no TLS 1.2 or TLS 1.3 handshake completed (${reasons.join('; ')})`);
-}
-
-function decode(der: Buffer | undefined): TlsSession | undefined {
-  if (der === undefined || der.length === 0) return undefined;
-  try {
-    return TlsSession.fromDER(der);
-  } catch {
-    // Node hands out what OpenSSL encoded; a session that cannot be read is one not to count.
-    return undefined;
-  }
-}
-
-function decodeAll(ders: readonly Buffer[]): TlsSession[] {
-  return ders.map(decode).filter((s): s is TlsSession => s !== undefined);
 }
 
 /** Median (the mean of the two middle values for an even count), rounded to 0.01; `null` for none. */

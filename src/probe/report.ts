@@ -82,7 +82,10 @@ export interface Tls13Report {
 export interface CrossHostCheck {
   protocol: ProbeVersion;
   kind: 'sessionId' | 'ticket';
-  resumed: boolean;
+  /** `null` when the check could not run ({@link notRun} says why). */
+  resumed: boolean | null;
+  /** Why the check could not run (e.g. the server issued no session of this kind); `null` when it ran. */
+  notRun: string | null;
 }
 
 /** Whether sessions made for {@link servername} resume under {@link otherServername}. */
@@ -116,7 +119,23 @@ export type ProbeFindingId =
   | 'ticket-reuse-accepted'
   | 'early-data'
   | 'tls13-no-ticket-after-resumption'
-  | 'cross-host-resumption';
+  | 'cross-host-resumption'
+  | 'check-not-run';
+
+/** Checks of a probe, as named in {@link ProbeNotRun}. */
+export type ProbeCheckName =
+  | 'TLSv1.2 session id resumption'
+  | 'TLSv1.2 ticket resumption'
+  | 'TLSv1.3 ticket resumption'
+  | 'cross-host TLSv1.2 session id'
+  | 'cross-host TLSv1.2 ticket'
+  | 'cross-host TLSv1.3 ticket';
+
+/** A check (or some of its attempts) that could not run: reported, never left out silently. */
+export interface ProbeNotRun {
+  check: ProbeCheckName;
+  reason: string;
+}
 
 /** Something worth telling the operator, in their words. */
 export interface ProbeFinding {
@@ -143,6 +162,11 @@ export interface ProbeReport {
   notSpoken: Partial<Record<ProbeVersion, string>>;
   /** `null` without `otherServername`. */
   crossHost: CrossHostReport | null;
+  /**
+   * Checks, or attempts of a check, that could not run and why (e.g. Node handed out a session
+   * the probe could not read). Empty when every check ran.
+   */
+  notRun: ProbeNotRun[];
   /** Medians of the newest version spoken. */
   timing: ProbeTiming;
   findings: ProbeFinding[];

@@ -1,11 +1,11 @@
 // What each probe connection puts in its ClientHello: captured on a raw loopback listener, so
 // that "session id only", "ticket" and "this exact TLS 1.3 ticket" are facts, not assumptions.
 import assert from 'node:assert/strict';
-import { type Server, type Socket, createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { type ConnectionSettings, type HandshakeRequest, handshake } from '../../src/probe/connection.js';
 import { TlsSession } from '../../src/session/tls-session.js';
 import { sharedPki, startSServer } from '../helpers/index.js';
+import { captureProbeHello } from './hello.js';
 
 const EXT_SESSION_TICKET = 35;
 const EXT_PRE_SHARED_KEY = 41;
@@ -44,46 +44,9 @@ function firstPskIdentity(ext: Buffer): Buffer {
   return ext.subarray(4, 4 + len);
 }
 
-/** Listens, takes the first ClientHello record, then drops the connection. */
+/** The probe's ClientHello for `request`, parsed. */
 async function captureHello(request: HandshakeRequest): Promise<Hello> {
-  const sockets = new Set<Socket>();
-  let resolveHello: (b: Buffer) => void = () => {};
-  const got = new Promise<Buffer>((resolve) => {
-    resolveHello = resolve;
-  });
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    let buf = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      if (buf.length >= 5 && buf.length >= 5 + buf.readUInt16BE(3)) {
-        resolveHello(buf);
-        socket.destroy();
-      }
-    });
-    socket.on('error', () => {});
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const address = server.address();
-    assert.ok(address && typeof address === 'object');
-    const settings: ConnectionSettings = {
-      host: '127.0.0.1',
-      port: address.port,
-      servername: 'localhost',
-      ca: undefined,
-      insecure: true,
-      cert: undefined,
-      key: undefined,
-      alpn: undefined,
-      timeoutMs: 3000,
-    };
-    await assert.rejects(handshake(settings, request), { name: 'ProbeError' });
-    return parseClientHello(await got);
-  } finally {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
+  return parseClientHello(await captureProbeHello(request));
 }
 
 describe('probe ClientHello', () => {

@@ -85,3 +85,21 @@ describe('findingsFor', () => {
     assert.match(found[0]!.message, /tickets are issued but none was accepted back \(0 of 5\)/);
   });
 });
+
+describe('findings: checks that could not run', () => {
+  test('a check not run is a finding, and no "not issued" claim rests on it', () => {
+    const report: ProbeFindingInput = {
+      attempts: 5,
+      tls12: tls12({ issued: false, attempts: 0, resumed: 0, lifetimeHint: null, renewedOnResumption: null }),
+      tls13: null,
+      crossHost: null,
+      notRun: [{ check: 'TLSv1.2 ticket resumption', reason: 'Node handed out a session the probe cannot read (x)' }],
+    };
+    const findings = findingsFor(report);
+    assert.deepEqual(
+      findings.map((f) => f.id),
+      ['check-not-run'],
+    );
+    assert.match(findings[0]?.message ?? '', /^Not every check could run, so this report is incomplete: TLSv1\.2 ticket resumption: Node handed out/);
+  });
+});

@@ -31,10 +31,17 @@ export interface NginxOptions {
   tickets: boolean;
   /** `ssl_session_timeout`, e.g. '5m'. Default nginx's (5m). */
   timeout?: string;
+  /** Address to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Port to listen on. Default: a free one. */
+  port?: number;
+  /** `ssl_session_ticket_key` files (48 or 80 bytes each; the first encrypts). Default none: nginx makes its own key. */
+  ticketKeyFiles?: string[];
 }
 
 /** A running nginx. */
 export interface Nginx {
+  host: string;
   port: number;
   /** Stops nginx (SIGTERM, then SIGKILL after 2 s) and removes its directory. */
   stop(): Promise<void>;
@@ -57,9 +64,9 @@ export function nginxMissing(): string | undefined {
   return nginxPath() === null ? 'nginx is not installed (.ci/run installs nginx-light; locally: apt-get install -y nginx-light)' : undefined;
 }
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
+    const socket = connect({ port, host });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -73,12 +80,13 @@ export async function startNginx(opts: NginxOptions): Promise<Nginx> {
   requirePeer(nginxMissing());
   const bin = nginxPath()!;
   const dir = await tmpDir('probe-nginx-');
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
+  const host = opts.host ?? '127.0.0.1';
   const servers = opts.servers
     .map(
       (s, i) => `
   server {
-    listen 127.0.0.1:${port} ssl${i === 0 ? ' default_server' : ''};
+    listen ${host}:${port} ssl${i === 0 ? ' default_server' : ''};
     server_name ${s.names.join(' ')};
     ssl_certificate ${s.cert.certPath};
     ssl_certificate_key ${s.cert.keyPath};
@@ -102,6 +110,7 @@ http {
   ssl_session_cache ${opts.cache};
   ssl_session_tickets ${opts.tickets ? 'on' : 'off'};
   ${opts.timeout === undefined ? '' : `ssl_session_timeout ${opts.timeout};`}
+  ${(opts.ticketKeyFiles ?? []).map((f) => `ssl_session_ticket_key ${f};`).join('\n  ')}
 ${servers}
 }
 `;
@@ -141,7 +150,7 @@ ${servers}
   };
 
   const deadline = Date.now() + 5000;
-  while (!(await canConnect(port))) {
+  while (!(await canConnect(port, host))) {
     if (exited || Date.now() > deadline) {
       const log = await readFile(join(dir.path, 'error.log'), 'utf8').catch(() => '');
       await stop();
@@ -149,5 +158,5 @@ ${servers}
     }
     await delay(20);
   }
-  return { port, stop };
+  return { host, port, stop };
 }

@@ -116,11 +116,7 @@ describe('probe against a Node.js server', () => {
     });
     const cross = report.crossHost;
     assert.ok(cross);
-    // No cache: a TLS 1.2 session id cannot resume at all, so only tickets can cross.
-    assert.deepEqual(
-      cross.checks.map((c) => `${c.protocol} ${c.kind} ${c.resumed}`),
-      ['TLSv1.3 ticket true', 'TLSv1.2 sessionId false', 'TLSv1.2 ticket true'],
-    );
+    const reference: string[] = [];
     for (const check of cross.checks) {
       const ref = await referenceCrossHost({
         port: server.port,
@@ -130,12 +126,27 @@ describe('probe against a Node.js server', () => {
         tls: check.protocol === 'TLSv1.3' ? '1.3' : '1.2',
         noTicket: check.kind === 'sessionId',
       });
+      reference.push(`${check.protocol} ${check.kind} ${ref}`);
       assert.equal(check.resumed, ref, `${check.protocol} ${check.kind} agrees with s_client`);
     }
+    // No cache: a TLS 1.2 session id cannot resume at all, so only tickets can cross. Whether
+    // they do depends on the server's Node line (measured: 20 and 26 resume a ticket under
+    // another SNI, 22 and 24 do not); s_client, above, tells which this line does.
+    const crosses = reference[0] === 'TLSv1.3 ticket true';
+    t.diagnostic(`Node ${process.version} server: tickets ${crosses ? 'cross' : 'do not cross'} virtual hosts`);
+    assert.deepEqual(
+      cross.checks.map((c) => `${c.protocol} ${c.kind} ${c.resumed}`),
+      [`TLSv1.3 ticket ${crosses}`, 'TLSv1.2 sessionId false', `TLSv1.2 ticket ${crosses}`],
+    );
+    assert.deepEqual(reference, cross.checks.map((c) => `${c.protocol} ${c.kind} ${c.resumed}`));
     assert.equal(cross.certificateCoversOther, false);
-    assert.equal(report.findings[0]?.id, 'cross-host-resumption');
-    assert.equal(report.findings[0]?.severity, 'high');
-    assert.match(report.findings[0]?.message ?? '', /made for a\.test was resumed for b\.test \(TLSv1\.3 ticket, TLSv1\.2 ticket\)/);
+    if (crosses) {
+      assert.equal(report.findings[0]?.id, 'cross-host-resumption');
+      assert.equal(report.findings[0]?.severity, 'high');
+      assert.match(report.findings[0]?.message ?? '', /made for a\.test was resumed for b\.test \(TLSv1\.3 ticket, TLSv1\.2 ticket\)/);
+    } else {
+      assert.ok(!findingIds(report).includes('cross-host-resumption'));
+    }
   });
 });
 
@@ -219,9 +230,11 @@ describe("probe against a Node.js server with this project's ServerSessionCache"
     assert.ok(cross);
     assert.deepEqual(
       cross.checks.map((c) => `${c.protocol} ${c.kind} ${c.resumed}`),
-      ['TLSv1.3 ticket false', 'TLSv1.2 sessionId false'],
+      ['TLSv1.3 ticket false', 'TLSv1.2 sessionId false', 'TLSv1.2 ticket null'],
     );
-    for (const check of cross.checks) {
+    // The cache keeps sessions server-side: no TLS 1.2 ticket to offer, and the report says so.
+    assert.equal(cross.checks[2]?.notRun, 'the server issued no TLSv1.2 ticket to offer');
+    for (const check of cross.checks.filter((c) => c.resumed !== null)) {
       const ref = await referenceCrossHost({
         port: server.port,
         dir: dir.path,

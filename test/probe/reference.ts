@@ -127,3 +127,23 @@ export async function referenceCrossHost(opts: {
   const again = await sClient({ ...common, servername: opts.other, sessIn: file });
   return again.reused;
 }
+
+/**
+ * Whether a session made by s_client on one fleet member resumes on another: `-sess_out` against
+ * `from`, then `-sess_in` against `to`, both with the same SNI.
+ */
+export async function referenceFleetCell(opts: {
+  port: number;
+  dir: string;
+  from: string;
+  to: string;
+  servername: string;
+  tls: '1.2' | '1.3';
+  noTicket?: boolean;
+}): Promise<boolean> {
+  const file = join(opts.dir, `ref-fleet-${opts.from}-${opts.to}-${opts.port}-${opts.tls}-${opts.noTicket ? 'id' : 'ticket'}.pem`);
+  const common: SClientOptions = { port: opts.port, servername: opts.servername, tls: opts.tls, noTicket: opts.noTicket === true };
+  await sClient({ ...common, host: opts.from, sessOut: file });
+  const again = await sClient({ ...common, host: opts.to, sessIn: file });
+  return again.reused;
+}
