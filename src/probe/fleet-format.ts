@@ -1,6 +1,6 @@
 import { duration } from './findings.js';
 import type { FleetMechanism, FleetReport } from './fleet-report.js';
-import type { ProbeFormatOptions } from './format.js';
+import { type ProbeFormatOptions, wrap } from './format.js';
 
 const TITLE: Record<FleetMechanism, string> = {
   'tls13-ticket': 'TLS 1.3 tickets',
@@ -62,19 +62,4 @@ export function formatFleetReport(report: FleetReport, options: ProbeFormatOptio
     for (const line of wrap(f.message, wrapAt)) lines.push(`          ${line}`);
   }
   return `${lines.join('\n')}\n`;
-}
-
-function wrap(text: string, width: number): string[] {
-  const out: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/)) {
-    if (line !== '' && line.length + 1 + word.length > width) {
-      out.push(line);
-      line = word;
-    } else {
-      line = line === '' ? word : `${line} ${word}`;
-    }
-  }
-  if (line !== '') out.push(line);
-  return out;
 }

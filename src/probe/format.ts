@@ -143,7 +143,8 @@ function ms(value: number | null): string {
   return value === null ? 'n/a' : `${value.toFixed(1)} ms`;
 }
 
-function wrap(text: string, width: number): string[] {
+/** `text` in lines of at most `width` characters, broken at spaces. */
+export function wrap(text: string, width: number): string[] {
   const out: string[] = [];
   let line = '';
   for (const word of text.split(/\s+/)) {
