@@ -7,7 +7,7 @@ import { MemoryStore } from '../stores/memory-store.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { warnIfUnsealed } from '../stores/store-traits.js';
 import { BudgetExceededError } from '../util/budget.js';
-import type { ClientHelloInfo } from '../wire/index.js';
+import { parseClientHelloRecords } from '../wire/index.js';
 import { BudgetClock } from './budget-clock.js';
 import { ServerSessionCacheError } from './errors.js';
 import { HelloTap, type TapOutcome } from './hello-tap.js';
@@ -15,6 +15,7 @@ import {
   type ConnectionState,
   connectionOf,
   currentConnection,
+  currentServerName,
   findTlsConnectionListener,
   type SecureContextInternals,
   type ServerInternals,
@@ -218,8 +219,8 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     this.#server = s;
     this.#original = original;
     // Connections still reading their hello after a detach go to this server's own listener.
-    this.#tap = new HelloTap(this.#opts.helloTimeoutMs, (socket, outcome, hello) =>
-      this.#handOff(s, original, socket, outcome, hello),
+    this.#tap = new HelloTap(this.#opts.helloTimeoutMs, (socket, outcome, flight) =>
+      this.#handOff(s, original, socket, outcome, flight),
     );
     s[kCache] = this;
     this.#timeoutS = this.#opts.timeout ?? (s.sessionTimeout || 300);
@@ -374,23 +375,16 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     original: (socket: Socket) => void,
     socket: Socket,
     outcome: TapOutcome,
-    hello: ClientHelloInfo | undefined,
+    flight: Buffer | undefined,
   ): void {
-    if (hello !== undefined) {
-      // Keep only what the lookups need, not the hello's bytes.
-      let psk: Buffer | undefined;
-      // OpenSSL looks up stateful identities in order and Node can load one session only: the
-      // session offered must be the one of the first identity that has a session id's length.
-      for (const p of hello.pskIdentities ?? []) {
-        if (p.identity.length === STATEFUL_IDENTITY_LENGTH) {
-          psk = Buffer.from(p.identity);
-          break;
-        }
-      }
+    if (flight !== undefined) {
+      // Parsed only if a lookup needs it (#readHello): most handshakes never do.
       const state: ConnectionState = {
-        serverName: (hello.serverName ?? '').toLowerCase(),
-        offersTls13: hello.highestVersion >= TLS1_3,
-        pskIdentity: psk,
+        flight,
+        readable: false,
+        serverName: '',
+        offersTls13: false,
+        pskIdentity: undefined,
         keys: undefined,
       };
       setConnectionState(socket, state);
@@ -414,11 +408,41 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
   }
 
+  /** Parses the connection's ClientHello once, on the first lookup; false when it cannot be read. */
+  #readHello(conn: ConnectionState): boolean {
+    const flight = conn.flight;
+    if (flight === undefined) return conn.readable;
+    conn.flight = undefined;
+    let hello: ReturnType<typeof parseClientHelloRecords>;
+    try {
+      hello = parseClientHelloRecords(flight);
+    } catch {
+      this.#stats.helloUnavailable++;
+      return false;
+    }
+    // Keep only what the lookups need, not the hello's bytes.
+    // OpenSSL looks up stateful identities in order and Node can load one session only: the
+    // session offered must be the one of the first identity that has a session id's length.
+    for (const p of hello.pskIdentities ?? []) {
+      if (p.identity.length === STATEFUL_IDENTITY_LENGTH) {
+        conn.pskIdentity = Buffer.from(p.identity);
+        break;
+      }
+    }
+    conn.serverName = (hello.serverName ?? '').toLowerCase();
+    conn.offersTls13 = hello.highestVersion >= TLS1_3;
+    conn.readable = true;
+    return true;
+  }
+
   readonly #onSecure = (socket: TLSSocket): void => {
     const st = this.#stats;
     st.acceptGood++;
     if (socket.isSessionReused()) st.resumed++;
     if (this.#caching) {
+      // No lookup comes after the handshake: the bytes of a hello never parsed can go.
+      const conn = connectionOf(socket);
+      if (conn !== undefined) conn.flight = undefined;
       // 'on', not 'once': a socket closes once, and 'once' would allocate a wrapper per connection.
       socket.on('close', this.#onTlsClose);
       if ((this.#opts.cacheMode & SessionCacheMode.NO_AUTO_CLEAR) === 0 && (st.acceptGood & 0xff) === 0xff) {
@@ -469,11 +493,19 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     // Write-behind: the handshake goes on at once and the write runs under its time budget.
     // Waiting would add the store's write latency to every full handshake; the cost is that a
     // client reconnecting faster than the write misses (an in-memory store writes synchronously).
-    void this.#storeSession(id, der, tls13, currentConnection());
+    const conn = currentConnection();
+    // OpenSSL has read this handshake's hello by now: its server name needs no parse here.
+    void this.#storeSession(id, der, tls13, conn, conn === undefined ? undefined : currentServerName());
     done();
   };
 
-  async #storeSession(id: Buffer, der: Buffer, tls13: boolean, conn: ConnectionState | undefined): Promise<void> {
+  async #storeSession(
+    id: Buffer,
+    der: Buffer,
+    tls13: boolean,
+    conn: ConnectionState | undefined,
+    serverName: string | undefined,
+  ): Promise<void> {
     const key = this.#storeKey(id);
     const name = keyName(key);
     const now = this.#opts.now();
@@ -486,7 +518,6 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
         void this.#dropRemoved(e.key, e.id, 'evicted');
       }
     }
-    const serverName = conn?.serverName;
     const value = encodeRecord({ tls13, serverName, createdMs: now, expiresMs, der });
     if (conn !== undefined) addKey(conn, key);
     let pending: Promise<void>;
@@ -508,7 +539,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
 
   readonly #onResumeSession = (legacyId: Buffer, callback: ResumeCallback): void => {
     const conn = currentConnection();
-    if (conn === undefined) {
+    if (conn === undefined || !this.#readHello(conn)) {
       this.#stats.misses++;
       this.emit('miss', legacyId, 'no-hello');
       callback(null, null);

@@ -19,3 +19,4 @@ export {
   PSK_KE,
   PSK_DHE_KE,
 } from './constants.js';
+export { singleRecordHelloLength } from './hello-frame.js';
