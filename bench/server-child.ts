@@ -76,7 +76,8 @@ if (mode === 'map') {
 }
 if (mode === 'cache') new ServerSessionCache().attach(server);
 if (mode === 'peek') {
-  // The ClientHello reader alone, as the cache runs it, in front of Node's own listener.
+  // The ClientHello tap alone, as the cache runs it (it waits for a whole hello; the cache parses
+  // it only for lookups), in front of Node's own listener.
   const original = server.listeners('connection').find((f) => f.name === 'tlsConnectionListener') as (
     socket: Socket,
   ) => void;
