@@ -107,6 +107,32 @@ const BENCHES: Bench[] = [
       }),
   },
   {
+    name: 'session-memory',
+    run: async (o) => (await import('./session-memory.js')).run(o),
+    rows: (r: import('./session-memory.js').SessionMemoryResult) => [
+      ...r.figures.map((f) => ({
+        bench: 'session-memory',
+        metric: `${f.version} heap bytes per cached server session, ${f.store}${f.store === 'SqliteStore' ? ' (the index; sessions on disk)' : ''}, ${f.sessions} sessions`,
+        value: f.bytesPerSession,
+        baseline: { name: 'DER bytes of the session', value: f.derBytes },
+        goal: { max: 1.5 },
+      })),
+      ...Object.entries(r.skipped).flatMap(([store, why]) =>
+        VERSIONS.map((v) =>
+          skippedRow(
+            {
+              bench: 'session-memory',
+              metric: `${v} heap bytes per cached server session, ${store}`,
+              baseline: { name: 'DER bytes of the session', value: Number.NaN },
+              goal: { max: 1.5 },
+            },
+            why,
+          ),
+        ),
+      ),
+    ],
+  },
+  {
     name: 'stores-ops',
     run: async (o) => (await import('./stores-ops.js')).run(o),
     rows: (r: import('./stores-ops.js').StoresOpsResult) =>
