@@ -7,7 +7,7 @@ import { MemoryStore } from '../stores/memory-store.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { warnIfUnsealed } from '../stores/store-traits.js';
 import { BudgetExceededError } from '../util/budget.js';
-import { parseClientHelloRecords } from '../wire/index.js';
+import { type HelloLookup, readHelloLookup } from '../wire/index.js';
 import { BudgetClock } from './budget-clock.js';
 import { ServerSessionCacheError } from './errors.js';
 import { HelloTap, type TapOutcome } from './hello-tap.js';
@@ -413,22 +413,17 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     const flight = conn.flight;
     if (flight === undefined) return conn.readable;
     conn.flight = undefined;
-    let hello: ReturnType<typeof parseClientHelloRecords>;
+    let hello: HelloLookup;
     try {
-      hello = parseClientHelloRecords(flight);
+      // Only what the lookups need, not the hello's bytes. OpenSSL looks up stateful identities
+      // in order and Node can load one session only: the session offered must be the one of
+      // the first identity that has a session id's length.
+      hello = readHelloLookup(flight, STATEFUL_IDENTITY_LENGTH);
     } catch {
       this.#stats.helloUnavailable++;
       return false;
     }
-    // Keep only what the lookups need, not the hello's bytes.
-    // OpenSSL looks up stateful identities in order and Node can load one session only: the
-    // session offered must be the one of the first identity that has a session id's length.
-    for (const p of hello.pskIdentities ?? []) {
-      if (p.identity.length === STATEFUL_IDENTITY_LENGTH) {
-        conn.pskIdentity = Buffer.from(p.identity);
-        break;
-      }
-    }
+    conn.pskIdentity = hello.pskIdentity;
     conn.serverName = (hello.serverName ?? '').toLowerCase();
     conn.offersTls13 = hello.highestVersion >= TLS1_3;
     conn.readable = true;

@@ -20,3 +20,4 @@ export {
   PSK_DHE_KE,
 } from './constants.js';
 export { singleRecordHelloLength } from './hello-frame.js';
+export { readHelloLookup, helloLookupOfBody, type HelloLookup } from './hello-lookup.js';
