@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect } from 'node:tls';
 import { promisify } from 'node:util';
+import { REDIS_CLI_BIN, redisSkipReason, startRedisServer } from '../test/helpers-redis/redis-server.js';
 import { benchCert } from './lib/cert.js';
 import { fmtRate, isMain } from './lib/measure.js';
 import { type BenchRow, goalText, metOf, ratioOf, skippedRow } from './lib/report.js';
@@ -29,7 +30,7 @@ import { type BenchRow, goalText, metOf, ratioOf, skippedRow } from './lib/repor
 const execFileP = promisify(execFile);
 const CHILD = new URL('./server-child.ts', import.meta.url).pathname;
 
-type Mode = 'plain' | 'map' | 'cache' | 'peek';
+type Mode = 'plain' | 'map' | 'cache' | 'peek' | 'redis';
 type Version = 'TLSv1.2' | 'TLSv1.3';
 const VERSIONS: Version[] = ['TLSv1.2', 'TLSv1.3'];
 
@@ -73,7 +74,12 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startServer(mode: Mode, creds: { key: string; cert: string }, callgrindOut?: string): Promise<Server> {
+async function startServer(
+  mode: Mode,
+  creds: { key: string; cert: string },
+  callgrindOut?: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Server> {
   const node = [process.execPath, '--import', 'tsx', CHILD, mode];
   // Under callgrind with instrumentation off until asked: start-up and warm-up are not counted.
   const command =
@@ -82,6 +88,7 @@ async function startServer(mode: Mode, creds: { key: string; cert: string }, cal
       : ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${callgrindOut}`, ...node];
   const child: ChildProcess = spawn(command[0]!, command.slice(1), {
     stdio: ['pipe', 'pipe', callgrindOut === undefined ? 'inherit' : 'ignore'],
+    env: { ...process.env, ...env },
   });
   const exited = once(child, 'exit');
   child.stdin!.write(`${JSON.stringify(creds)}\n`);
@@ -260,6 +267,19 @@ export interface InstructionCounts {
   /** Instructions the server executed per handshake, counted over `n` handshakes after `warm` uncounted ones. */
   perHandshake: Partial<Record<Mode, number>>;
   resumedShare: Partial<Record<Mode, number>>;
+  /** With `redis`: Redis commands per handshake (all of them, and those on the handshake path: get, getdel). */
+  redisCommands?: { all: number; lookups: number };
+  /** Why a mode was not counted. */
+  skipped?: Partial<Record<Mode, string>>;
+}
+
+/** Total calls per command from `INFO commandstats`. */
+async function redisCommandCalls(url: string): Promise<Map<string, number>> {
+  const { port } = new URL(url);
+  const { stdout } = await execFileP(REDIS_CLI_BIN, ['-h', '127.0.0.1', '-p', port, 'INFO', 'commandstats']);
+  const out = new Map<string, number>();
+  for (const m of stdout.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
 }
 
 /**
@@ -278,23 +298,38 @@ export async function countInstructions(
   const scenarios: Array<{ handshake: string; version: Version; resume: boolean; modes: Mode[] }> = [
     { handshake: 'TLSv1.3 full', version: 'TLSv1.3', resume: false, modes: ['plain', 'map', 'peek', 'cache'] },
     { handshake: 'TLSv1.2 full', version: 'TLSv1.2', resume: false, modes: ['plain', 'map', 'peek', 'cache'] },
-    { handshake: 'TLSv1.2 resumed', version: 'TLSv1.2', resume: true, modes: ['plain', 'map', 'peek', 'cache'] },
-    { handshake: 'TLSv1.3 resumed', version: 'TLSv1.3', resume: true, modes: ['plain', 'peek', 'cache'] },
+    { handshake: 'TLSv1.2 resumed', version: 'TLSv1.2', resume: true, modes: ['plain', 'map', 'peek', 'cache', 'redis'] },
+    { handshake: 'TLSv1.3 resumed', version: 'TLSv1.3', resume: true, modes: ['plain', 'peek', 'cache', 'redis'] },
   ];
   const out: InstructionCounts[] = [];
+  const wantsRedis = opts.modes === undefined || opts.modes.includes('redis');
+  const noRedis = wantsRedis ? redisSkipReason() : 'not asked for';
+  const redis = noRedis === undefined ? await startRedisServer() : undefined;
   try {
     for (const sc of scenarios) {
       if (opts.handshakes !== undefined && !opts.handshakes.includes(sc.handshake)) continue;
       const row: InstructionCounts = { handshake: sc.handshake, perHandshake: {}, resumedShare: {} };
       for (const mode of sc.modes) {
         if (opts.modes !== undefined && !opts.modes.includes(mode)) continue;
+        if (mode === 'redis' && redis === undefined) {
+          row.skipped = { ...row.skipped, redis: noRedis! };
+          continue;
+        }
         const file = join(dir, `${mode}.out`);
-        const server = await startServer(mode, creds, file);
+        const server = await startServer(mode, creds, file, redis === undefined ? {} : { BENCH_REDIS: redis.url });
         try {
           await connectMany(server.port, sc.version, sc.resume, warm);
+          const calls0 = mode === 'redis' ? await redisCommandCalls(redis!.url) : undefined;
           await execFileP('callgrind_control', ['-i', 'on', String(server.pid)]);
           const reused = await connectMany(server.port, sc.version, sc.resume, n);
           await execFileP('callgrind_control', ['-d', String(server.pid)]);
+          if (calls0 !== undefined) {
+            const calls1 = await redisCommandCalls(redis!.url);
+            const delta = (names?: string[]) =>
+              [...calls1].filter(([k]) => names === undefined || names.includes(k)).reduce((a, [k, v]) => a + v - (calls0.get(k) ?? 0), 0);
+            // INFO itself runs once between the two readings.
+            row.redisCommands = { all: (delta() - 1) / n, lookups: delta(['get', 'getdel', 'evalsha', 'eval']) / n };
+          }
           const dumped = (await readdir(dir)).filter((f) => f.startsWith(`${mode}.out`));
           let total = 0;
           for (const f of dumped) {
@@ -312,6 +347,7 @@ export async function countInstructions(
       out.push(row);
     }
   } finally {
+    await redis?.dispose();
     await rm(dir, { recursive: true, force: true });
   }
   return out;
@@ -321,12 +357,14 @@ export async function countInstructions(
 const GOAL_TAP = { max: 1.03 };
 const GOAL_CACHE_FULL = { max: 1.05 };
 const GOAL_CACHE_RESUMED = { max: 1.1 };
+const GOAL_REDIS = { max: 1.176 };
 
 const NAMES: Record<Mode, string> = {
   plain: 'plain Node server',
   map: "bare Map in 'newSession'/'resumeSession'",
   peek: 'ClientHello tap alone',
   cache: 'ServerSessionCache',
+  redis: 'ServerSessionCache over RedisStore (loopback redis-server)',
 };
 
 /**
@@ -343,20 +381,33 @@ export function instructionRows(counts: InstructionCounts[] | undefined, skipped
     plan.push([hs, 'cache', 'plain', resumed ? GOAL_CACHE_RESUMED : GOAL_CACHE_FULL]);
     if (hs !== 'TLSv1.3 resumed') plan.push([hs, 'cache', 'map', resumed ? GOAL_CACHE_RESUMED : undefined]);
     if (hs !== 'TLSv1.3 resumed') plan.push([hs, 'map', 'plain', undefined]);
+    // RedisStore at least 85% of MemoryStore's handshakes per server CPU second: at most 1/0.85
+    // of its instructions per handshake (redis-server's own work is another process's).
+    if (resumed) plan.push([hs, 'redis', 'cache', GOAL_REDIS]);
   }
   for (const [hs, mode, base, goal] of plan) {
-    const baseName = hs === 'TLSv1.3 resumed' || (hs === 'TLSv1.2 resumed' && base === 'plain') ? "Node's stateless tickets" : NAMES[base];
+    const baseName =
+      base === 'plain' && hs.endsWith('resumed')
+        ? "Node's stateless tickets"
+        : base === 'cache' && mode === 'redis'
+          ? 'ServerSessionCache over MemoryStore'
+          : NAMES[base];
     const metric = `${hs}: server instructions per handshake, ${NAMES[mode]}`;
     const row = { bench: 'server-instructions', metric, ...(goal === undefined ? {} : { goal }) };
     const c = counts?.find((x) => x.handshake === hs);
     const v = c?.perHandshake[mode];
     const b = c?.perHandshake[base];
     if (c === undefined || v === undefined || b === undefined) {
-      out.push(skippedRow({ ...row, baseline: { name: baseName, value: Number.NaN } }, skipped ?? 'not counted in this run'));
+      const why = skipped ?? c?.skipped?.[mode] ?? 'not counted in this run';
+      out.push(skippedRow({ ...row, baseline: { name: baseName, value: Number.NaN } }, why));
       continue;
     }
     const share = (m: Mode) => pct(c.resumedShare[m] ?? 0);
-    const resumedNote = hs.endsWith('resumed') ? ` (${share(mode)} resumed)` : '';
+    const commands =
+      mode === 'redis' && c.redisCommands !== undefined
+        ? `; Redis commands per handshake: ${c.redisCommands.lookups.toFixed(2)} on the handshake path, ${c.redisCommands.all.toFixed(2)} in all`
+        : '';
+    const resumedNote = hs.endsWith('resumed') ? ` (${share(mode)} resumed${commands})` : '';
     out.push({
       ...row,
       metric: `${metric}${resumedNote}`,
