@@ -26,13 +26,35 @@ const BENCHES: Bench[] = [
     // runs. Minutes under valgrind, so the quick run skips them (its rows say so).
     name: 'server-instructions',
     run: async (o) => {
-      if (o.quick) return { skipped: 'quick run (callgrind takes about 15 minutes)' };
+      if (o.quick) return { skipped: 'quick run (callgrind takes about 30 minutes)' };
       const version = valgrindVersion();
       if (version === undefined) return { skipped: "valgrind not installed (Debian's package: apt-get install valgrind)" };
       return { counts: await (await import('./server-resume.js')).countInstructions() };
     },
     rows: (r: { counts?: import('./server-resume.js').InstructionCounts[]; skipped?: string }) =>
       instructionRows(r.counts, r.skipped),
+  },
+  {
+    name: 'client-instructions',
+    run: async (o) => {
+      if (o.quick) return { skipped: 'quick run (callgrind takes minutes)' };
+      if (valgrindVersion() === undefined) return { skipped: "valgrind not installed (Debian's package: apt-get install valgrind)" };
+      return { counts: await (await import('./client-connect.js')).countClientInstructions() };
+    },
+    rows: (r: { counts?: import('./client-connect.js').ClientInstructionCounts[]; skipped?: string }) =>
+      VERSIONS.map((v) => {
+        const c = r.counts?.find((x) => x.version === v);
+        const row = { bench: 'client-instructions', metric: `${v} client instructions per connection through store.connect`, goal: { max: 1.03 } };
+        const pct = (x: number) => `${(x * 100).toFixed(0)}% resumed`;
+        return c === undefined
+          ? skippedRow({ ...row, baseline: { name: 'tls.connect, session by hand', value: Number.NaN } }, r.skipped ?? 'not counted')
+          : {
+              ...row,
+              metric: `${row.metric} (${pct(c.resumedShare.store)})`,
+              value: c.perConnection.store,
+              baseline: { name: `tls.connect, session by hand (${pct(c.resumedShare.bare)})`, value: c.perConnection.bare },
+            };
+      }),
   },
   {
     name: 'session-decode',

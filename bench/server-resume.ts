@@ -30,7 +30,7 @@ import { type BenchRow, goalText, metOf, ratioOf, skippedRow } from './lib/repor
 const execFileP = promisify(execFile);
 const CHILD = new URL('./server-child.ts', import.meta.url).pathname;
 
-type Mode = 'plain' | 'map' | 'cache' | 'peek' | 'redis' | 'ring';
+type Mode = 'plain' | 'map' | 'cache' | 'peek' | 'redis' | 'ring' | 'control';
 type Version = 'TLSv1.2' | 'TLSv1.3';
 const VERSIONS: Version[] = ['TLSv1.2', 'TLSv1.3'];
 
@@ -71,6 +71,8 @@ interface Server {
   pid: number;
   /** Total CPU µs so far, and the median CPU µs of the connections closed since the last call. */
   cpu(): Promise<{ total: number; median: number }>;
+  /** A full garbage collection in the server (under callgrind, started with --expose-gc). */
+  gc(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -80,7 +82,7 @@ async function startServer(
   callgrindOut?: string,
   env: NodeJS.ProcessEnv = {},
 ): Promise<Server> {
-  const node = [process.execPath, '--import', 'tsx', CHILD, mode];
+  const node = [process.execPath, ...(callgrindOut === undefined ? [] : ['--expose-gc']), '--import', 'tsx', CHILD, mode];
   // Under callgrind with instrumentation off until asked: start-up and warm-up are not counted.
   const command =
     callgrindOut === undefined
@@ -101,6 +103,11 @@ async function startServer(
   return {
     port,
     pid: child.pid!,
+    async gc() {
+      const answer = new Promise<string>((resolve) => waiting.push(resolve));
+      child.stdin!.write('gc\n');
+      await answer;
+    },
     cpu() {
       const answer = new Promise<string>((resolve) => waiting.push(resolve));
       child.stdin!.write('cpu\n');
@@ -284,9 +291,11 @@ async function redisCommandCalls(url: string): Promise<Map<string, number>> {
 
 /**
  * Counts the instructions a server set-up executes per handshake, under valgrind's callgrind,
- * with counting switched on (`callgrind_control -i on`) only after `warm` handshakes: unlike
- * times, the counts do not depend on what else runs on the machine (repeat runs agree within
- * 0.1%). Takes a few minutes per set-up.
+ * with counting switched on (`callgrind_control -i on`) only after `warm` handshakes and a full
+ * garbage collection: unlike times, the counts do not depend on what else runs on the machine.
+ * What still moves them is where the JIT and the garbage collector's major collections fall;
+ * the `control` set-up counts the plain server a second time to show that spread. Takes a
+ * minute or two per set-up.
  */
 export async function countInstructions(
   opts: { warm?: number; n?: number; handshakes?: string[]; modes?: Mode[] } = {},
@@ -298,7 +307,7 @@ export async function countInstructions(
   const scenarios: Array<{ handshake: string; version: Version; resume: boolean; modes: Mode[] }> = [
     { handshake: 'TLSv1.3 full', version: 'TLSv1.3', resume: false, modes: ['plain', 'map', 'peek', 'cache'] },
     { handshake: 'TLSv1.2 full', version: 'TLSv1.2', resume: false, modes: ['plain', 'map', 'peek', 'cache'] },
-    { handshake: 'TLSv1.2 resumed', version: 'TLSv1.2', resume: true, modes: ['plain', 'map', 'peek', 'cache', 'redis', 'ring'] },
+    { handshake: 'TLSv1.2 resumed', version: 'TLSv1.2', resume: true, modes: ['plain', 'map', 'peek', 'cache', 'redis', 'ring', 'control'] },
     { handshake: 'TLSv1.3 resumed', version: 'TLSv1.3', resume: true, modes: ['plain', 'peek', 'cache', 'redis', 'ring'] },
   ];
   const out: InstructionCounts[] = [];
@@ -316,10 +325,13 @@ export async function countInstructions(
           continue;
         }
         const file = join(dir, `${mode}.out`);
-        const server = await startServer(mode, creds, file, redis === undefined ? {} : { BENCH_REDIS: redis.url });
+        // `control`: the plain server counted a second time, which shows the spread of the counts.
+        const child = mode === 'control' ? 'plain' : mode;
+        const server = await startServer(child, creds, file, redis === undefined ? {} : { BENCH_REDIS: redis.url });
         try {
           await connectMany(server.port, sc.version, sc.resume, warm);
           const calls0 = mode === 'redis' ? await redisCommandCalls(redis!.url) : undefined;
+          await server.gc();
           await execFileP('callgrind_control', ['-i', 'on', String(server.pid)]);
           const reused = await connectMany(server.port, sc.version, sc.resume, n);
           await execFileP('callgrind_control', ['-d', String(server.pid)]);
@@ -367,6 +379,7 @@ const NAMES: Record<Mode, string> = {
   cache: 'ServerSessionCache',
   redis: 'ServerSessionCache over RedisStore (loopback redis-server)',
   ring: "Node's stateless tickets from a TicketKeyRing (4 keys)",
+  control: 'plain Node server, counted again (the spread of the counts)',
 };
 
 /**
@@ -388,6 +401,7 @@ export function instructionRows(counts: InstructionCounts[] | undefined, skipped
     if (resumed) plan.push([hs, 'redis', 'cache', GOAL_REDIS]);
     // TicketKeyRing: Node's stateless tickets with the ring's keys against Node's own key.
     if (resumed) plan.push([hs, 'ring', 'plain', GOAL_RING]);
+    if (hs === 'TLSv1.2 resumed') plan.push([hs, 'control', 'plain', undefined]);
   }
   for (const [hs, mode, base, goal] of plan) {
     const baseName =
