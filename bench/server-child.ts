@@ -31,19 +31,11 @@ if (!MODES.includes(mode)) {
 }
 
 // stdin: the credentials as one JSON line, then `cpu` lines (answered with the CPU time used so
-// far, in µs) or `gc` lines (a full collection, when started with --expose-gc); its end stops
-// the server.
+// far, in µs); its end stops the server.
 const lines = createInterface({ input: process.stdin });
 const [first] = (await once(lines, 'line')) as [string];
 const { key, cert } = JSON.parse(first) as { key: string; cert: string };
 lines.on('line', (line) => {
-  if (line === 'gc') {
-    // Before an instruction count: every set-up starts its counted window from a collected
-    // heap, so that a major collection falls in or out of a window by the set-up's own doing.
-    (globalThis as { gc?: () => void }).gc?.();
-    process.stdout.write('gc\n');
-    return;
-  }
   if (line !== 'cpu') return;
   const u = process.cpuUsage();
   // Total CPU so far, and the median CPU of the connections that closed since the last report.

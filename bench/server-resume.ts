@@ -71,8 +71,6 @@ interface Server {
   pid: number;
   /** Total CPU µs so far, and the median CPU µs of the connections closed since the last call. */
   cpu(): Promise<{ total: number; median: number }>;
-  /** A full garbage collection in the server (under callgrind, started with --expose-gc). */
-  gc(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -82,7 +80,7 @@ async function startServer(
   callgrindOut?: string,
   env: NodeJS.ProcessEnv = {},
 ): Promise<Server> {
-  const node = [process.execPath, ...(callgrindOut === undefined ? [] : ['--expose-gc']), '--import', 'tsx', CHILD, mode];
+  const node = [process.execPath, '--import', 'tsx', CHILD, mode];
   // Under callgrind with instrumentation off until asked: start-up and warm-up are not counted.
   const command =
     callgrindOut === undefined
@@ -103,11 +101,6 @@ async function startServer(
   return {
     port,
     pid: child.pid!,
-    async gc() {
-      const answer = new Promise<string>((resolve) => waiting.push(resolve));
-      child.stdin!.write('gc\n');
-      await answer;
-    },
     cpu() {
       const answer = new Promise<string>((resolve) => waiting.push(resolve));
       child.stdin!.write('cpu\n');
@@ -291,11 +284,12 @@ async function redisCommandCalls(url: string): Promise<Map<string, number>> {
 
 /**
  * Counts the instructions a server set-up executes per handshake, under valgrind's callgrind,
- * with counting switched on (`callgrind_control -i on`) only after `warm` handshakes and a full
- * garbage collection: unlike times, the counts do not depend on what else runs on the machine.
- * What still moves them is where the JIT and the garbage collector's major collections fall;
- * the `control` set-up counts the plain server a second time to show that spread. Takes a
- * minute or two per set-up.
+ * with counting switched on (`callgrind_control -i on`) only after `warm` handshakes: unlike
+ * times, the counts do not depend on what else runs on the machine. What still moves them is
+ * where the JIT and the garbage collector's major collections fall; the `control` set-up counts
+ * the plain server a second time to show that spread. (A full collection forced before the
+ * counted window made it worse: the JavaScript-heavy set-ups then paid for optimising their code
+ * again inside the window.) Takes a minute or two per set-up.
  */
 export async function countInstructions(
   opts: { warm?: number; n?: number; handshakes?: string[]; modes?: Mode[] } = {},
@@ -331,7 +325,6 @@ export async function countInstructions(
         try {
           await connectMany(server.port, sc.version, sc.resume, warm);
           const calls0 = mode === 'redis' ? await redisCommandCalls(redis!.url) : undefined;
-          await server.gc();
           await execFileP('callgrind_control', ['-i', 'on', String(server.pid)]);
           const reused = await connectMany(server.port, sc.version, sc.resume, n);
           await execFileP('callgrind_control', ['-d', String(server.pid)]);
