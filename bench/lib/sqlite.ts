@@ -10,6 +10,8 @@ export async function sqliteSkipReason(): Promise<string | undefined> {
     return undefined;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    return `better-sqlite3 does not load on Node ${process.version}: ${message.split('\n')[0]!.slice(0, 120)}`;
+    // The message names the module's path; its code says enough.
+    const code = /ERR_[A-Z_]+/.exec(message.replace('ERR_STORE_UNAVAILABLE', ''))?.[0] ?? 'it fails to load';
+    return `better-sqlite3 does not load on Node ${process.version}: ${code}`;
   }
 }
