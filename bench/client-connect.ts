@@ -15,9 +15,15 @@
  * store lookup and write, session checks. Goal: under 3 %.
  *
  * Run: `npx tsx bench/client-connect.ts [--quick]`; prints a table, then one JSON line.
+ * `--instructions` counts the client's instructions per connection under callgrind instead.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 import * as tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { ClientSessionStore } from '../src/index.js';
@@ -25,6 +31,7 @@ import { benchCert } from './lib/cert.js';
 import { isMain } from './lib/measure.js';
 
 type Version = 'TLSv1.2' | 'TLSv1.3';
+const execFileP = promisify(execFile);
 
 export interface ClientConnectScenario {
   version: Version;
@@ -95,7 +102,13 @@ function finish(socket: tls.TLSSocket): Promise<boolean> {
   });
 }
 
-async function scenario(version: Version, quick: boolean): Promise<ClientConnectScenario> {
+interface Contenders {
+  bareOne(): Promise<boolean>;
+  storeOne(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+async function contenders(version: Version): Promise<Contenders> {
   const server = await startServer(version);
   const { cert } = await benchCert('ecdsa');
   const options: tls.ConnectionOptions = { host: '127.0.0.1', port: server.port, servername: 'localhost', ca: cert };
@@ -112,7 +125,18 @@ async function scenario(version: Version, quick: boolean): Promise<ClientConnect
     return finish(socket);
   };
   const storeOne = async () => finish(await store.connect(options));
+  return {
+    bareOne,
+    storeOne,
+    close: async () => {
+      await store.close();
+      await server.stop();
+    },
+  };
+}
 
+async function scenario(version: Version, quick: boolean): Promise<ClientConnectScenario> {
+  const { bareOne, storeOne, close } = await contenders(version);
   const samples = { store: newSamples(), bare: newSamples() };
   const measure = async (which: 'store' | 'bare') => {
     const one = which === 'store' ? storeOne : bareOne;
@@ -153,9 +177,87 @@ async function scenario(version: Version, quick: boolean): Promise<ClientConnect
       bareResumed: samples.bare.resumed / samples.bare.wall.length,
     };
   } finally {
-    await store.close();
-    await server.stop();
+    await close();
   }
+}
+
+/** Client instructions per connection, per contender, counted under callgrind after a warm-up. */
+export interface ClientInstructionCounts {
+  version: Version;
+  perConnection: { store: number; bare: number };
+  resumedShare: { store: number; bare: number };
+}
+
+/**
+ * Counts the instructions this client executes per connection (valgrind's callgrind, counting
+ * switched on only after `warm` connections), for each contender in a process of its own
+ * under valgrind; the TLS server runs outside valgrind. Counts do not depend on the machine's
+ * load, unlike the rates.
+ */
+export async function countClientInstructions(opts: { warm?: number; n?: number } = {}): Promise<ClientInstructionCounts[]> {
+  const warm = opts.warm ?? Number(process.env['BENCH_WARM'] ?? 3000);
+  const n = opts.n ?? Number(process.env['BENCH_N'] ?? 1000);
+  const dir = await mkdtemp(join(tmpdir(), 'client-connect-cg-'));
+  const out: ClientInstructionCounts[] = [];
+  try {
+    for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const row: ClientInstructionCounts = { version, perConnection: { store: 0, bare: 0 }, resumedShare: { store: 0, bare: 0 } };
+      for (const kind of ['bare', 'store'] as const) {
+        const file = join(dir, `${version}-${kind}.out`);
+        const child = spawn(
+          'valgrind',
+          [
+            '--tool=callgrind',
+            '--instr-atstart=no',
+            `--callgrind-out-file=${file}`,
+            process.execPath,
+            ...process.execArgv,
+            fileURLToPath(import.meta.url),
+            '--instructions-child',
+            version,
+            kind,
+            String(warm),
+          ],
+          { stdio: ['pipe', 'pipe', 'ignore'] },
+        );
+        const exited = once(child, 'exit');
+        const lines = createInterface({ input: child.stdout! });
+        const next = () => Promise.race([once(lines, 'line').then(([l]) => l as string), exited.then(() => '')]);
+        if ((await next()) !== 'ready') throw new Error(`client-connect ${version} ${kind} under callgrind did not start`);
+        await execFileP('callgrind_control', ['-i', 'on', String(child.pid)]);
+        child.stdin!.write(`${n}\n`);
+        const reused = Number(await next());
+        await execFileP('callgrind_control', ['-d', String(child.pid)]);
+        child.stdin!.end();
+        await exited;
+        let total = 0;
+        for (const f of (await readdir(dir)).filter((x) => x.startsWith(`${version}-${kind}.out`))) {
+          total += Number(/^(?:summary|totals): (\d+)/m.exec(await readFile(join(dir, f), 'latin1'))?.[1] ?? 0);
+        }
+        if (!(total > 0)) throw new Error(`callgrind wrote no count for the ${kind} client`);
+        row.perConnection[kind] = total / n;
+        row.resumedShare[kind] = reused / n;
+      }
+      out.push(row);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+/** The process counted by {@link countClientInstructions}: warms up, then runs `n` connections per stdin line. */
+async function instructionsChild(version: Version, kind: 'bare' | 'store', warm: number): Promise<void> {
+  const c = await contenders(version);
+  const one = kind === 'store' ? c.storeOne : c.bareOne;
+  for (let i = 0; i < warm; i++) await one();
+  process.stdout.write('ready\n');
+  for await (const line of createInterface({ input: process.stdin })) {
+    let reused = 0;
+    for (let i = 0; i < Number(line); i++) if (await one()) reused++;
+    process.stdout.write(`${reused}\n`);
+  }
+  await c.close();
 }
 
 function newSamples() {
@@ -197,7 +299,19 @@ async function scenarioInChild(version: Version, quick: boolean): Promise<Client
   return JSON.parse(out.trim().split('\n').at(-1) ?? '') as ClientConnectScenario;
 }
 
-if (isMain(import.meta.url)) {
+if (isMain(import.meta.url) && process.argv.includes('--instructions-child')) {
+  const [version, kind, warm] = process.argv.slice(process.argv.indexOf('--instructions-child') + 1) as [Version, 'bare' | 'store', string];
+  await instructionsChild(version, kind, Number(warm));
+  process.exit(0);
+} else if (isMain(import.meta.url) && process.argv.includes('--instructions')) {
+  for (const r of await countClientInstructions()) {
+    const { store, bare } = r.perConnection;
+    console.log(
+      `${r.version}: client instructions per connection: store.connect ${store.toFixed(0)}, bare ${bare.toFixed(0)}, ratio ${(store / bare).toFixed(4)} ` +
+        `(resumed ${(r.resumedShare.store * 100).toFixed(0)} % / ${(r.resumedShare.bare * 100).toFixed(0)} %)`,
+    );
+  }
+} else if (isMain(import.meta.url)) {
   const quick = process.argv.includes('--quick');
   const only = process.argv[process.argv.indexOf('--scenario') + 1];
   if (process.argv.includes('--scenario') && (only === 'TLSv1.2' || only === 'TLSv1.3')) {

@@ -3,7 +3,8 @@
  * `node --import tsx bench/server-child.ts <mode>`, the key and certificate PEM on stdin as a
  * JSON line. Modes: `plain` (Node's defaults: stateless tickets), `map` (SSL_OP_NO_TICKET and a bare
  * Map in 'newSession'/'resumeSession'), `cache` (ServerSessionCache, stateful), `peek` (Node's defaults behind the
- * ClientHello reader only). Prints the port,
+ * ClientHello reader only), `redis` (ServerSessionCache over RedisStore at BENCH_REDIS), `ring` (Node's tickets from a
+ * TicketKeyRing). Prints the port,
  * answers each request with a short HTTP response and a clean end, reports its CPU time on
  * request, exits when stdin closes.
  */
@@ -13,16 +14,19 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import tls from 'node:tls';
 import { ServerSessionCache } from '../src/server/index.js';
+import { RedisStore } from '../src/stores/redis-store.js';
+import { TicketKeyRing } from '../src/tickets/index.js';
 import { HelloTap } from '../src/server/hello-tap.js';
 
 // tsx turns source maps on; they make every Error stack costly (Node reads err.stack on each
 // destroy(err)), which a compiled server does not pay. Measure the compiled behaviour.
 process.setSourceMapsEnabled(false);
 
-type Mode = 'plain' | 'map' | 'cache' | 'peek';
+type Mode = 'plain' | 'map' | 'cache' | 'peek' | 'redis' | 'ring';
+const MODES: readonly string[] = ['plain', 'map', 'cache', 'peek', 'redis', 'ring'];
 const mode = process.argv[2] as Mode;
-if (mode !== 'plain' && mode !== 'map' && mode !== 'cache' && mode !== 'peek') {
-  process.stderr.write('usage: server-child.ts plain|map|cache|peek\n');
+if (!MODES.includes(mode)) {
+  process.stderr.write(`usage: server-child.ts ${MODES.join('|')}\n`);
   process.exit(2);
 }
 
@@ -75,8 +79,23 @@ if (mode === 'map') {
   });
 }
 if (mode === 'cache') new ServerSessionCache().attach(server);
+if (mode === 'ring') {
+  // Node's stateless tickets from a TicketKeyRing holding four keys (current, next and two
+  // demoted by rotations), as a server in production holds, instead of Node's one key.
+  const ring = new TicketKeyRing();
+  await ring.rotate();
+  await ring.rotate();
+  ring.attach(server);
+}
+if (mode === 'redis') {
+  // The cache over RedisStore on the loopback redis-server named by BENCH_REDIS.
+  const store = new RedisStore({ url: process.env['BENCH_REDIS']!, prefix: 'bench-instructions:' });
+  await store.ready();
+  new ServerSessionCache({ store }).attach(server);
+}
 if (mode === 'peek') {
-  // The ClientHello reader alone, as the cache runs it, in front of Node's own listener.
+  // The ClientHello tap alone, as the cache runs it (it waits for a whole hello; the cache parses
+  // it only for lookups), in front of Node's own listener.
   const original = server.listeners('connection').find((f) => f.name === 'tlsConnectionListener') as (
     socket: Socket,
   ) => void;

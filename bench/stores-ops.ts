@@ -24,6 +24,7 @@ import { MemoryStore } from '../src/stores/memory-store.js';
 import { RedisStore } from '../src/stores/redis-store.js';
 import type { SessionStore } from '../src/stores/session-store.js';
 import { SqliteStore } from '../src/stores/sqlite-store.js';
+import { sqliteSkipReason } from './lib/sqlite.js';
 import { redisSkipReason, startRedisServer } from '../test/helpers-redis/redis-server.js';
 import { fmtRate, isMain, median } from './lib/measure.js';
 
@@ -126,8 +127,10 @@ export async function run({ quick = false }: { quick?: boolean } = {}): Promise<
     'lru-cache': new LruCacheStore(),
     MemoryStore: new MemoryStore(),
     'MemoryStore sealed': new EncryptedStore(new MemoryStore(), { key: { id: 'bench', key: randomBytes(32) } }),
-    SqliteStore: new SqliteStore({ path: join(dir, 'sessions.db') }),
   };
+  const noSqlite = await sqliteSkipReason();
+  if (noSqlite === undefined) stores['SqliteStore'] = new SqliteStore({ path: join(dir, 'sessions.db') });
+  else skipped['SqliteStore'] = noSqlite;
   const noRedis = redisSkipReason();
   const redis = noRedis === undefined ? await startRedisServer() : undefined;
   try {

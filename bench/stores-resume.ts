@@ -34,6 +34,7 @@ import { MemoryStore } from '../src/stores/memory-store.js';
 import { RedisStore } from '../src/stores/redis-store.js';
 import type { SessionStore } from '../src/stores/session-store.js';
 import { SqliteStore } from '../src/stores/sqlite-store.js';
+import { sqliteSkipReason } from './lib/sqlite.js';
 import { redisSkipReason, startRedisServer } from '../test/helpers-redis/redis-server.js';
 import { benchCert } from './lib/cert.js';
 import { fmtRate, isMain, median } from './lib/measure.js';
@@ -225,8 +226,10 @@ export async function run({ quick = false }: { quick?: boolean } = {}): Promise<
       BENCH_SQLITE: join(dir, 'sessions.db'),
       BENCH_REDIS: redis?.url ?? '',
     };
+    const noSqlite = await sqliteSkipReason();
     for (const kind of KINDS) {
       if (kind.startsWith('RedisStore') && redis === undefined) skipped[kind] = noRedis!;
+      else if (kind === 'SqliteStore' && noSqlite !== undefined) skipped[kind] = noSqlite;
       else members.set(kind, await startMember(kind, env, pin));
     }
     const samples = new Map<Kind, Record<Version, number[]>>();

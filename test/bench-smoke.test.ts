@@ -21,13 +21,20 @@ test('npm run bench -- --quick runs every benchmark and writes its reports', { t
   const latest = JSON.parse(await readFile(join(out.path, 'latest.json'), 'utf8')) as {
     quick: boolean;
     results: Record<string, unknown>;
-    rows: { bench: string; value: number }[];
+    rows: { bench: string; value: number | null; skipped?: string }[];
   };
   assert.equal(latest.quick, true);
   for (const [name, result] of Object.entries(latest.results)) {
     assert.ok(!(result && typeof result === 'object' && 'error' in result), `${name} failed: ${JSON.stringify(result)}`);
   }
   assert.ok(latest.rows.length >= 3);
-  for (const row of latest.rows) assert.ok(Number.isFinite(row.value) && row.value > 0, `${row.bench}: ${row.value}`);
-  assert.match(await readFile(join(out.path, 'latest.md'), 'utf8'), /\| benchmark \| measure \|/);
+  // A row not measured in this run (the quick run skips the instruction counts) says so.
+  for (const row of latest.rows) {
+    if (row.skipped !== undefined) assert.equal(row.value, null, row.bench);
+    else assert.ok(row.value !== null && Number.isFinite(row.value) && row.value > 0, `${row.bench}: ${row.value}`);
+  }
+  const md = await readFile(join(out.path, 'latest.md'), 'utf8');
+  assert.match(md, /\| benchmark \| measure \|/);
+  assert.match(md, /\| skipped \|/);
+  assert.doesNotMatch(md, /\| skipped \|[^\n]*\| yes \|/);
 });

@@ -1,17 +1,46 @@
-/** One line of the benchmark table: a measured figure against its same-run baseline. */
+/**
+ * One line of the benchmark table: a measured figure against its same-run baseline. The table
+ * prints value, baseline and their ratio (value / baseline, nothing else), so a reader can
+ * recompute every ratio from the row; a goal is a bound on that ratio.
+ */
 export interface BenchRow {
   bench: string;
   metric: string;
-  /** The measured rate (per second) or figure. */
+  /** The measured figure (a rate, instructions, bytes...); `NaN` when skipped. */
   value: number;
-  /** What it is compared with, in words, and its figure. */
+  /** What it is compared with, in words, and its figure, measured in the same run. */
   baseline?: { name: string; value: number };
-  /** value / baseline (or the ratio the benchmark defines). */
-  ratio?: number;
-  /** The goal as words, e.g. ">= 100x" or "overhead < 3%". */
-  goal?: string;
-  /** Whether this run met the goal. */
-  met?: boolean;
+  /** The goal, as a bound on value / baseline. */
+  goal?: { max?: number; min?: number };
+  /** Why this row was not measured in this run: it shows as skipped, never as met. */
+  skipped?: string;
+}
+
+/** value / baseline; undefined without a baseline or when skipped. */
+export function ratioOf(r: BenchRow): number | undefined {
+  if (r.skipped !== undefined || r.baseline === undefined) return undefined;
+  return r.value / r.baseline.value;
+}
+
+/** Whether the goal was met; undefined without a goal, and when the row was not measured. */
+export function metOf(r: BenchRow): boolean | undefined {
+  const ratio = ratioOf(r);
+  if (r.goal === undefined || ratio === undefined || !Number.isFinite(ratio)) return undefined;
+  return (r.goal.max === undefined || ratio <= r.goal.max) && (r.goal.min === undefined || ratio >= r.goal.min);
+}
+
+/** The goal in words, e.g. "ratio <= 1.05". */
+export function goalText(r: BenchRow): string {
+  if (r.goal === undefined) return '';
+  const parts: string[] = [];
+  if (r.goal.min !== undefined) parts.push(`ratio >= ${r.goal.min}`);
+  if (r.goal.max !== undefined) parts.push(`ratio <= ${r.goal.max}`);
+  return parts.join(' and ');
+}
+
+/** A row skipped in this run, with the reason. */
+export function skippedRow(r: Omit<BenchRow, 'value' | 'skipped'>, reason: string): BenchRow {
+  return { ...r, value: Number.NaN, skipped: reason };
 }
 
 /** A bar of the handshake chart: handshakes per second of one server set-up. */
@@ -21,17 +50,26 @@ export interface ChartBar {
   value: number;
 }
 
-const fmt = (n: number) => (n >= 10_000 ? n.toFixed(0) : n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toFixed(3));
+const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toFixed(3));
 
-/** The Markdown table of a run. */
-export function markdownTable(rows: BenchRow[], machine: string): string {
-  let out = `Measured on ${machine}. Ratios compare figures measured in the same run.\n\n`;
+/** The Markdown table of a run; `header` says what produced it (machine, Node, OpenSSL, tools). */
+export function markdownTable(rows: BenchRow[], header: string): string {
+  let out = `${header}
+
+Each ratio is value / baseline, both measured in the same run.
+
+`;
   out += '| benchmark | measure | value | baseline | ratio | goal | met |\n|---|---|---:|---|---:|---|---|\n';
   for (const r of rows) {
+    if (r.skipped !== undefined) {
+      out += `| ${r.bench} | ${r.metric} | skipped | ${r.baseline?.name ?? ''} | | ${goalText(r)} | skipped: ${r.skipped} |\n`;
+      continue;
+    }
     const base = r.baseline ? `${r.baseline.name}: ${fmt(r.baseline.value)}` : '';
-    const ratio = r.ratio === undefined ? '' : r.ratio.toFixed(3);
-    const met = r.met === undefined ? '' : r.met ? 'yes' : 'no';
-    out += `| ${r.bench} | ${r.metric} | ${fmt(r.value)} | ${base} | ${ratio} | ${r.goal ?? ''} | ${met} |\n`;
+    const ratio = ratioOf(r);
+    const met = metOf(r);
+    const ratioCell = ratio === undefined ? '' : ratio.toFixed(3);
+    out += `| ${r.bench} | ${r.metric} | ${fmt(r.value)} | ${base} | ${ratioCell} | ${goalText(r)} | ${met === undefined ? '' : met ? 'yes' : 'no'} |\n`;
   }
   return out;
 }

@@ -1,30 +1,37 @@
 /**
- * Reads the ClientHello of every new connection, for the cache, at the lowest cost per
- * connection: the wire module's `ClientHelloReader` does the parsing; this file only moves
- * bytes. It does what `peekClientHello()` does (bytes read through the socket's stream and put
- * back with `unshift`, in order, before the TLS stack takes the socket), without what costs on
- * every handshake there: a timer, a promise and four listeners per connection. Here one timer
- * serves every connection waiting for its hello (their deadlines come in arrival order), the
- * listeners are shared functions, and the outcome is a callback.
+ * Waits for the ClientHello of every new connection, for the cache, at the lowest cost per
+ * connection, and hands it on unparsed: most handshakes never need it (a full handshake's
+ * server name comes from OpenSSL once it has read the hello), and the cache parses it only when
+ * a session lookup does.
+ *
+ * The bytes are read through the socket's stream and put back with `unshift`, in order, before
+ * the TLS stack takes the socket (as `peekClientHello()` does), without what costs on every
+ * handshake there: a timer, a promise and four listeners per connection, a reader object and a
+ * parse. The usual first chunk, one record holding the whole hello, is recognised from its
+ * headers; anything else goes through the wire module's `ClientHelloReader`, which judges it
+ * exactly as before. One timer serves every connection waiting for its hello (their deadlines
+ * come in arrival order), the listeners are shared functions, and the outcome is a callback.
  */
 import type { Socket } from 'node:net';
-import { type ClientHelloInfo, ClientHelloReader } from '../wire/index.js';
+import { ClientHelloReader, DEFAULT_MAX_HELLO_BYTES, singleRecordHelloLength } from '../wire/index.js';
 
 /**
  * How a tap ended:
- * - `hello`: complete and parsed;
+ * - `hello`: a whole ClientHello arrived (its body is checked when it is parsed);
  * - `aside`: not a ClientHello the cache understands, or too slow; the bytes are back in the
  *   socket and the TLS stack answers as it would have;
- * - `gone`: the socket ended, failed or closed first; nothing is left to hand on.
+ * - `gone`: the socket failed or closed first; nothing is left to hand on.
  */
 export type TapOutcome = 'hello' | 'aside' | 'gone';
 
-export type TapDone = (socket: Socket, outcome: TapOutcome, hello: ClientHelloInfo | undefined) => void;
+/** `flight`: with `hello`, every byte read, in one piece (the records holding the hello first). */
+export type TapDone = (socket: Socket, outcome: TapOutcome, flight: Buffer | undefined) => void;
 
 interface Tap {
   owner: HelloTap;
-  reader: ClientHelloReader;
-  chunks: Buffer[];
+  /** Set once the first chunk is not the usual single-record hello. */
+  reader: ClientHelloReader | undefined;
+  chunks: Buffer[] | undefined;
   size: number;
   deadline: number;
 }
@@ -34,22 +41,32 @@ const taps = new WeakMap<Socket, Tap>();
 function onData(this: Socket, chunk: Buffer): void {
   const tap = taps.get(this);
   if (tap === undefined) return;
+  if (tap.chunks === undefined) {
+    // First chunk: the usual case needs no reader and no copy.
+    if (singleRecordHelloLength(chunk, DEFAULT_MAX_HELLO_BYTES) >= 0) {
+      tap.owner.finish(this, tap, 'hello', chunk);
+      return;
+    }
+    tap.chunks = [];
+    tap.reader = new ClientHelloReader();
+  }
   tap.chunks.push(chunk);
   tap.size += chunk.length;
   let status: string;
   try {
-    status = tap.reader.feed(chunk);
+    status = tap.reader!.feed(chunk);
   } catch {
     // A throw here would escape from the socket's 'data' event: step aside instead.
     status = 'invalid';
   }
   if (status === 'need-more') return;
-  tap.owner.finish(this, tap, status === 'complete' ? 'hello' : 'aside');
+  const flight = tap.chunks.length === 1 ? tap.chunks[0]! : Buffer.concat(tap.chunks, tap.size);
+  tap.owner.finish(this, tap, status === 'complete' ? 'hello' : 'aside', flight);
 }
 
 function onGone(this: Socket): void {
   const tap = taps.get(this);
-  if (tap !== undefined) tap.owner.finish(this, tap, 'gone');
+  if (tap !== undefined) tap.owner.finish(this, tap, 'gone', undefined);
 }
 
 export class HelloTap {
@@ -72,8 +89,8 @@ export class HelloTap {
     }
     taps.set(socket, {
       owner: this,
-      reader: new ClientHelloReader(),
-      chunks: [],
+      reader: undefined,
+      chunks: undefined,
       size: 0,
       deadline: performance.now() + this.#timeoutMs,
     });
@@ -86,8 +103,11 @@ export class HelloTap {
     socket.on('data', onData);
   }
 
-  /** Ends a tap: stops reading, puts the bytes back (unless the socket is gone), reports. */
-  finish(socket: Socket, tap: Tap, outcome: TapOutcome): void {
+  /**
+   * Ends a tap: stops reading, puts the bytes back (unless the socket is gone), reports.
+   * `flight` holds every byte read (undefined when none was or the socket is gone).
+   */
+  finish(socket: Socket, tap: Tap, outcome: TapOutcome, flight: Buffer | undefined): void {
     taps.delete(socket);
     this.#waiting.delete(socket);
     // Pause first: inside a 'data' handler this stops the flow loop at once.
@@ -96,12 +116,13 @@ export class HelloTap {
     socket.removeListener('error', onGone);
     socket.removeListener('end', onGone);
     socket.removeListener('close', onGone);
-    if (outcome !== 'gone' && tap.size > 0 && !socket.destroyed) {
-      socket.unshift(tap.chunks.length === 1 ? tap.chunks[0]! : Buffer.concat(tap.chunks, tap.size));
+    if (outcome !== 'gone' && !socket.destroyed) {
+      const bytes = flight ?? (tap.size === 0 ? undefined : Buffer.concat(tap.chunks!, tap.size));
+      if (bytes !== undefined) socket.unshift(bytes);
     }
-    const hello = outcome === 'hello' ? tap.reader.hello : undefined;
+    const handed = outcome === 'hello' ? flight : undefined;
     // Hand on outside the socket's event: the caller gives the socket to the TLS stack.
-    queueMicrotask(() => this.#done(socket, outcome, hello));
+    queueMicrotask(() => this.#done(socket, outcome, handed));
   }
 
   readonly #expire = (): void => {
@@ -117,7 +138,7 @@ export class HelloTap {
         this.#timer = setTimeout(this.#expire, Math.max(1, Math.ceil(tap.deadline - now))).unref();
         return;
       }
-      this.finish(socket, tap, socket.destroyed ? 'gone' : 'aside');
+      this.finish(socket, tap, socket.destroyed ? 'gone' : 'aside', undefined);
     }
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Every Node.js internal the cache relies on, in one place (checked against Node 20's
+ * Every Node.js internal the cache relies on, in one place (checked against Node 20's and 24's
  * lib/_tls_wrap.js and src/crypto/crypto_tls.cc):
  *
  * - `tls.Server` wraps each raw socket in its `'connection'` listener, a function named
@@ -9,7 +9,8 @@
  *   `setSessionTimeout`, `setOptions` (`SSL_CTX_set_options`), `getMaxProto`, `getCertificate`
  *   (DER) and `getTicketKeys`/`setTicketKeys` methods back `tls.createSecureContext`.
  * - `'newSession'` and `'resumeSession'` listeners run inside the TLSWrap's async scope, so
- *   `async_hooks.executionAsyncResource()` is the TLSWrap; its `_parentWrap` is the raw socket.
+ *   `async_hooks.executionAsyncResource()` is the TLSWrap; its `_parentWrap` is the raw socket
+ *   and its `getServername()` (what `TLSSocket#getServername` calls) is `SSL_get_servername`.
  * - A server-side `TLSSocket` made from a raw socket keeps it as `_parent`.
  * - `tlsConnectionListener` reads `server._sharedCreds` synchronously, once, to make the
  *   connection's OpenSSL `SSL` (options such as `SSL_OP_NO_TICKET` are copied from the context
@@ -62,6 +63,10 @@ export interface ServerInternals extends TlsServer {
 
 /** What the cache knows about one raw connection, kept on the raw socket. */
 export interface ConnectionState {
+  /** The first flight as read (ClientHello records first) until a lookup parses it. */
+  flight: Buffer | undefined;
+  /** Once parsed: whether the ClientHello could be read; the fields below are set only then. */
+  readable: boolean;
   /** SNI of the ClientHello, lower case; `''` without SNI. */
   serverName: string;
   /** The ClientHello offers TLS 1.3. */
@@ -133,6 +138,17 @@ export function hasVirtualHosts(server: ServerInternals): boolean {
 export function currentConnection(): ConnectionState | undefined {
   const raw = (executionAsyncResource() as { _parentWrap?: object } | undefined)?._parentWrap;
   return raw === undefined ? undefined : connections.get(raw);
+}
+
+/**
+ * The server name of the handshake whose `'newSession'` is being emitted, lower case (`''`
+ * without SNI), as OpenSSL read it from this handshake's ClientHello (`SSL_get_servername`:
+ * the client's request in a full handshake and in any TLS 1.3 one).
+ */
+export function currentServerName(): string {
+  const wrap = executionAsyncResource() as { getServername?: () => unknown } | undefined;
+  const name = typeof wrap?.getServername === 'function' ? wrap.getServername() : undefined;
+  return typeof name === 'string' ? name.toLowerCase() : '';
 }
 
 /** The connection a server-side TLS socket was made from. */

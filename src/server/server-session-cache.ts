@@ -6,7 +6,7 @@ import { TlsSession } from '../session/index.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { warnIfUnsealed } from '../stores/store-traits.js';
 import { BudgetExceededError } from '../util/budget.js';
-import type { ClientHelloInfo } from '../wire/index.js';
+import { type HelloLookup, readHelloLookup } from '../wire/index.js';
 import { BudgetClock } from './budget-clock.js';
 import { refuseClientCertificate } from './client-certificate.js';
 import { defaultStore } from './default-store.js';
@@ -16,6 +16,7 @@ import {
   type ConnectionState,
   connectionOf,
   currentConnection,
+  currentServerName,
   currentWrap,
   findTlsConnectionListener,
   hasVirtualHosts,
@@ -264,8 +265,8 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     this.#server = s;
     this.#original = original;
     // Connections still reading their hello after a detach go to this server's own listener.
-    this.#tap = new HelloTap(this.#opts.helloTimeoutMs, (socket, outcome, hello) =>
-      this.#handOff(s, original, socket, outcome, hello),
+    this.#tap = new HelloTap(this.#opts.helloTimeoutMs, (socket, outcome, flight) =>
+      this.#handOff(s, original, socket, outcome, flight),
     );
     s[kCache] = this;
     this.#timeoutS = this.#opts.timeout ?? (s.sessionTimeout || 300);
@@ -459,33 +460,31 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     original: (socket: Socket) => void,
     socket: Socket,
     outcome: TapOutcome,
-    hello: ClientHelloInfo | undefined,
+    flight: Buffer | undefined,
   ): void {
     // The context is read when the connection is made: a setSecureContext() during the hello counts.
     if (this.#server === server) this.#syncContext(server);
     let creds = this.#allStateful && this.#server === server ? this.#statefulCreds : undefined;
-    if (hello !== undefined) {
-      // Keep only what the lookups need, not the hello's bytes.
-      let psk: Buffer | undefined;
-      // OpenSSL looks up stateful identities in order and Node can load one session only: the
-      // session offered must be the one of the first identity that has a session id's length.
-      for (const p of hello.pskIdentities ?? []) {
-        if (p.identity.length === STATEFUL_IDENTITY_LENGTH) {
-          psk = Buffer.from(p.identity);
-          break;
-        }
-      }
+    let readable = flight !== undefined;
+    if (flight !== undefined) {
+      // Parsed only when something needs it (#readHello): a lookup, or the choice of context in
+      // tickets 'auto', where the offered versions decide between the two contexts.
       const state: ConnectionState = {
-        serverName: (hello.serverName ?? '').toLowerCase(),
-        offersTls13: hello.highestVersion >= TLS1_3,
-        pskIdentity: psk,
+        flight,
+        readable: false,
+        serverName: '',
+        offersTls13: false,
+        pskIdentity: undefined,
         keys: undefined,
         offer: undefined,
         secure: false,
         failed: false,
       };
       setConnectionState(socket, state);
-      if (state.offersTls13 && this.#tls13Capable && this.#server === server) creds = this.#statefulCreds;
+      if (creds === undefined && this.#tls13Capable && this.#server === server) {
+        readable = this.#readHello(state);
+        if (readable && state.offersTls13) creds = this.#statefulCreds;
+      }
     } else {
       this.#stats.helloUnavailable++;
       // The readable side is over: nothing is left for the TLS stack to answer.
@@ -499,7 +498,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     // Input the cache could not read goes to Node as a server without session listeners gets it:
     // Node's own hello parser, started for every socket when such listeners exist, waits for a
     // record OpenSSL 3.5 refuses at once. Nothing could be looked up for it anyway.
-    const bare = hello === undefined && this.#server === server;
+    const bare = !readable && this.#server === server;
     try {
       // Node reads _sharedCreds and the session listeners once, synchronously, to make the
       // connection (node-internals.ts).
@@ -524,6 +523,28 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
   }
 
+  /** Parses the connection's ClientHello once, on the first lookup; false when it cannot be read. */
+  #readHello(conn: ConnectionState): boolean {
+    const flight = conn.flight;
+    if (flight === undefined) return conn.readable;
+    conn.flight = undefined;
+    let hello: HelloLookup;
+    try {
+      // Only what the lookups need, not the hello's bytes. OpenSSL looks up stateful identities
+      // in order and Node can load one session only: the session offered must be the one of
+      // the first identity that has a session id's length.
+      hello = readHelloLookup(flight, STATEFUL_IDENTITY_LENGTH);
+    } catch {
+      this.#stats.helloUnavailable++;
+      return false;
+    }
+    conn.pskIdentity = hello.pskIdentity;
+    conn.serverName = (hello.serverName ?? '').toLowerCase();
+    conn.offersTls13 = hello.highestVersion >= TLS1_3;
+    conn.readable = true;
+    return true;
+  }
+
   readonly #onSecure = (socket: TLSSocket): void => {
     const st = this.#stats;
     st.acceptGood++;
@@ -533,6 +554,8 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       const conn = connectionOf(socket);
       if (conn !== undefined) {
         conn.secure = true;
+        // No lookup comes after the handshake: the bytes of a hello never parsed can go.
+        conn.flight = undefined;
         const offer = conn.offer as Offer | undefined;
         if (offer !== undefined) {
           conn.offer = undefined;
@@ -650,11 +673,19 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     // Write-behind: the handshake goes on at once and the write runs under its time budget.
     // Waiting would add the store's write latency to every full handshake; the cost is that a
     // client reconnecting faster than the write misses (an in-memory store writes synchronously).
-    void this.#storeSession(id, der, tls13, currentConnection());
+    const conn = currentConnection();
+    // OpenSSL has read this handshake's hello by now: its server name needs no parse here.
+    void this.#storeSession(id, der, tls13, conn, conn === undefined ? undefined : currentServerName());
     done();
   };
 
-  async #storeSession(id: Buffer, der: Buffer, tls13: boolean, conn: ConnectionState | undefined): Promise<void> {
+  async #storeSession(
+    id: Buffer,
+    der: Buffer,
+    tls13: boolean,
+    conn: ConnectionState | undefined,
+    serverName: string | undefined,
+  ): Promise<void> {
     const key = this.#storeKey(id);
     const name = keyName(key);
     const now = this.#opts.now();
@@ -667,7 +698,6 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
         void this.#dropRemoved(e.key, e.id, 'evicted');
       }
     }
-    const serverName = conn?.serverName;
     const value = encodeRecord({ tls13, serverName, createdMs: now, expiresMs, der });
     if (conn !== undefined) addKey(conn, key);
     let pending: Promise<void>;
@@ -689,7 +719,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
 
   readonly #onResumeSession = (legacyId: Buffer, callback: ResumeCallback): void => {
     const conn = currentConnection();
-    if (conn === undefined) {
+    if (conn === undefined || !this.#readHello(conn)) {
       this.#stats.misses++;
       this.emit('miss', legacyId, 'no-hello');
       callback(null, null);

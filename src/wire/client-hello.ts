@@ -111,7 +111,8 @@ function u16List(b: Buffer, s: number, e: number, what: string): number[] {
   return out;
 }
 
-function parseServerName(b: Buffer, s: number, e: number): string | undefined {
+/** server_name (0) extension body in [s, e): its host_name, checked as OpenSSL does. */
+export function parseServerName(b: Buffer, s: number, e: number): string | undefined {
   need(s, 2, e, 'server_name list length');
   const listLen = u16(b, s);
   if (listLen === 0 || s + 2 + listLen !== e) {

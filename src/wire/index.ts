@@ -19,3 +19,5 @@ export {
   PSK_KE,
   PSK_DHE_KE,
 } from './constants.js';
+export { singleRecordHelloLength } from './hello-frame.js';
+export { readHelloLookup, helloLookupOfBody, type HelloLookup } from './hello-lookup.js';

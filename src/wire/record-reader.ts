@@ -16,6 +16,7 @@ import {
   RECORD_HEADER_LENGTH,
 } from './constants.js';
 import { ClientHelloError } from './errors.js';
+import { singleRecordHelloLength } from './hello-frame.js';
 
 /**
  * Where a {@link ClientHelloReader} stands:
@@ -310,6 +311,13 @@ export class ClientHelloReader {
  *   beyond `maxBytes`, `ERR_HELLO_MALFORMED` otherwise.
  */
 export function parseClientHelloRecords(bytes: Uint8Array, opts: ClientHelloReaderOptions = {}): ClientHelloInfo {
+  // One record holding the whole hello: parse it in place, as the reader would, without one.
+  const max = opts.maxBytes ?? DEFAULT_MAX_HELLO_BYTES;
+  const bodyLength = Number.isSafeInteger(max) && max >= 0 ? singleRecordHelloLength(bytes, max) : -1;
+  if (bodyLength >= 0) {
+    const start = RECORD_HEADER_LENGTH + HANDSHAKE_HEADER_LENGTH;
+    return parseClientHello(asBuffer(bytes).subarray(start, start + bodyLength));
+  }
   const reader = new ClientHelloReader(opts);
   if (reader.feed(bytes) === 'need-more') reader.end();
   if (reader.hello !== undefined) return reader.hello;

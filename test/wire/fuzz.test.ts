@@ -12,8 +12,11 @@ import {
   type ClientHelloErrorCode,
   type ClientHelloInfo,
   ClientHelloReader,
+  type HelloLookup,
+  helloLookupOfBody,
   parseClientHello,
   parseClientHelloRecords,
+  readHelloLookup,
 } from '../../src/wire/index.js';
 import { bodyOf, captureNodeHello, captureOpensslHello, nodeConnect, prng, randInt, startTlsServer } from './fixtures.js';
 import { alpnData, be, ext, helloBody, helloMessage, pskData, sniData, vec } from './hello-builder.js';
@@ -193,6 +196,25 @@ describe('ClientHello fuzzing', () => {
       } catch (e) {
         assert.ok(e instanceof ClientHelloError, `case ${i}: records threw ${String(e)}`);
         viaRecords = e;
+      }
+
+      // The lookup reader (what a server cache parses) accepts exactly what the parser accepts,
+      // and agrees with it on what it returns, from the body and from the record.
+      const lookups: Array<HelloLookup | undefined> = [];
+      for (const read of [() => helloLookupOfBody(body, 32), () => readHelloLookup(rec, 32)]) {
+        try {
+          lookups.push(read());
+        } catch (e) {
+          assert.ok(e instanceof ClientHelloError, `case ${i}: lookup reader threw ${String(e)}`);
+          lookups.push(undefined);
+        }
+      }
+      for (const lookup of lookups) {
+        assert.equal(lookup === undefined, hello === undefined, `case ${i}: the lookup reader disagrees on acceptance`);
+        if (lookup === undefined || hello === undefined) continue;
+        assert.equal(lookup.serverName, hello.serverName, `case ${i}`);
+        assert.equal(lookup.highestVersion, hello.highestVersion, `case ${i}`);
+        assert.deepEqual(lookup.pskIdentity, hello.pskIdentities?.find((p) => p.identity.length === 32)?.identity, `case ${i}`);
       }
 
       if (hello === undefined) {
