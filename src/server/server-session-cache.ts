@@ -24,7 +24,7 @@ import {
   type ServerInternals,
   setConnectionState,
   wrapAlive,
-} from './node-internals.js';
+} from '../node/server-internals.js';
 import { type ResolvedOptions, resolveOptions, type ServerSessionCacheOptions, SessionCacheMode } from './options.js';
 import { deriveSessionIdContext } from './session-id-context.js';
 import { SessionIndex } from './session-index.js';
@@ -501,7 +501,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     const bare = !readable && this.#server === server;
     try {
       // Node reads _sharedCreds and the session listeners once, synchronously, to make the
-      // connection (node-internals.ts).
+      // connection (src/node/server-internals.ts).
       if (creds !== undefined) server._sharedCreds = creds;
       if (bare) {
         server.removeListener('newSession', this.#onNewSession);

@@ -9,7 +9,7 @@
  * same configuration share sessions; servers with different ones never do.
  */
 import { createHash, type Hash } from 'node:crypto';
-import type { ServerInternals } from './node-internals.js';
+import type { ServerInternals } from '../node/server-internals.js';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END \1-----/g;
 
