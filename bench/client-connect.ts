@@ -194,14 +194,20 @@ export interface ClientInstructionCounts {
  * under valgrind; the TLS server runs outside valgrind. Counts do not depend on the machine's
  * load, unlike the rates.
  */
-export async function countClientInstructions(opts: { warm?: number; n?: number } = {}): Promise<ClientInstructionCounts[]> {
+export async function countClientInstructions(
+  opts: { warm?: number; n?: number } = {},
+): Promise<ClientInstructionCounts[]> {
   const warm = opts.warm ?? Number(process.env['BENCH_WARM'] ?? 3000);
   const n = opts.n ?? Number(process.env['BENCH_N'] ?? 1000);
   const dir = await mkdtemp(join(tmpdir(), 'client-connect-cg-'));
   const out: ClientInstructionCounts[] = [];
   try {
     for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
-      const row: ClientInstructionCounts = { version, perConnection: { store: 0, bare: 0 }, resumedShare: { store: 0, bare: 0 } };
+      const row: ClientInstructionCounts = {
+        version,
+        perConnection: { store: 0, bare: 0 },
+        resumedShare: { store: 0, bare: 0 },
+      };
       for (const kind of ['bare', 'store'] as const) {
         const file = join(dir, `${version}-${kind}.out`);
         const child = spawn(
@@ -223,7 +229,8 @@ export async function countClientInstructions(opts: { warm?: number; n?: number 
         const exited = once(child, 'exit');
         const lines = createInterface({ input: child.stdout! });
         const next = () => Promise.race([once(lines, 'line').then(([l]) => l as string), exited.then(() => '')]);
-        if ((await next()) !== 'ready') throw new Error(`client-connect ${version} ${kind} under callgrind did not start`);
+        if ((await next()) !== 'ready')
+          throw new Error(`client-connect ${version} ${kind} under callgrind did not start`);
         await execFileP('callgrind_control', ['-i', 'on', String(child.pid)]);
         child.stdin!.write(`${n}\n`);
         const reused = Number(await next());
@@ -300,7 +307,11 @@ async function scenarioInChild(version: Version, quick: boolean): Promise<Client
 }
 
 if (isMain(import.meta.url) && process.argv.includes('--instructions-child')) {
-  const [version, kind, warm] = process.argv.slice(process.argv.indexOf('--instructions-child') + 1) as [Version, 'bare' | 'store', string];
+  const [version, kind, warm] = process.argv.slice(process.argv.indexOf('--instructions-child') + 1) as [
+    Version,
+    'bare' | 'store',
+    string,
+  ];
   await instructionsChild(version, kind, Number(warm));
   process.exit(0);
 } else if (isMain(import.meta.url) && process.argv.includes('--instructions')) {

@@ -32,7 +32,8 @@ const BENCHES: Bench[] = [
     run: async (o) => {
       if (o.quick) return { skipped: `${QUICK_SKIP} (callgrind takes about 30 minutes)` };
       const version = valgrindVersion();
-      if (version === undefined) return { skipped: "valgrind not installed (Debian's package: apt-get install valgrind)" };
+      if (version === undefined)
+        return { skipped: "valgrind not installed (Debian's package: apt-get install valgrind)" };
       return { counts: await (await import('./server-resume.js')).countInstructions() };
     },
     rows: (r: { counts?: import('./server-resume.js').InstructionCounts[]; skipped?: string }) =>
@@ -42,21 +43,32 @@ const BENCHES: Bench[] = [
     name: 'client-instructions',
     run: async (o) => {
       if (o.quick) return { skipped: `${QUICK_SKIP} (callgrind takes minutes)` };
-      if (valgrindVersion() === undefined) return { skipped: "valgrind not installed (Debian's package: apt-get install valgrind)" };
+      if (valgrindVersion() === undefined)
+        return { skipped: "valgrind not installed (Debian's package: apt-get install valgrind)" };
       return { counts: await (await import('./client-connect.js')).countClientInstructions() };
     },
     rows: (r: { counts?: import('./client-connect.js').ClientInstructionCounts[]; skipped?: string }) =>
       VERSIONS.map((v) => {
         const c = r.counts?.find((x) => x.version === v);
-        const row = { bench: 'client-instructions', metric: `${v} client instructions per connection through store.connect`, goal: { max: 1.03 } };
+        const row = {
+          bench: 'client-instructions',
+          metric: `${v} client instructions per connection through store.connect`,
+          goal: { max: 1.03 },
+        };
         const pct = (x: number) => `${(x * 100).toFixed(0)}% resumed`;
         return c === undefined
-          ? skippedRow({ ...row, baseline: { name: 'tls.connect, session by hand', value: Number.NaN } }, r.skipped ?? 'not counted')
+          ? skippedRow(
+              { ...row, baseline: { name: 'tls.connect, session by hand', value: Number.NaN } },
+              r.skipped ?? 'not counted',
+            )
           : {
               ...row,
               metric: `${row.metric} (${pct(c.resumedShare.store)})`,
               value: c.perConnection.store,
-              baseline: { name: `tls.connect, session by hand (${pct(c.resumedShare.bare)})`, value: c.perConnection.bare },
+              baseline: {
+                name: `tls.connect, session by hand (${pct(c.resumedShare.bare)})`,
+                value: c.perConnection.bare,
+              },
             };
       }),
   },
@@ -162,25 +174,35 @@ const BENCHES: Bench[] = [
     name: 'stores-ops',
     run: async (o) => (await import('./stores-ops.js')).run(o),
     rows: (r: import('./stores-ops.js').StoresOpsResult) =>
-      Object.entries(r.perSecond).flatMap(([store, ops]) =>
-        (['set', 'get', 'take'] as const).map((op) => ({
-          bench: 'stores-ops',
-          metric: `${store} ${op} ops/s`,
-          value: ops[op],
-          ...(store === 'MemoryStore' ? { baseline: { name: 'lru-cache', value: r.perSecond['lru-cache']?.[op] ?? 0 } } : {}),
-        })),
-      ).concat(
-        Object.entries(r.skipped).flatMap(([store, why]) =>
-          (['set', 'get', 'take'] as const).map((op) => skippedRow({ bench: 'stores-ops', metric: `${store} ${op} ops/s` }, why)),
+      Object.entries(r.perSecond)
+        .flatMap(([store, ops]) =>
+          (['set', 'get', 'take'] as const).map((op) => ({
+            bench: 'stores-ops',
+            metric: `${store} ${op} ops/s`,
+            value: ops[op],
+            ...(store === 'MemoryStore'
+              ? { baseline: { name: 'lru-cache', value: r.perSecond['lru-cache']?.[op] ?? 0 } }
+              : {}),
+          })),
+        )
+        .concat(
+          Object.entries(r.skipped).flatMap(([store, why]) =>
+            (['set', 'get', 'take'] as const).map((op) =>
+              skippedRow({ bench: 'stores-ops', metric: `${store} ${op} ops/s` }, why),
+            ),
+          ),
         ),
-      ),
   },
   {
     name: 'stores-resume',
     run: async (o) => (await import('./stores-resume.js')).run(o),
     rows: (r: import('./stores-resume.js').StoresResumeResult) => [
       ...Object.entries(r.perSecond).flatMap(([store, byVersion]) =>
-        VERSIONS.map((v) => ({ bench: 'stores-resume', metric: `${v} resumed handshakes/s, ${store}`, value: byVersion[v] })),
+        VERSIONS.map((v) => ({
+          bench: 'stores-resume',
+          metric: `${v} resumed handshakes/s, ${store}`,
+          value: byVersion[v],
+        })),
       ),
       ...Object.entries(r.skipped).flatMap(([store, why]) =>
         VERSIONS.map((v) => skippedRow({ bench: 'stores-resume', metric: `${v} resumed handshakes/s, ${store}` }, why)),
@@ -194,7 +216,10 @@ const BENCHES: Bench[] = [
         const redis = r.perServerCpuSecond.RedisStore?.[v];
         const memory = r.perServerCpuSecond.MemoryStore?.[v];
         return redis === undefined || memory === undefined
-          ? skippedRow({ ...row, baseline: { name: 'MemoryStore', value: Number.NaN } }, r.skipped.RedisStore ?? 'not measured')
+          ? skippedRow(
+              { ...row, baseline: { name: 'MemoryStore', value: Number.NaN } },
+              r.skipped.RedisStore ?? 'not measured',
+            )
           : { ...row, value: redis, baseline: { name: 'MemoryStore', value: memory } };
       }),
     ],
@@ -265,7 +290,8 @@ async function main(): Promise<void> {
   // do; only the rows a quick run leaves out by design may be skipped.
   if (IN_CI) {
     for (const r of rows) {
-      if (r.skipped !== undefined && !r.skipped.startsWith(QUICK_SKIP)) failures.push(`${r.bench} (${r.metric} skipped: ${r.skipped})`);
+      if (r.skipped !== undefined && !r.skipped.startsWith(QUICK_SKIP))
+        failures.push(`${r.bench} (${r.metric} skipped: ${r.skipped})`);
     }
   }
   const outAt = process.argv.indexOf('--out');
@@ -275,7 +301,8 @@ async function main(): Promise<void> {
   await writeFile(join(dir, 'latest.json'), `${JSON.stringify({ machine: host, quick, results, rows }, null, 2)}\n`);
   const table = markdownTable(rows, host);
   await writeFile(join(dir, 'latest.md'), table);
-  if (bars.length > 0) await writeFile(join(dir, 'handshakes.svg'), barChartSvg(bars, 'Handshakes per second (loopback)'));
+  if (bars.length > 0)
+    await writeFile(join(dir, 'handshakes.svg'), barChartSvg(bars, 'Handshakes per second (loopback)'));
   process.stdout.write(table);
   if (failures.length > 0) {
     process.stderr.write(`failed: ${failures.join(', ')}\n`);

@@ -168,7 +168,10 @@ async function nodeResume(server: Server, seconds: number): Promise<Sample> {
 }
 
 /** Runs each contender once per round, alternating; figures pooled over the rounds. */
-async function rounds<K extends string>(contenders: Record<K, () => Promise<Sample>>, n: number): Promise<Record<K, SetupRate>> {
+async function rounds<K extends string>(
+  contenders: Record<K, () => Promise<Sample>>,
+  n: number,
+): Promise<Record<K, SetupRate>> {
   const keys = Object.keys(contenders) as K[];
   const samples = Object.fromEntries(keys.map((k) => [k, [] as Sample[]])) as Record<K, Sample[]>;
   for (let r = 0; r < n; r++) {
@@ -214,7 +217,8 @@ export async function run(opts: ServerResumeOptions): Promise<ServerResumeResult
     const resumed = {} as ServerResumeResult['resumed'];
     for (const v of opts.only === 'full' ? [] : versions) {
       const client = v === 'TLSv1.2' ? 'openssl s_time -reuse' : 'Node tls.connect, newest ticket';
-      const one = (m: Mode) => (v === 'TLSv1.2' ? () => sTime(servers[m], v, true, secs) : () => nodeResume(servers[m], secs));
+      const one = (m: Mode) =>
+        v === 'TLSv1.2' ? () => sTime(servers[m], v, true, secs) : () => nodeResume(servers[m], secs);
       // Map handlers do not resume TLS 1.3 (Node's tickets are off, OpenSSL's stateful tickets
       // need the PSK identity): TLS 1.3 resumption is compared with the tickets only.
       resumed[v] =
@@ -301,8 +305,18 @@ export async function countInstructions(
   const scenarios: Array<{ handshake: string; version: Version; resume: boolean; modes: Mode[] }> = [
     { handshake: 'TLSv1.3 full', version: 'TLSv1.3', resume: false, modes: ['plain', 'map', 'peek', 'cache'] },
     { handshake: 'TLSv1.2 full', version: 'TLSv1.2', resume: false, modes: ['plain', 'map', 'peek', 'cache'] },
-    { handshake: 'TLSv1.2 resumed', version: 'TLSv1.2', resume: true, modes: ['plain', 'map', 'peek', 'cache', 'redis', 'ring', 'control'] },
-    { handshake: 'TLSv1.3 resumed', version: 'TLSv1.3', resume: true, modes: ['plain', 'peek', 'cache', 'redis', 'ring'] },
+    {
+      handshake: 'TLSv1.2 resumed',
+      version: 'TLSv1.2',
+      resume: true,
+      modes: ['plain', 'map', 'peek', 'cache', 'redis', 'ring', 'control'],
+    },
+    {
+      handshake: 'TLSv1.3 resumed',
+      version: 'TLSv1.3',
+      resume: true,
+      modes: ['plain', 'peek', 'cache', 'redis', 'ring'],
+    },
   ];
   const out: InstructionCounts[] = [];
   const wantsRedis = opts.modes === undefined || opts.modes.includes('redis');
@@ -331,7 +345,9 @@ export async function countInstructions(
           if (calls0 !== undefined) {
             const calls1 = await redisCommandCalls(redis!.url);
             const delta = (names?: string[]) =>
-              [...calls1].filter(([k]) => names === undefined || names.includes(k)).reduce((a, [k, v]) => a + v - (calls0.get(k) ?? 0), 0);
+              [...calls1]
+                .filter(([k]) => names === undefined || names.includes(k))
+                .reduce((a, [k, v]) => a + v - (calls0.get(k) ?? 0), 0);
             // INFO itself runs once between the two readings.
             row.redisCommands = { all: (delta() - 1) / n, lookups: delta(['get', 'getdel', 'evalsha', 'eval']) / n };
           }
@@ -501,7 +517,8 @@ if (isMain(import.meta.url)) {
     for (const r of rows) {
       const plain = r.perHandshake.plain ?? Number.NaN;
       const cells = Object.entries(r.perHandshake).map(
-        ([m, v]) => `${m} ${(v / 1e6).toFixed(3)}M (${((v / plain - 1) * 100).toFixed(1)}%, ${pct(r.resumedShare[m as Mode]!)} resumed)`,
+        ([m, v]) =>
+          `${m} ${(v / 1e6).toFixed(3)}M (${((v / plain - 1) * 100).toFixed(1)}%, ${pct(r.resumedShare[m as Mode]!)} resumed)`,
       );
       process.stdout.write(`${r.handshake}: server instructions per handshake: ${cells.join(', ')}\n`);
     }
@@ -509,7 +526,9 @@ if (isMain(import.meta.url)) {
       if (row.skipped !== undefined) continue;
       const met = metOf(row);
       const goal = row.goal === undefined ? '' : ` (goal ${goalText(row)}: ${met ? 'met' : 'not met'})`;
-      process.stdout.write(`${row.metric}: ${row.value.toFixed(0)} vs ${row.baseline!.name} ${row.baseline!.value.toFixed(0)}, ratio ${ratioOf(row)!.toFixed(4)}${goal}\n`);
+      process.stdout.write(
+        `${row.metric}: ${row.value.toFixed(0)} vs ${row.baseline!.name} ${row.baseline!.value.toFixed(0)}, ratio ${ratioOf(row)!.toFixed(4)}${goal}\n`,
+      );
     }
     if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     process.exit(0);
@@ -525,7 +544,9 @@ if (isMain(import.meta.url)) {
   for (const row of rows(result)) {
     const base = row.baseline ? ` vs ${row.baseline.name} ${fmtRate(row.baseline.value)}` : '';
     const ratio = ratioOf(row);
-    process.stdout.write(`${row.metric}: ${fmtRate(row.value)}${base}${ratio === undefined ? '' : ` ratio ${ratio.toFixed(3)}`}\n`);
+    process.stdout.write(
+      `${row.metric}: ${fmtRate(row.value)}${base}${ratio === undefined ? '' : ` ratio ${ratio.toFixed(3)}`}\n`,
+    );
   }
   if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

@@ -36,9 +36,20 @@ export interface SessionDecodeResult {
 async function makeSessions(): Promise<{ server: Buffer[]; client: Buffer[] }> {
   const server: Buffer[] = [];
   const client: Buffer[] = [];
-  for (const [type, v] of [['ecdsa', 'TLSv1.2'], ['ecdsa', 'TLSv1.3'], ['rsa', 'TLSv1.2'], ['rsa', 'TLSv1.3']] as const) {
+  for (const [type, v] of [
+    ['ecdsa', 'TLSv1.2'],
+    ['ecdsa', 'TLSv1.3'],
+    ['rsa', 'TLSv1.2'],
+    ['rsa', 'TLSv1.3'],
+  ] as const) {
     const { key, cert } = await benchCert(type);
-    const tlsServer = createServer({ key, cert, minVersion: v, maxVersion: v, secureOptions: constants.SSL_OP_NO_TICKET });
+    const tlsServer = createServer({
+      key,
+      cert,
+      minVersion: v,
+      maxVersion: v,
+      secureOptions: constants.SSL_OP_NO_TICKET,
+    });
     tlsServer.on('newSession', (_id: Buffer, der: Buffer, cb: () => void) => {
       server.push(der);
       cb();
@@ -74,13 +85,18 @@ async function compare(sessions: Buffer[], parseCertificate: boolean, quick: boo
       },
       asn1js: (n) => {
         for (let k = 0; k < n; k++) {
-          if (fromBER(asn1(sessions[i++ % sessions.length]!)).offset === -1) throw new Error('asn1js failed to decode a session');
+          if (fromBER(asn1(sessions[i++ % sessions.length]!)).offset === -1)
+            throw new Error('asn1js failed to decode a session');
         }
       },
     },
     { rounds: quick ? 3 : 7, roundMs: quick ? 150 : 400 },
   );
-  return { sessions: sessions.length, tlsSessionPerSecond: rates['tlsSession']!.perSecond, asn1jsPerSecond: rates['asn1js']!.perSecond };
+  return {
+    sessions: sessions.length,
+    tlsSessionPerSecond: rates['tlsSession']!.perSecond,
+    asn1jsPerSecond: rates['asn1js']!.perSecond,
+  };
 }
 
 export async function run({ quick = false }: { quick?: boolean } = {}): Promise<SessionDecodeResult> {

@@ -48,7 +48,13 @@ export interface SessionMemoryResult {
 /** One real server session DER of `version` (stateful: SSL_OP_NO_TICKET). */
 async function realSession(version: Version): Promise<Buffer> {
   const { key, cert } = await benchCert('ecdsa');
-  const server = createServer({ key, cert, minVersion: version, maxVersion: version, secureOptions: constants.SSL_OP_NO_TICKET });
+  const server = createServer({
+    key,
+    cert,
+    minVersion: version,
+    maxVersion: version,
+    secureOptions: constants.SSL_OP_NO_TICKET,
+  });
   let der: Buffer | undefined;
   server.on('newSession', (_id: Buffer, d: Buffer, done: () => void) => {
     der ??= Buffer.from(d);
@@ -80,7 +86,9 @@ async function measureHere(kind: Kind, version: Version, n: number): Promise<Mem
   const der = await realSession(version);
   const dir = await mkdtemp(join(tmpdir(), 'bench-memory-'));
   const store: SessionStore =
-    kind === 'MemoryStore' ? new MemoryStore({ maxEntries: n + 1 }) : new SqliteStore({ path: join(dir, 'sessions.db') });
+    kind === 'MemoryStore'
+      ? new MemoryStore({ maxEntries: n + 1 })
+      : new SqliteStore({ path: join(dir, 'sessions.db') });
   const server: Server = createServer({});
   const cache = new ServerSessionCache({ store, maxSessions: n + 1 }).attach(server);
   try {
@@ -104,7 +112,15 @@ async function measureHere(kind: Kind, version: Version, n: number): Promise<Mem
 }
 
 async function measureInChild(kind: Kind, version: Version, n: number): Promise<MemoryFigure> {
-  const args = [...process.execArgv, '--expose-gc', fileURLToPath(import.meta.url), '--child', kind, version, String(n)];
+  const args = [
+    ...process.execArgv,
+    '--expose-gc',
+    fileURLToPath(import.meta.url),
+    '--child',
+    kind,
+    version,
+    String(n),
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8');
@@ -116,7 +132,13 @@ async function measureInChild(kind: Kind, version: Version, n: number): Promise<
   return JSON.parse(out.trim().split('\n').at(-1)!) as MemoryFigure;
 }
 
-export async function run({ quick = false, sessions }: { quick?: boolean; sessions?: number } = {}): Promise<SessionMemoryResult> {
+export async function run({
+  quick = false,
+  sessions,
+}: {
+  quick?: boolean;
+  sessions?: number;
+} = {}): Promise<SessionMemoryResult> {
   const n = sessions ?? (quick ? 10_000 : 100_000);
   const figures: MemoryFigure[] = [];
   const skipped: SessionMemoryResult['skipped'] = {};

@@ -168,12 +168,16 @@ export async function run({ quick = false }: { quick?: boolean } = {}): Promise<
 
 if (isMain(import.meta.url)) {
   const r = await run({ quick: process.argv.includes('--quick') });
-  console.log(`store operations/s, awaited one by one (${r.opsPerRound} per op and round, median of 250-call chunks over ${r.rounds} rounds)`);
+  console.log(
+    `store operations/s, awaited one by one (${r.opsPerRound} per op and round, median of 250-call chunks over ${r.rounds} rounds)`,
+  );
   console.log(`  ${'store'.padEnd(19)} ${OPS.map((o) => o.padStart(8)).join(' ')}`);
   for (const [name, rates] of Object.entries(r.perSecond)) {
     console.log(`  ${name.padEnd(19)} ${OPS.map((o) => fmtRate(rates[o]).padStart(8)).join(' ')}`);
   }
   for (const [name, why] of Object.entries(r.skipped)) console.log(`  ${name}: skipped (${why})`);
-  console.log(`  MemoryStore / lru-cache: ${OPS.map((o) => `${o} ${r.memoryVsLru[o].toFixed(2)}x`).join(', ')} (goal: >= 1)`);
+  console.log(
+    `  MemoryStore / lru-cache: ${OPS.map((o) => `${o} ${r.memoryVsLru[o].toFixed(2)}x`).join(', ')} (goal: >= 1)`,
+  );
   console.log(JSON.stringify(r));
 }

@@ -85,9 +85,14 @@ interface Member {
 
 async function startMember(kind: Kind, env: NodeJS.ProcessEnv, cpus: Cpus | undefined): Promise<Member> {
   const argv = [...process.execArgv, fileURLToPath(import.meta.url), '--serve', kind];
-  const options = { stdio: ['pipe', 'pipe', 'inherit'] as ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } };
+  const options = {
+    stdio: ['pipe', 'pipe', 'inherit'] as ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  };
   const child =
-    cpus === undefined ? spawn(process.execPath, argv, options) : spawn('taskset', ['-c', cpus.server, process.execPath, ...argv], options);
+    cpus === undefined
+      ? spawn(process.execPath, argv, options)
+      : spawn('taskset', ['-c', cpus.server, process.execPath, ...argv], options);
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${kind} server did not start`)), 20_000);
@@ -123,7 +128,10 @@ async function serve(kind: Kind): Promise<void> {
   if (kind === 'MemoryStore') store = new MemoryStore();
   else if (kind === 'SqliteStore') store = new SqliteStore({ path: process.env['BENCH_SQLITE']! });
   else {
-    const redis = new RedisStore({ url: process.env['BENCH_REDIS']!, prefix: `bench-${kind === 'RedisStore' ? 'plain' : 'sealed'}:` });
+    const redis = new RedisStore({
+      url: process.env['BENCH_REDIS']!,
+      prefix: `bench-${kind === 'RedisStore' ? 'plain' : 'sealed'}:`,
+    });
     await redis.ready();
     store = kind === 'RedisStore' ? redis : new EncryptedStore(redis, { key: { id: 'bench', key: randomBytes(32) } });
   }
@@ -147,7 +155,11 @@ async function serve(kind: Kind): Promise<void> {
   });
 }
 
-function handshake(port: number, version: Version, session: Buffer | undefined): Promise<{ reused: boolean; session: Buffer | undefined }> {
+function handshake(
+  port: number,
+  version: Version,
+  session: Buffer | undefined,
+): Promise<{ reused: boolean; session: Buffer | undefined }> {
   return new Promise((resolve, reject) => {
     let latest = session;
     let reused = false;
@@ -179,7 +191,11 @@ function handshake(port: number, version: Version, session: Buffer | undefined):
   });
 }
 
-async function measure(member: Member, version: Version, ms: number): Promise<{ rate: number; capacity: number; share: number }> {
+async function measure(
+  member: Member,
+  version: Version,
+  ms: number,
+): Promise<{ rate: number; capacity: number; share: number }> {
   const port = member.port;
   let resumed = 0;
   let total = 0;
@@ -279,7 +295,8 @@ export async function run({ quick = false }: { quick?: boolean } = {}): Promise<
       roundMs,
     };
   } finally {
-    if (pin !== undefined) spawnSync('taskset', ['-p', '-c', `0-${cpus().length - 1}`, String(process.pid)], { stdio: 'ignore' });
+    if (pin !== undefined)
+      spawnSync('taskset', ['-p', '-c', `0-${cpus().length - 1}`, String(process.pid)], { stdio: 'ignore' });
     await Promise.all([...members.values()].map((m) => m.stop()));
     await redis?.dispose();
     await rm(dir, { recursive: true, force: true });
@@ -292,7 +309,9 @@ if (isMain(import.meta.url)) {
     await serve(process.argv[at + 1] as Kind);
   } else {
     const r = await run({ quick: process.argv.includes('--quick') });
-    console.log(`resumed handshakes, ${CONCURRENCY} connections at a time (median of ${r.rounds} rounds of ${r.roundMs} ms; ${r.placement})`);
+    console.log(
+      `resumed handshakes, ${CONCURRENCY} connections at a time (median of ${r.rounds} rounds of ${r.roundMs} ms; ${r.placement})`,
+    );
     console.log(`  ${'store'.padEnd(18)} ${VERSIONS.map((v) => `${v} per s / per server CPU s`.padEnd(34)).join('')}`);
     for (const [kind, rates] of Object.entries(r.perSecond)) {
       const cap = r.perServerCpuSecond[kind as Kind]!;

@@ -53,7 +53,10 @@ export interface TicketsRingResult {
 }
 
 /** ns per call of the ring's callback, as Node calls it (`this` = the native context). */
-async function callbackCost(creds: { key: string; cert: string }, calls: number): Promise<{ encrypt: number; decrypt: number }> {
+async function callbackCost(
+  creds: { key: string; cert: string },
+  calls: number,
+): Promise<{ encrypt: number; decrypt: number }> {
   const server = createServer(creds);
   const ring = new TicketKeyRing();
   await ring.rotate();
@@ -84,7 +87,9 @@ interface Server {
 }
 
 async function startServer(mode: Mode, creds: { key: string; cert: string }): Promise<Server> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CHILD, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CHILD, mode], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const exited = once(child, 'exit');
   child.stdin!.write(`${JSON.stringify(creds)}\n`);
   const lines = createInterface({ input: child.stdout! });
@@ -109,7 +114,12 @@ async function startServer(mode: Mode, creds: { key: string; cert: string }): Pr
 }
 
 /** One sequential connection: its duration in ms and whether it resumed; keeps the newest ticket. */
-async function connectOnce(port: number, version: Version, state: { session?: Buffer }, resume: boolean): Promise<[number, boolean]> {
+async function connectOnce(
+  port: number,
+  version: Version,
+  state: { session?: Buffer },
+  resume: boolean,
+): Promise<[number, boolean]> {
   const t0 = process.hrtime.bigint();
   const session = resume ? state.session : undefined;
   const c = connect({
@@ -133,7 +143,13 @@ async function connectOnce(port: number, version: Version, state: { session?: Bu
 }
 
 /** `connections`: per server and case (default 1500, quick 100). */
-export async function run({ quick = false, connections }: { quick?: boolean; connections?: number } = {}): Promise<TicketsRingResult> {
+export async function run({
+  quick = false,
+  connections,
+}: {
+  quick?: boolean;
+  connections?: number;
+} = {}): Promise<TicketsRingResult> {
   const creds = await benchCert('ecdsa');
   const servers = {} as Record<Mode, Server>;
   try {
@@ -153,7 +169,8 @@ export async function run({ quick = false, connections }: { quick?: boolean; con
       const reused: Record<Mode, number> = { single: 0, ring: 0 };
       const resume = kind === 'resumed';
       // Warm-up, and a first ticket from each server.
-      for (let i = 0; i < 20; i++) for (const m of ['single', 'ring'] as const) await connectOnce(servers[m].port, version, state[m], resume);
+      for (let i = 0; i < 20; i++)
+        for (const m of ['single', 'ring'] as const) await connectOnce(servers[m].port, version, state[m], resume);
       const cpu0 = { single: await servers.single.cpu(), ring: await servers.ring.cpu() };
       // Connections alternate between the two servers, so that whatever else the machine does
       // hits both alike; the order within each pair alternates too.
@@ -200,5 +217,7 @@ if (isMain(import.meta.url)) {
       `${x.version} ${x.kind.padEnd(7)} single ${fmtRate(x.single).padStart(6)}/s  ring ${fmtRate(x.ring).padStart(6)}/s  ratio ${x.ratio.toFixed(3)}; server CPU ${x.cpuUsPerHandshake.single.toFixed(0)} vs ${x.cpuUsPerHandshake.ring.toFixed(0)} µs/handshake, ratio ${x.cpuRatio.toFixed(3)} (${x.client}${share})`,
     );
   }
-  console.log(`ring callback (JavaScript part): ${r.callbackNs.encrypt.toFixed(0)} ns to encrypt, ${r.callbackNs.decrypt.toFixed(0)} ns to decrypt`);
+  console.log(
+    `ring callback (JavaScript part): ${r.callbackNs.encrypt.toFixed(0)} ns to encrypt, ${r.callbackNs.decrypt.toFixed(0)} ns to decrypt`,
+  );
 }

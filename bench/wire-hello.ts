@@ -68,13 +68,23 @@ async function captureHellos(tlsPort: number): Promise<Buffer[]> {
     });
   });
   const port = await listen(capture);
-  const offers: [('TLSv1.2' | 'TLSv1.3'), Buffer | undefined, string | undefined][] = [
+  const offers: ['TLSv1.2' | 'TLSv1.3', Buffer | undefined, string | undefined][] = [
     ['TLSv1.3', undefined, 'example.com'],
     ['TLSv1.2', undefined, undefined],
-    ...sessions.map((s, i) => [i === 0 ? 'TLSv1.2' : 'TLSv1.3', s, 'example.com'] as ['TLSv1.2' | 'TLSv1.3', Buffer, string]),
+    ...sessions.map(
+      (s, i) => [i === 0 ? 'TLSv1.2' : 'TLSv1.3', s, 'example.com'] as ['TLSv1.2' | 'TLSv1.3', Buffer, string],
+    ),
   ];
   for (const [maxVersion, session, servername] of offers) {
-    const c = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, maxVersion, session, servername, ALPNProtocols: ['h2', 'http/1.1'] });
+    const c = connect({
+      host: '127.0.0.1',
+      port,
+      rejectUnauthorized: false,
+      maxVersion,
+      session,
+      servername,
+      ALPNProtocols: ['h2', 'http/1.1'],
+    });
     c.on('error', () => {});
     // Not events.once: it would reject on the reset the capture causes.
     await new Promise((resolve) => c.once('close', resolve));

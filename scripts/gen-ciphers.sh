@@ -12,3 +12,4 @@ out=src/session/cipher-names.ts
     awk '{split($1,a,","); printf "  [%s%s, %c%s%c],\n", a[1], substr(a[2],3), 39, $3, 39}' | sort -u
   echo "]);"
 } > "$out"
+npx biome format --write "$out" >/dev/null

@@ -57,4 +57,6 @@ if (majorOf(installed('better-sqlite3')) < 13) {
     npm(['rebuild', 'better-sqlite3']);
   }
 }
-console.log(`Node ${process.versions.node}: better-sqlite3 ${installed('better-sqlite3')}, undici ${installed('undici')}, ioredis ${installed('ioredis')}`);
+console.log(
+  `Node ${process.versions.node}: better-sqlite3 ${installed('better-sqlite3')}, undici ${installed('undici')}, ioredis ${installed('ioredis')}`,
+);

@@ -25,7 +25,10 @@ test('npm run bench -- --quick runs every benchmark and writes its reports', { t
   };
   assert.equal(latest.quick, true);
   for (const [name, result] of Object.entries(latest.results)) {
-    assert.ok(!(result && typeof result === 'object' && 'error' in result), `${name} failed: ${JSON.stringify(result)}`);
+    assert.ok(
+      !(result && typeof result === 'object' && 'error' in result),
+      `${name} failed: ${JSON.stringify(result)}`,
+    );
   }
   assert.ok(latest.rows.length >= 3);
   // A row not measured in this run (the quick run skips the instruction counts) says so.

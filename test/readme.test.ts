@@ -85,7 +85,11 @@ for (const ex of all) {
     for (const cmd of commands) {
       test(`README.md:${ex.line} (sh) tls-sessions ${cmd}`, { timeout: 60_000 }, async () => {
         if (cmd.startsWith('probe ')) {
-          assert.match(cmd, /^probe (localhost|127\.0\.0\.1):4433\b/, 'README probe examples must aim at localhost:4433');
+          assert.match(
+            cmd,
+            /^probe (localhost|127\.0\.0\.1):4433\b/,
+            'README probe examples must aim at localhost:4433',
+          );
         }
         const local = cmd.replaceAll('localhost:4433', `localhost:${peer.port}`);
         await run('sh', ['-c', `node ${join(ROOT, 'bin', 'tls-sessions.js')} ${local}`], {

@@ -18,8 +18,20 @@ export function benchCert(type: 'ecdsa' | 'rsa' = 'ecdsa'): Promise<{ key: strin
       const key = join(dir, 'key.pem');
       const cert = join(dir, 'cert.pem');
       await run('openssl', [
-        'req', '-x509', ...keyArgs, '-nodes', '-days', '2',
-        '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert,
+        'req',
+        '-x509',
+        ...keyArgs,
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
       ]);
       return { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') };
     } finally {

@@ -17,7 +17,11 @@ export function parse<T extends Options>(
 }
 
 /** Validates a value against a closed set of choices. */
-export function choice<C extends string>(value: string | undefined, choices: readonly C[], flag: string): C | undefined {
+export function choice<C extends string>(
+  value: string | undefined,
+  choices: readonly C[],
+  flag: string,
+): C | undefined {
   if (value === undefined) return undefined;
   if (!(choices as readonly string[]).includes(value)) {
     throw new UsageError(`${flag} must be one of ${choices.join(', ')} (got '${value}')`);

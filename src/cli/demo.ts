@@ -73,7 +73,8 @@ async function openStoreOrUsage(spec: Exclude<ReturnType<typeof parseStoreSpec>,
   try {
     return await openStore(spec);
   } catch (err) {
-    if (err instanceof SessionStoreError && err.code === 'ERR_STORE_OPTION') throw new UsageError(`--store: ${err.message}`);
+    if (err instanceof SessionStoreError && err.code === 'ERR_STORE_OPTION')
+      throw new UsageError(`--store: ${err.message}`);
     throw err;
   }
 }
@@ -111,7 +112,8 @@ export function formatDemo(result: DemoResult, connections: number, store: strin
   const cols = result.phases.map((p) => p.protocol.replace('TLSv', 'TLS '));
   let out = `tls-sessions demo: ${connections} connections per version to a loopback TLS server (server store: ${store})\n\n`;
   out += `${''.padEnd(label)}  ${cols.map((c) => c.padStart(9)).join('  ')}\n`;
-  for (const [name, cell] of rows) out += `${name.padEnd(label)}  ${result.phases.map((p) => cell(p).padStart(9)).join('  ')}\n`;
+  for (const [name, cell] of rows)
+    out += `${name.padEnd(label)}  ${result.phases.map((p) => cell(p).padStart(9)).join('  ')}\n`;
   out += `\n* measured over as many connections made without sessions, in the same run\n`;
   const s = result.server;
   out += `server cache (OpenSSL counters): number ${s.number}, accept ${s.accept}, accept_good ${s.acceptGood}, hits ${s.hits}, misses ${s.misses}, timeouts ${s.timeouts}, cache_full ${s.cacheFull}\n\n`;
@@ -128,7 +130,9 @@ export function meaning(result: DemoResult, store: string): string {
   const parts = result.phases.map((p) => {
     if (p.resumed === 0) return `${p.protocol}: none of ${p.connections} connections resumed`;
     const speed =
-      p.medianResumedMs !== null ? `, in ${pct(p.medianResumedMs / p.medianBaselineMs)} of a full handshake's time` : '';
+      p.medianResumedMs !== null
+        ? `, in ${pct(p.medianResumedMs / p.medianBaselineMs)} of a full handshake's time`
+        : '';
     return `${p.protocol}: ${p.resumed} of ${p.connections} connections resumed${speed}`;
   });
   const s = result.server;
@@ -153,10 +157,14 @@ export function meaning(result: DemoResult, store: string): string {
     note12 +
     (tls13 !== undefined && tls13.resumed > 0
       ? ` TLS 1.3 resumed through stateful sessions in the server cache, which a plain Node server never does; ${
-          tls13.repeatedOffers === 0 ? 'no ticket was offered twice' : `${tls13.repeatedOffers} tickets were offered again`
+          tls13.repeatedOffers === 0
+            ? 'no ticket was offered twice'
+            : `${tls13.repeatedOffers} tickets were offered again`
         }.`
       : '');
   const all = result.phases.every((p) => p.resumed === p.connections - 1);
-  const lead = all ? 'after one full handshake, clients resumed their sessions' : 'clients resumed some of their sessions';
+  const lead = all
+    ? 'after one full handshake, clients resumed their sessions'
+    : 'clients resumed some of their sessions';
   return `What it means: ${lead} (${parts.join('; ')}).${note}${why}`;
 }

@@ -72,7 +72,8 @@ export async function inspect(argv: string[], io: CliIO): Promise<number> {
     if (outform === 'node' && (values.bind ?? session.boundIdentity) === undefined) {
       throw new UsageError('--outform node needs --bind NAME for a session that is not bound');
     }
-    const bytes = outform === 'der' ? session.toDER() : outform === 'node' ? session.toNodeSession(values.bind) : session.toPEM();
+    const bytes =
+      outform === 'der' ? session.toDER() : outform === 'node' ? session.toNodeSession(values.bind) : session.toPEM();
     await writeSecretFile(values.out, bytes);
     return EXIT_OK;
   }

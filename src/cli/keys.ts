@@ -118,7 +118,8 @@ export async function keys(argv: string[], io: CliIO): Promise<number> {
       await store.ready(timeoutMs);
     } catch (err) {
       // A database the server refuses is the --redis argument's fault.
-      if (err instanceof SessionStoreError && err.code === 'ERR_STORE_OPTION') throw new UsageError(`--redis: ${messageOf(err)}`);
+      if (err instanceof SessionStoreError && err.code === 'ERR_STORE_OPTION')
+        throw new UsageError(`--redis: ${messageOf(err)}`);
       throw err;
     }
     // Reads first: an unreadable store (wrong KEK, foreign data) fails here, before any write.
@@ -155,7 +156,8 @@ function asUsage<T>(make: () => T, flag?: string): T {
     return make();
   } catch (err) {
     const option =
-      (err instanceof SessionStoreError && err.code === 'ERR_STORE_OPTION') || (err instanceof TicketKeyError && err.code === 'ERR_TICKET_OPTION');
+      (err instanceof SessionStoreError && err.code === 'ERR_STORE_OPTION') ||
+      (err instanceof TicketKeyError && err.code === 'ERR_TICKET_OPTION');
     if (option) throw new UsageError(flag === undefined ? messageOf(err) : `${flag}: ${messageOf(err)}`);
     throw err;
   }
@@ -171,7 +173,8 @@ async function readKek(file: string): Promise<Buffer> {
   try {
     bytes = await readFileBounded(file, MAX_KEK_FILE_BYTES, `--kek-file ${file}`);
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `--kek-file ${file} does not exist` : messageOf(err);
+    const reason =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? `--kek-file ${file} does not exist` : messageOf(err);
     throw new UsageError(reason);
   }
   try {
@@ -188,7 +191,10 @@ function formatKeys(list: readonly TicketKeyInfo[], rotateEvery: number, grace: 
   const lines = [`fleet: a new key every ${rotateEvery} s; a key decrypts ${grace} s after its turn`];
   if (list.length === 0) lines.push('no keys');
   for (const k of list) {
-    const turn = k.encryptsFrom === null ? 'demoted by a manual rotation' : `encrypts ${iso(k.encryptsFrom)} - ${iso(k.encryptsUntil)}`;
+    const turn =
+      k.encryptsFrom === null
+        ? 'demoted by a manual rotation'
+        : `encrypts ${iso(k.encryptsFrom)} - ${iso(k.encryptsUntil)}`;
     lines.push(`${k.role.padEnd(8)}  ${k.name}  ${turn}, decrypts until ${iso(k.decryptsUntil)}`);
     if (k.material !== undefined) lines.push(`          key ${k.material}`);
   }

@@ -5,10 +5,22 @@ export type Command = (argv: string[], io: CliIO) => Promise<number>;
 
 // Loaded on demand so that `inspect` does not pay for the network commands' imports.
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  demo: { summary: 'run a TLS server and clients on loopback and show resumption at work', load: async () => (await import('./demo.js')).demo },
-  inspect: { summary: 'decode a session file (DER or PEM) like openssl sess_id', load: async () => (await import('./inspect.js')).inspect },
-  keys: { summary: 'generate, rotate and list the TLS ticket keys a fleet shares through Redis', load: async () => (await import('./keys.js')).keys },
-  probe: { summary: 'tell what a server does with sessions (TLS 1.2 and 1.3)', load: async () => (await import('./probe.js')).probeCommand },
+  demo: {
+    summary: 'run a TLS server and clients on loopback and show resumption at work',
+    load: async () => (await import('./demo.js')).demo,
+  },
+  inspect: {
+    summary: 'decode a session file (DER or PEM) like openssl sess_id',
+    load: async () => (await import('./inspect.js')).inspect,
+  },
+  keys: {
+    summary: 'generate, rotate and list the TLS ticket keys a fleet shares through Redis',
+    load: async () => (await import('./keys.js')).keys,
+  },
+  probe: {
+    summary: 'tell what a server does with sessions (TLS 1.2 and 1.3)',
+    load: async () => (await import('./probe.js')).probeCommand,
+  },
 };
 
 function usage(): string {

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import type { ProbeVersion } from '../probe/connection.js';
 import { ProbeError } from '../probe/errors.js';
 import { formatProbeReport } from '../probe/format.js';
-import { DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT_MS, type ProbeOptions, type ProbeSessionName, probe } from '../probe/probe.js';
+import {
+  DEFAULT_ATTEMPTS,
+  DEFAULT_TIMEOUT_MS,
+  type ProbeOptions,
+  type ProbeSessionName,
+  probe,
+} from '../probe/probe.js';
 import { parseProbeTarget } from '../probe/target.js';
 import type { TlsSession } from '../session/tls-session.js';
 import { parse } from './args.js';
@@ -87,7 +93,8 @@ export async function probeCommand(argv: string[], io: CliIO): Promise<number> {
   if (values['tls1.3']) versions.push('TLSv1.3');
   if (values['tls1.2']) versions.push('TLSv1.2');
   const alpn = values.alpn?.split(',').map((p) => p.trim());
-  if (alpn?.some((p) => p === '' || Buffer.byteLength(p) > 255)) throw new UsageError('--alpn takes a comma-separated list of protocol names');
+  if (alpn?.some((p) => p === '' || Buffer.byteLength(p) > 255))
+    throw new UsageError('--alpn takes a comma-separated list of protocol names');
 
   const options: ProbeOptions = {
     host: target.host,
@@ -97,7 +104,8 @@ export async function probeCommand(argv: string[], io: CliIO): Promise<number> {
     insecure: values.insecure === true,
   };
   if (values.servername !== undefined) options.servername = nonEmpty(values.servername, '--servername');
-  if (values['other-servername'] !== undefined) options.otherServername = nonEmpty(values['other-servername'], '--other-servername');
+  if (values['other-servername'] !== undefined)
+    options.otherServername = nonEmpty(values['other-servername'], '--other-servername');
   if (versions.length > 0) options.versions = versions;
   if (alpn) options.alpn = alpn;
   if (values.ca !== undefined) options.ca = await readFile(values.ca);
@@ -131,7 +139,12 @@ export async function probeCommand(argv: string[], io: CliIO): Promise<number> {
     const everyMs = values.every === undefined ? Math.min(10_000, durationMs) : durationArg(values.every, '--every');
     if (everyMs < 100) throw new UsageError(`--every must be at least 100ms (got '${values.every}')`);
     if (everyMs > durationMs) throw new UsageError('--every must not be longer than --watch');
-    return watchCommand({ ...options, durationMs, everyMs }, positionals[0]!, { io, progress, color, json: values.json === true });
+    return watchCommand({ ...options, durationMs, everyMs }, positionals[0]!, {
+      io,
+      progress,
+      color,
+      json: values.json === true,
+    });
   }
 
   const saved = new Map<ProbeSessionName, TlsSession>();
@@ -204,9 +217,13 @@ async function fleetCommand(list: string, target: string, options: ProbeOptions,
   } finally {
     out.progress?.clear();
   }
-  out.io.stdout.write(out.json ? `${JSON.stringify(report, null, 2)}\n` : formatFleetReport(report, { color: out.color }));
+  out.io.stdout.write(
+    out.json ? `${JSON.stringify(report, null, 2)}\n` : formatFleetReport(report, { color: out.color }),
+  );
   if (report.members.every((m) => m.error !== null)) {
-    out.io.stderr.write(`tls-sessions probe: no member of the fleet could be probed (${report.members[0]?.error ?? 'no member'})\n`);
+    out.io.stderr.write(
+      `tls-sessions probe: no member of the fleet could be probed (${report.members[0]?.error ?? 'no member'})\n`,
+    );
     return EXIT_FAILURE;
   }
   return EXIT_OK;
@@ -223,7 +240,9 @@ async function watchCommand(options: WatchOptions, target: string, out: Output):
     options.onSample = (sample, report) => {
       const left = Math.max(0, Math.round((options.durationMs - (Date.now() - started)) / 1000));
       const key = sample.keyName === null ? 'no ticket' : `key ${sample.keyName.slice(0, 8)}`;
-      out.progress?.show(`watching ${target}: ${report.samples.length} samples, ${key}, ${report.changes.length} change${report.changes.length === 1 ? '' : 's'}, ${left} s left (Ctrl-C: report now)`);
+      out.progress?.show(
+        `watching ${target}: ${report.samples.length} samples, ${key}, ${report.changes.length} change${report.changes.length === 1 ? '' : 's'}, ${left} s left (Ctrl-C: report now)`,
+      );
     };
   }
   let report: WatchReport;
@@ -236,7 +255,9 @@ async function watchCommand(options: WatchOptions, target: string, out: Output):
     process.off('SIGINT', stop);
     out.progress?.clear();
   }
-  out.io.stdout.write(out.json ? `${JSON.stringify(report, null, 2)}\n` : formatWatchReport(report, { color: out.color }));
+  out.io.stdout.write(
+    out.json ? `${JSON.stringify(report, null, 2)}\n` : formatWatchReport(report, { color: out.color }),
+  );
   return EXIT_OK;
 }
 
@@ -247,7 +268,9 @@ function durationArg(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
   const ms = m ? Math.round(Number(m[1]) * UNITS[m[2] ?? 's']!) : Number.NaN;
   if (!Number.isSafeInteger(ms) || ms < 1 || ms > MAX_TIMER_MS) {
-    throw new UsageError(`${flag} must be a duration such as 90s, 10m or 2h, from 1ms to ${MAX_TIMER_MS}ms (got '${text}')`);
+    throw new UsageError(
+      `${flag} must be a duration such as 90s, 10m or 2h, from 1ms to ${MAX_TIMER_MS}ms (got '${text}')`,
+    );
   }
   return ms;
 }
@@ -261,7 +284,8 @@ function whyNoSession(report: ProbeReport): string {
 function integer(text: string | undefined, flag: string, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
   const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max} (got '${text}')`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max} (got '${text}')`);
   return n;
 }
 

@@ -24,7 +24,9 @@ export function certificateNotAfter(der: Uint8Array): number | undefined {
     if (validity.tag !== TAG_SEQUENCE) return undefined;
     const notBefore = readTlv(der, validity.start, validity.end, 'notBefore');
     const notAfter = readTlv(der, notBefore.end, validity.end, 'notAfter');
-    const text = Buffer.from(der.buffer, der.byteOffset + notAfter.start, notAfter.end - notAfter.start).toString('latin1');
+    const text = Buffer.from(der.buffer, der.byteOffset + notAfter.start, notAfter.end - notAfter.start).toString(
+      'latin1',
+    );
     return parseTime(notAfter.tag, text);
   } catch {
     return undefined;

@@ -36,12 +36,19 @@ const DEFAULT_STORE_TIMEOUT_MS = 100;
 /** Upper bound of the count options: far above any real need, low enough to stay exact. */
 const MAX_COUNT = 2 ** 30;
 
-const check = new OptionChecks('ClientSessionStore', (message) => new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', message));
+const check = new OptionChecks(
+  'ClientSessionStore',
+  (message) => new ClientSessionStoreError('ERR_CLIENT_STORE_OPTIONS', message),
+);
 
 const STORE_METHODS = ['get', 'set', 'take', 'delete', 'push', 'pop', 'clear', 'close'] as const;
 
 function isSessionStore(value: unknown): value is SessionStore {
-  return typeof value === 'object' && value !== null && STORE_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    STORE_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+  );
 }
 const MAX_REMEMBERED_CERTS = 64;
 
@@ -120,11 +127,14 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
       throw check.fail('store must be a SessionStore (get, set, take, delete, push, pop, clear, close)');
     }
     // The private memory store answers at once: no budget unless one is asked for.
-    const budget = check.ms(o.storeTimeoutMs, 'storeTimeoutMs', this.#ownsStore ? Number.POSITIVE_INFINITY : DEFAULT_STORE_TIMEOUT_MS);
+    const budget = check.ms(
+      o.storeTimeoutMs,
+      'storeTimeoutMs',
+      this.#ownsStore ? Number.POSITIVE_INFINITY : DEFAULT_STORE_TIMEOUT_MS,
+    );
     this.#store = timeBoxed(o.store ?? new MemoryStore(), budget);
     this.#now = check.func(o.now, 'now') ?? Date.now;
   }
-
 
   /**
    * Like `tls.connect(options, secureConnectListener)`, offering a stored session of the
@@ -276,7 +286,8 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new ClientSessionStoreError('ERR_CLIENT_STORE_CLOSED', 'ClientSessionStore: the store is closed');
+    if (this.#closed)
+      throw new ClientSessionStoreError('ERR_CLIENT_STORE_CLOSED', 'ClientSessionStore: the store is closed');
   }
 
   // ---- lookup (the handshake path) ----
@@ -299,7 +310,9 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
           ? this.#takeTicket(key).then((ticket) => ticket ?? (session ? this.#getSession(key) : undefined))
           : this.#getSession(key);
     } else {
-      pending = Promise.all([this.#takeTicket(key), this.#getSession(key)]).then(([ticket, session]) => ticket ?? session);
+      pending = Promise.all([this.#takeTicket(key), this.#getSession(key)]).then(
+        ([ticket, session]) => ticket ?? session,
+      );
     }
     return pending.then(
       (offer) => {
@@ -418,7 +431,13 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     const now = this.#now();
     const expiresAt = summary === undefined ? 0 : sessionExpiresAt(summary, now);
     const certNotAfter = summary === undefined ? false : this.#certNotAfter(tracked, summary.peerCertificate, now);
-    if (der === undefined || summary === undefined || !summary.resumable || expiresAt <= now || certNotAfter === false) {
+    if (
+      der === undefined ||
+      summary === undefined ||
+      !summary.resumable ||
+      expiresAt <= now ||
+      certNotAfter === false
+    ) {
       this.#stats.rejected++;
       return;
     }
@@ -433,7 +452,8 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     this.#enqueue(tracked, async () => {
       if (tls13) {
         await this.#store.push(key.ticketsKey, bytes, ttl, this.#ticketsPerKey);
-        if (this.#index.ticketPushed(this.#index.touch(key), this.#ticketsPerKey)) this.#evicted(key, 1, 'tickets-per-key');
+        if (this.#index.ticketPushed(this.#index.touch(key), this.#ticketsPerKey))
+          this.#evicted(key, 1, 'tickets-per-key');
       } else {
         await this.#store.set(key.sessionKey, bytes, ttl);
         this.#index.sessionSet(this.#index.touch(key));
@@ -441,7 +461,10 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
       this.#enforceBounds();
     });
     if (this.listenerCount('session') > 0) {
-      this.emit('session', new SessionEventImpl(key.id, tls13 ? 'TLSv1.3' : 'TLSv1.2', tracked.socket, der, new Date(expiresAt)));
+      this.emit(
+        'session',
+        new SessionEventImpl(key.id, tls13 ? 'TLSv1.3' : 'TLSv1.2', tracked.socket, der, new Date(expiresAt)),
+      );
     }
   }
 
@@ -533,7 +556,12 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     if (sessions === 0) return;
     this.#stats.droppedOnError += sessions;
     if (this.listenerCount('dropped') > 0) {
-      this.emit('dropped', { domain: tracked.key.id, sessions, socket: tracked.socket, error: tracked.socket.errored ?? undefined });
+      this.emit('dropped', {
+        domain: tracked.key.id,
+        sessions,
+        socket: tracked.socket,
+        error: tracked.socket.errored ?? undefined,
+      });
     }
   }
 
@@ -637,7 +665,9 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
       const reported =
         error instanceof TlsSessionsError
           ? error
-          : new ClientSessionStoreError('ERR_CLIENT_STORE_BACKEND', `session store: ${messageOf(error)}`, { cause: error });
+          : new ClientSessionStoreError('ERR_CLIENT_STORE_BACKEND', `session store: ${messageOf(error)}`, {
+              cause: error,
+            });
       this.emit('storeError', reported);
     }
   }
@@ -687,7 +717,15 @@ function timeBoxed(store: SessionStore, ms: number): SessionStore {
 }
 
 /** Error codes of a broken transport (system errors also carry `syscall`). */
-const TRANSPORT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+const TRANSPORT_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
 /**
  * True for errors of the connection itself: a reset or other socket error, an OpenSSL error or
@@ -701,7 +739,10 @@ function isConnectionError(error: Error | null | undefined): boolean {
   if (!error) return false;
   if ('syscall' in error || 'library' in error) return true;
   const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || TRANSPORT_CODES.has(code));
+  return (
+    typeof code === 'string' &&
+    (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || TRANSPORT_CODES.has(code))
+  );
 }
 
 /** Whether plain DER from outside vouches for `name` ({@link sessionVouchesFor}); false when it does not decode. */
@@ -721,7 +762,6 @@ function nodeDER(session: Buffer): Buffer | undefined {
     return undefined;
   }
 }
-
 
 /** A stored session as `'session'` reports it; the session is decoded only when read. */
 class SessionEventImpl extends OfferEventImpl implements SessionEvent {
@@ -750,4 +790,3 @@ function zeroStats(): ClientSessionStoreStats {
     sessions: 0,
   };
 }
-

@@ -21,7 +21,10 @@ class StoreAgent extends Agent {
     this.#sessions = sessions;
   }
 
-  override createConnection(options: RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+  override createConnection(
+    options: RequestOptions,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
     const done = callback as Callback | undefined;
     // The request's own options hold `agent`, `path` (the URL path) and Node's `_agentKey`;
     // tls.connect ignores them, as it does for Node's own createConnection.

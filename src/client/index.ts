@@ -13,4 +13,9 @@ export type {
   SessionEvent,
   SessionProtocol,
 } from './types.js';
-export type { UndiciConnectCallback, UndiciConnectOptions, UndiciConnectParams, UndiciConnector } from './undici-connect.js';
+export type {
+  UndiciConnectCallback,
+  UndiciConnectOptions,
+  UndiciConnectParams,
+  UndiciConnector,
+} from './undici-connect.js';

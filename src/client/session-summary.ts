@@ -54,12 +54,16 @@ export function summarizeSession(der: Buffer): SessionSummary | undefined {
       // [1] time, [2] timeout, [3] peer, [9] ticket lifetime hint, [10] ticket: EXPLICIT tags.
       if (field.tag < 0xa1 || field.tag > 0xaa) continue;
       const inner = readTlv(der, field.start, field.end, 'session field');
-      if (field.tag === 0xa1 && inner.tag === TAG_INTEGER) summary.time = decodeInteger(der, inner, 'time', true, MAX_I64);
-      else if (field.tag === 0xa2 && inner.tag === TAG_INTEGER) summary.timeout = decodeInteger(der, inner, 'timeout', true, MAX_I64);
-      else if (field.tag === 0xa3 && inner.tag === TAG_SEQUENCE) summary.peerCertificate = der.subarray(inner.header, inner.end);
+      if (field.tag === 0xa1 && inner.tag === TAG_INTEGER)
+        summary.time = decodeInteger(der, inner, 'time', true, MAX_I64);
+      else if (field.tag === 0xa2 && inner.tag === TAG_INTEGER)
+        summary.timeout = decodeInteger(der, inner, 'timeout', true, MAX_I64);
+      else if (field.tag === 0xa3 && inner.tag === TAG_SEQUENCE)
+        summary.peerCertificate = der.subarray(inner.header, inner.end);
       else if (field.tag === 0xa9 && inner.tag === TAG_INTEGER) {
         summary.ticketLifetimeHint = decodeInteger(der, inner, 'ticket_lifetime_hint', false, MAX_I64);
-      } else if (field.tag === 0xaa && inner.tag === TAG_OCTET_STRING && inner.end > inner.start) summary.resumable = true;
+      } else if (field.tag === 0xaa && inner.tag === TAG_OCTET_STRING && inner.end > inner.start)
+        summary.resumable = true;
     }
     return summary;
   } catch {

@@ -43,7 +43,13 @@ export interface UndiciConnectOptions extends ConnectionOptions {
 }
 
 export function createUndiciConnector(sessions: ClientSessionStore, options: UndiciConnectOptions): UndiciConnector {
-  const { timeout = 10_000, allowH2: defaultH2 = false, keepAlive = true, keepAliveInitialDelay = 60_000, ...tlsOptions } = options;
+  const {
+    timeout = 10_000,
+    allowH2: defaultH2 = false,
+    keepAlive = true,
+    keepAliveInitialDelay = 60_000,
+    ...tlsOptions
+  } = options;
   return (params, callback) => {
     let pending: UndiciConnectCallback | undefined = callback;
     const settle = (error: Error | null, socket?: net.Socket): void => {
@@ -61,7 +67,10 @@ export function createUndiciConnector(sessions: ClientSessionStore, options: Und
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy(
-          new ClientSessionStoreError('ERR_CLIENT_STORE_CONNECT_TIMEOUT', `connect: no connection to ${params.hostname}:${port} within ${timeout} ms`),
+          new ClientSessionStoreError(
+            'ERR_CLIENT_STORE_CONNECT_TIMEOUT',
+            `connect: no connection to ${params.hostname}:${port} within ${timeout} ms`,
+          ),
         );
       }, timeout);
       socket.once(readyEvent, () => {
@@ -76,12 +85,19 @@ export function createUndiciConnector(sessions: ClientSessionStore, options: Und
     };
 
     if (params.protocol !== 'https:') {
-      const socket = net.connect({ highWaterMark: 64 * 1024, host: params.hostname, port, localAddress: params.localAddress ?? undefined, path: socketPath } as net.NetConnectOpts);
+      const socket = net.connect({
+        highWaterMark: 64 * 1024,
+        host: params.hostname,
+        port,
+        localAddress: params.localAddress ?? undefined,
+        path: socketPath,
+      } as net.NetConnectOpts);
       prepare(socket, 'connect');
       return;
     }
 
-    const servername = params.servername || tlsOptions.servername || (net.isIP(params.hostname) === 0 ? params.hostname : undefined);
+    const servername =
+      params.servername || tlsOptions.servername || (net.isIP(params.hostname) === 0 ? params.hostname : undefined);
     const allowH2 = params.allowH2 ?? defaultH2;
     // tls.connect passes these two on to net.Socket; Node 20's typings leave them out.
     const connectOptions: ConnectionOptions & { highWaterMark?: number; localAddress?: string } = {

@@ -86,7 +86,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   let done = 0;
   try {
     for (const protocol of protocols) {
-      const connectOptions: tls.ConnectionOptions = { host: '127.0.0.1', port, servername: 'localhost', ca: cert, minVersion: protocol, maxVersion: protocol };
+      const connectOptions: tls.ConnectionOptions = {
+        host: '127.0.0.1',
+        port,
+        servername: 'localhost',
+        ca: cert,
+        minVersion: protocol,
+        maxVersion: protocol,
+      };
       // Baseline: full handshakes without any session (after a short warm-up).
       for (let i = 0; i < WARM_UP; i++) await oneConnection(undefined, connectOptions);
       const baseline: number[] = [];
@@ -147,7 +154,10 @@ const WARM_UP = 5;
  * One request over one connection, through `store` or with plain `tls.connect`; the handshake
  * time runs from the call (the store lookup included) to 'secureConnect'.
  */
-async function oneConnection(store: ClientSessionStore | undefined, opts: tls.ConnectionOptions): Promise<{ ms: number; reused: boolean }> {
+async function oneConnection(
+  store: ClientSessionStore | undefined,
+  opts: tls.ConnectionOptions,
+): Promise<{ ms: number; reused: boolean }> {
   const start = process.hrtime.bigint();
   let handshakeNs = 0n;
   const onSecure = () => {

@@ -22,16 +22,26 @@ const OID_SUBJECT_ALT_NAME = '2.5.29.17';
 export type ThrowawayKeyType = 'ecdsa' | 'rsa';
 
 /** A certificate for `localhost` and 127.0.0.1, valid from an hour ago for `days` days. */
-export function makeThrowawayCert(keyType: ThrowawayKeyType = 'ecdsa', commonName = 'tls-sessions demo', days = 1): ThrowawayCert {
+export function makeThrowawayCert(
+  keyType: ThrowawayKeyType = 'ecdsa',
+  commonName = 'tls-sessions demo',
+  days = 1,
+): ThrowawayCert {
   const { privateKey, publicKey } =
-    keyType === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    keyType === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const now = Date.now();
   const name = (w: DerWriter) =>
-    w.wrap(0x30, (rdn) => rdn.wrap(0x31, (set) => set.wrap(0x30, (atv) => {
-      atv.tlv(0x06, oid(OID_COMMON_NAME));
-      atv.tlv(0x0c, Buffer.from(commonName, 'utf8'));
-    })));
+    w.wrap(0x30, (rdn) =>
+      rdn.wrap(0x31, (set) =>
+        set.wrap(0x30, (atv) => {
+          atv.tlv(0x06, oid(OID_COMMON_NAME));
+          atv.tlv(0x0c, Buffer.from(commonName, 'utf8'));
+        }),
+      ),
+    );
   const algorithm = (w: DerWriter) =>
     w.wrap(0x30, (a) => {
       a.tlv(0x06, oid(keyType === 'rsa' ? OID_RSA_SHA256 : OID_ECDSA_SHA256));
@@ -52,15 +62,19 @@ export function makeThrowawayCert(keyType: ThrowawayKeyType = 'ecdsa', commonNam
     });
     name(t);
     t.raw(spki);
-    t.wrap(0xa3, (exts) => exts.wrap(0x30, (list) => list.wrap(0x30, (ext) => {
-      ext.tlv(0x06, oid(OID_SUBJECT_ALT_NAME));
-      const san = new DerWriter();
-      san.wrap(0x30, (names) => {
-        names.tlv(0x82, Buffer.from('localhost')); // dNSName
-        names.tlv(0x87, Buffer.of(127, 0, 0, 1)); // iPAddress
-      });
-      ext.octets(san.toBuffer());
-    })));
+    t.wrap(0xa3, (exts) =>
+      exts.wrap(0x30, (list) =>
+        list.wrap(0x30, (ext) => {
+          ext.tlv(0x06, oid(OID_SUBJECT_ALT_NAME));
+          const san = new DerWriter();
+          san.wrap(0x30, (names) => {
+            names.tlv(0x82, Buffer.from('localhost')); // dNSName
+            names.tlv(0x87, Buffer.of(127, 0, 0, 1)); // iPAddress
+          });
+          ext.octets(san.toBuffer());
+        }),
+      ),
+    );
   });
   const tbsDer = tbs.toBuffer();
   const signature = sign('sha256', tbsDer, privateKey);
@@ -90,7 +104,9 @@ function oid(dotted: string): Buffer {
 
 function utcTime(ms: number): Buffer {
   const iso = new Date(ms).toISOString(); // 2026-11-22T03:30:00.000Z
-  return Buffer.from(`${iso.slice(2, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`);
+  return Buffer.from(
+    `${iso.slice(2, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`,
+  );
 }
 
 function pem(label: string, der: Buffer): string {

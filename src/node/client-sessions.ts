@@ -64,7 +64,9 @@ function measureSessionBinding(): boolean {
   // setSession is public API since Node 0.11; @types/node 20 leaves it out. Plain DER on a socket
   // that does not verify: every line takes it, so OpenSSL never fails to decode anything here (a
   // failed decode would leave an error on OpenSSL's queue for the next connection to report).
-  const socket = new TLSSocket(new Socket(), { rejectUnauthorized: false }) as TLSSocket & { setSession(session: Buffer): void };
+  const socket = new TLSSocket(new Socket(), { rejectUnauthorized: false }) as TLSSocket & {
+    setSession(session: Buffer): void;
+  };
   try {
     socket.setSession(der);
     const back = socket.getSession();

@@ -49,7 +49,12 @@ export function serverSessionIdContext(sidCtx: Buffer, servername: string | unde
 }
 
 async function probe(options: SecureContextOptions): Promise<boolean> {
-  const secureContext = createSecureContext({ ...options, sessionIdContext: PROBE_CONTEXT, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' });
+  const secureContext = createSecureContext({
+    ...options,
+    sessionIdContext: PROBE_CONTEXT,
+    minVersion: 'TLSv1.2',
+    maxVersion: 'TLSv1.2',
+  });
   // Node turns its session events on only when the emitter given as `server` has listeners.
   const sessions = new EventEmitter();
   sessions.on('newSession', (_id: Buffer, _der: Buffer, done: () => void) => done());
@@ -75,7 +80,13 @@ async function probe(options: SecureContextOptions): Promise<boolean> {
     await once(server, 'listening');
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
-    const client = connect({ host: '127.0.0.1', port, servername: PROBE_NAME, rejectUnauthorized: false, maxVersion: 'TLSv1.2' });
+    const client = connect({
+      host: '127.0.0.1',
+      port,
+      servername: PROBE_NAME,
+      rejectUnauthorized: false,
+      maxVersion: 'TLSv1.2',
+    });
     client.on('error', () => {});
     sockets.push(client);
     const sidCtx = TlsSession.fromDER(await seen).sessionIdContext;

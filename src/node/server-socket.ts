@@ -20,7 +20,9 @@ interface ReleasableSocket {
 export function releaseServerControl(socket: TLSSocket): void {
   const release = (socket as unknown as ReleasableSocket)._releaseControl;
   if (typeof release !== 'function') {
-    throw new Error('TLSSocket._releaseControl is gone from this Node.js: server TLS errors after the handshake would go unseen');
+    throw new Error(
+      'TLSSocket._releaseControl is gone from this Node.js: server TLS errors after the handshake would go unseen',
+    );
   }
   release.call(socket);
 }

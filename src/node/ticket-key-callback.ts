@@ -96,4 +96,3 @@ export const compatibilityCallback: TicketKeyCallback = function compatibilityCa
   if (encrypt) return [TICKET_OK, hmac, aes, keys.subarray(0, 16), randomBytes(16)];
   return [keys.subarray(0, 16).equals(name) ? TICKET_OK : TICKET_NOT_DECRYPTABLE, hmac, aes];
 };
-

@@ -6,7 +6,17 @@
  * `opensslErrorStack`; those codes are pushed as they are. Certificate checks that Node makes in
  * JavaScript (chain, host name) become SSL_R_CERTIFICATE_VERIFY_FAILED, as with SSL_VERIFY_PEER.
  */
-import { ERR_GET_LIB, ERR_LIB_PROV, ERR_LIB_SSL, ERR_peek_last_error, ERR_R_INTERNAL_ERROR, ERR_raise, errnoOf, raiseSystemError, sslReasonOf } from './err.js';
+import {
+  ERR_GET_LIB,
+  ERR_LIB_PROV,
+  ERR_LIB_SSL,
+  ERR_peek_last_error,
+  ERR_R_INTERNAL_ERROR,
+  ERR_raise,
+  errnoOf,
+  raiseSystemError,
+  sslReasonOf,
+} from './err.js';
 import { SSL_R_CERTIFICATE_VERIFY_FAILED } from './reasons.js';
 
 /**
@@ -63,7 +73,10 @@ export function raiseNodeError(error: unknown): FailureKind {
     raiseSystemError(errno, message);
     return 'syscall';
   }
-  if (code !== undefined && ((/^[A-Z0-9_]+$/.test(code) && !code.startsWith('ERR_')) || code === 'ERR_TLS_CERT_ALTNAME_INVALID')) {
+  if (
+    code !== undefined &&
+    ((/^[A-Z0-9_]+$/.test(code) && !code.startsWith('ERR_')) || code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+  ) {
     // X509 verification codes (CERT_HAS_EXPIRED, ...) and the host name check.
     ERR_raise(ERR_LIB_SSL, SSL_R_CERTIFICATE_VERIFY_FAILED, code);
     return 'verify';
@@ -80,7 +93,7 @@ export function isReceivedAlert(error: unknown): boolean {
   const message = typeof error === 'object' && error !== null ? (error as NodeTlsError).message : undefined;
   const code = typeof message === 'string' ? packedCode(message) : 0;
   const reason = code & 0x7fffff;
-  return (code >>> 23) === ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256;
+  return code >>> 23 === ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256;
 }
 
 const SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC = 281;
@@ -93,6 +106,7 @@ const SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC = 281;
  */
 export function raiseRecordError(error: unknown): FailureKind {
   const kind = raiseNodeError(error);
-  if (kind === 'ssl' && ERR_GET_LIB(ERR_peek_last_error()) === ERR_LIB_PROV) ERR_raise(ERR_LIB_SSL, SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC);
+  if (kind === 'ssl' && ERR_GET_LIB(ERR_peek_last_error()) === ERR_LIB_PROV)
+    ERR_raise(ERR_LIB_SSL, SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC);
   return kind;
 }

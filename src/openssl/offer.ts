@@ -21,11 +21,16 @@ import { sessionVouchesFor } from '../session/vouch.js';
 import type { SessionCore } from './ssl-session.js';
 
 /** What `tls.connect(options)` must be given to offer `core`, or undefined when it must not be offered. */
-export function sessionToOffer(core: SessionCore, options: ConnectionOptions, nowMs: number = Date.now()): Buffer | undefined {
+export function sessionToOffer(
+  core: SessionCore,
+  options: ConnectionOptions,
+  nowMs: number = Date.now(),
+): Buffer | undefined {
   const der = core.tls.toDER();
   // Node takes plain DER on a connection that does not verify the server, on every line.
   if (!verifiesServer(options)) return der;
   const identity = nodeSessionIdentity(options);
-  if (core.identity === identity || sessionVouchesFor(core.tls, identity, nowMs)) return sessionForConnect(der, options);
+  if (core.identity === identity || sessionVouchesFor(core.tls, identity, nowMs))
+    return sessionForConnect(der, options);
   return undefined;
 }

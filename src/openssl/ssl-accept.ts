@@ -86,7 +86,10 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
   // The session id context Node gives this connection: a lookup must compare with it.
   const verifyPeer = (ctxSt.serverVerifyMode & SSL_VERIFY_PEER) !== 0;
   // The probe needs only a certificate (the context's own settings could rule out its handshake).
-  const derived = ctxSt.sidCtx.length > 0 || verifyPeer ? await nodeDerivesServerSessionIdContext({ cert: ctxSt.cert, key: ctxSt.key }) : false;
+  const derived =
+    ctxSt.sidCtx.length > 0 || verifyPeer
+      ? await nodeDerivesServerSessionIdContext({ cert: ctxSt.cert, key: ctxSt.key })
+      : false;
   if (st.freed || st.fd !== raw) return -1;
 
   // Read the ClientHello first: Node's resumeSession gives only the legacy session id, which
@@ -250,7 +253,8 @@ export async function SSL_accept(ssl: SSL, options: AcceptOptions = {}): Promise
       else failAfterHandshake(st, error);
     });
     tls.on('close', () => {
-      if (st.phase === 'init') fail(Object.assign(new Error('connection closed during the handshake'), { code: 'ECONNRESET' }));
+      if (st.phase === 'init')
+        fail(Object.assign(new Error('connection closed during the handshake'), { code: 'ECONNRESET' }));
     });
     attachIo(st, tls);
   });
@@ -384,4 +388,3 @@ function lookupSession(
   ctxSt.stats.hits += 1;
   return { core: ret, fatal: false };
 }
-

@@ -88,7 +88,8 @@ export async function SSL_connect(ssl: SSL, target: ConnectTarget = {}): Promise
     if (session === undefined) offer = undefined;
     else options.session = session;
   }
-  if (set !== undefined && offer === undefined) setSession(st, undefined, 'SSL_connect replaced a session it could not offer');
+  if (set !== undefined && offer === undefined)
+    setSession(st, undefined, 'SSL_connect replaced a session it could not offer');
 
   return new Promise<number>((resolve, reject) => {
     let settled = false;
@@ -168,7 +169,8 @@ export async function SSL_connect(ssl: SSL, target: ConnectTarget = {}): Promise
       else failAfterHandshake(st, error);
     });
     tls.on('close', () => {
-      if (st.phase === 'init') fail(Object.assign(new Error('connection closed during the handshake'), { code: 'ECONNRESET' }));
+      if (st.phase === 'init')
+        fail(Object.assign(new Error('connection closed during the handshake'), { code: 'ECONNRESET' }));
     });
     attachIo(st, tls);
   });
@@ -179,7 +181,11 @@ function onSession(st: SslState, ssl: SSL, tls: TLSSocket, bytes: Buffer, identi
   const core = coreFromNode(bytes, identity);
   setSession(st, core, 'a new session replaced it');
   const hit = tls.isSessionReused();
-  updateCache(st.ctxSt, ssl, core, SSL_SESS_CACHE_CLIENT, { hit, tls13: core.tls.protocolVersion === TLS1_3_VERSION, verifyPeer: false });
+  updateCache(st.ctxSt, ssl, core, SSL_SESS_CACHE_CLIENT, {
+    hit,
+    tls13: core.tls.protocolVersion === TLS1_3_VERSION,
+    verifyPeer: false,
+  });
 }
 
 function onHandshakeDone(st: SslState, tls: TLSSocket, offer: SessionCore | undefined, identity: string): void {
@@ -195,12 +201,17 @@ function onHandshakeDone(st: SslState, tls: TLSSocket, offer: SessionCore | unde
     // (under TLS 1.2 Node has already reported it; under TLS 1.3 it has no ticket yet).
     if (st.session === undefined || st.session === offer) {
       const bytes = tls.getSession();
-      setSession(st, bytes === undefined ? undefined : coreFromNode(bytes, identity), 'the handshake did not resume it');
+      setSession(
+        st,
+        bytes === undefined ? undefined : coreFromNode(bytes, identity),
+        'the handshake did not resume it',
+      );
     }
   }
   st.phase = 'ok';
   // TLS 1.3: the session used for this handshake leaves the cache (tickets are single use).
-  if (tls13 && (ctxSt.mode & SSL_SESS_CACHE_CLIENT) !== 0 && st.session !== undefined) removeSessionLock(ctxSt, st.session);
+  if (tls13 && (ctxSt.mode & SSL_SESS_CACHE_CLIENT) !== 0 && st.session !== undefined)
+    removeSessionLock(ctxSt, st.session);
   ctxSt.stats.connect_good += 1;
 }
 

@@ -29,9 +29,19 @@ import {
   TLS1_3_VERSION,
   TLS1_VERSION,
 } from './constants.js';
-import { ERR_LIB_SSL, ERR_R_PASSED_INVALID_ARGUMENT, ERR_R_UNSUPPORTED, ERR_raise, errnoOf, raiseSystemError } from './err.js';
+import {
+  ERR_LIB_SSL,
+  ERR_R_PASSED_INVALID_ARGUMENT,
+  ERR_R_UNSUPPORTED,
+  ERR_raise,
+  errnoOf,
+  raiseSystemError,
+} from './err.js';
 import { raiseNodeError } from './node-errors.js';
-import { SSL_R_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT, SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG } from './reasons.js';
+import {
+  SSL_R_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT,
+  SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG,
+} from './reasons.js';
 import { keyOfCore, SessionCache, type SessionStats, zeroStats } from './session-cache.js';
 import type { SSL } from './ssl.js';
 import { coreOf, Lease, nowSeconds, type SessionCore, type SSL_SESSION } from './ssl-session.js';
@@ -240,7 +250,10 @@ export function ctxState(ctx: SSL_CTX, fn: string): CtxState {
  * `SSL_CTX_new({ method: TLS_client_method(), cert, key, ... })` both work. Returns `null` with
  * an error queued when Node refuses the configuration.
  */
-export function SSL_CTX_new(methodOrOptions: SSL_METHOD | SslCtxOptions = {}, more: SslCtxOptions = {}): SSL_CTX | null {
+export function SSL_CTX_new(
+  methodOrOptions: SSL_METHOD | SslCtxOptions = {},
+  more: SslCtxOptions = {},
+): SSL_CTX | null {
   const options: SslCtxOptions = isMethod(methodOrOptions) ? { ...more, method: methodOrOptions } : methodOrOptions;
   const ctx = createCtx(options.method ?? METHODS.TLS_method);
   const st = stateOf(ctx);
@@ -348,7 +361,11 @@ export function SSL_CTX_add_session(ctx: SSL_CTX, sess: SSL_SESSION): number {
 
 export function addSession(st: CtxState, c: SessionCore): number {
   if (c.owner !== undefined && c.owner !== st.cache) {
-    ERR_raise(ERR_LIB_SSL, SSL_R_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT, 'the session is in the cache of another SSL_CTX');
+    ERR_raise(
+      ERR_LIB_SSL,
+      SSL_R_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT,
+      'the session is in the cache of another SSL_CTX',
+    );
     return 0;
   }
   c.upRef();
@@ -682,7 +699,11 @@ export function SSL_CTX_use_PrivateKey_file(ctx: SSL_CTX, file: string, type = S
 export const SSL_FILETYPE_PEM = 1;
 
 /** SSL_CTX_load_verify_locations: trusted CA certificates from a PEM file (`caPath` is not supported). */
-export function SSL_CTX_load_verify_locations(ctx: SSL_CTX, caFile: string | null, caPath: string | null = null): number {
+export function SSL_CTX_load_verify_locations(
+  ctx: SSL_CTX,
+  caFile: string | null,
+  caPath: string | null = null,
+): number {
   const st = ctxState(ctx, 'SSL_CTX_load_verify_locations');
   if (caPath !== null) {
     ERR_raise(ERR_LIB_SSL, ERR_R_UNSUPPORTED, 'CApath directories are not supported; pass a CAfile');

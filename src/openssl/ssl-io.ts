@@ -53,7 +53,13 @@ export async function SSL_read(ssl: SSL, buf: Uint8Array, options: WaitOptions =
   const timeoutMs = options.timeoutMs ?? 10_000;
   const arrived = await waitFor(
     st,
-    () => st.incoming.length > 0 || st.ended || st.closed || st.freed || st.pendingError !== undefined || st.fatal !== undefined,
+    () =>
+      st.incoming.length > 0 ||
+      st.ended ||
+      st.closed ||
+      st.freed ||
+      st.pendingError !== undefined ||
+      st.fatal !== undefined,
     timeoutMs,
   );
   if (st.freed) return -1;
@@ -151,6 +157,10 @@ export async function SSL_shutdown(ssl: SSL, options: WaitOptions = {}): Promise
     // Node sends close_notify when the writable side ends.
     tls.end();
   }
-  const received = await waitFor(st, () => (st.shutdown & SSL_RECEIVED_SHUTDOWN) !== 0 || st.closed || st.freed, options.timeoutMs ?? 5000);
+  const received = await waitFor(
+    st,
+    () => (st.shutdown & SSL_RECEIVED_SHUTDOWN) !== 0 || st.closed || st.freed,
+    options.timeoutMs ?? 5000,
+  );
   return received && (st.shutdown & SSL_RECEIVED_SHUTDOWN) !== 0 ? 1 : 0;
 }

@@ -14,7 +14,12 @@
  */
 import { inspect } from 'node:util';
 import { TlsSession, TlsSessionError, type TlsSessionErrorCode } from '../session/index.js';
-import { SSL_MAX_MASTER_KEY_BUFFER, SSL_MAX_SID_CTX_LENGTH, SSL_MAX_SSL_SESSION_ID_LENGTH, SSL_SESSION_NEW_TIMEOUT_S } from './constants.js';
+import {
+  SSL_MAX_MASTER_KEY_BUFFER,
+  SSL_MAX_SID_CTX_LENGTH,
+  SSL_MAX_SSL_SESSION_ID_LENGTH,
+  SSL_SESSION_NEW_TIMEOUT_S,
+} from './constants.js';
 import {
   ASN1_R_INTEGER_TOO_LARGE_FOR_LONG,
   ASN1_R_NOT_ENOUGH_DATA,
@@ -100,7 +105,10 @@ export class SessionCore {
   /** Drops one reference; at zero the master key is wiped and the session is released. */
   release(fn: string): void {
     if (this.released || this.refs <= 0) {
-      throw new OpenSSLUsageError('ERR_OPENSSL_DOUBLE_FREE', `${fn}: the session was already freed (its reference count is 0)`);
+      throw new OpenSSLUsageError(
+        'ERR_OPENSSL_DOUBLE_FREE',
+        `${fn}: the session was already freed (its reference count is 0)`,
+      );
     }
     if (this.refs === 1 && this.owner !== undefined) {
       throw new OpenSSLUsageError(
@@ -221,7 +229,11 @@ export function coreOf(s: SSL_SESSION, fn: string): SessionCore {
       `${fn}: borrowed session pointer (${lease.source}) used after ${lease.why}; take an owned reference with SSL_get1_session or SSL_SESSION_up_ref`,
     );
   }
-  if (core.released) throw new OpenSSLUsageError('ERR_OPENSSL_USE_AFTER_FREE', `${fn}: the session was freed (its reference count reached 0)`);
+  if (core.released)
+    throw new OpenSSLUsageError(
+      'ERR_OPENSSL_USE_AFTER_FREE',
+      `${fn}: the session was freed (its reference count reached 0)`,
+    );
   return core;
 }
 
@@ -295,7 +307,8 @@ export function SSL_SESSION_up_ref(s: SSL_SESSION): number {
  */
 export function SSL_SESSION_free(s: SSL_SESSION | null | undefined): void {
   if (s === null || s === undefined) return;
-  if (!(s instanceof SSL_SESSION)) throw new OpenSSLUsageError('ERR_OPENSSL_BAD_HANDLE', 'SSL_SESSION_free: not an SSL_SESSION');
+  if (!(s instanceof SSL_SESSION))
+    throw new OpenSSLUsageError('ERR_OPENSSL_BAD_HANDLE', 'SSL_SESSION_free: not an SSL_SESSION');
   const { core, lease } = pointerOf(s);
   if (lease !== undefined) {
     if (!lease.valid) coreOf(s, 'SSL_SESSION_free');
@@ -385,7 +398,10 @@ export function SSL_SESSION_get_id(s: SSL_SESSION): Buffer {
 export function SSL_SESSION_set1_id(s: SSL_SESSION, id: Uint8Array): number {
   const core = coreOf(s, 'SSL_SESSION_set1_id');
   if (core.owner !== undefined) {
-    throw new OpenSSLUsageError('ERR_OPENSSL_BAD_STATE', 'SSL_SESSION_set1_id: the session is in a session cache, whose key is its id; remove it first');
+    throw new OpenSSLUsageError(
+      'ERR_OPENSSL_BAD_STATE',
+      'SSL_SESSION_set1_id: the session is in a session cache, whose key is its id; remove it first',
+    );
   }
   if (id.length > SSL_MAX_SSL_SESSION_ID_LENGTH) {
     ERR_raise(ERR_LIB_SSL, SSL_R_SSL_SESSION_ID_TOO_LONG);
@@ -515,7 +531,9 @@ const CODEC_ERRORS: Record<TlsSessionErrorCode, [lib: number, reason: number]> =
 function raiseCodecError(error: unknown): void {
   if (!(error instanceof TlsSessionError)) throw error;
   let [lib, reason] = CODEC_ERRORS[error.code];
-  if (error.code === 'ERR_SESSION_FIELD' && error.message.startsWith('cipher:')) reason = SSL_R_CIPHER_CODE_WRONG_LENGTH;
-  if (error.code === 'ERR_SESSION_PEM' && /no "/.test(error.message)) [lib, reason] = [ERR_LIB_PEM, PEM_R_NO_START_LINE];
+  if (error.code === 'ERR_SESSION_FIELD' && error.message.startsWith('cipher:'))
+    reason = SSL_R_CIPHER_CODE_WRONG_LENGTH;
+  if (error.code === 'ERR_SESSION_PEM' && /no "/.test(error.message))
+    [lib, reason] = [ERR_LIB_PEM, PEM_R_NO_START_LINE];
   ERR_raise(lib, reason, error.message);
 }

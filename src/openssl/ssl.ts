@@ -271,7 +271,11 @@ export function SSL_get_SSL_CTX(ssl: SSL): SSL_CTX {
 /** SSL_set_fd: the connected TCP socket SSL_connect / SSL_accept runs on. Returns 1. */
 export function SSL_set_fd(ssl: SSL, socket: Socket): number {
   const st = sslState(ssl, 'SSL_set_fd');
-  if (st.phase !== 'before') throw new OpenSSLUsageError('ERR_OPENSSL_BAD_STATE', 'SSL_set_fd: the connection has already started; SSL_clear it first');
+  if (st.phase !== 'before')
+    throw new OpenSSLUsageError(
+      'ERR_OPENSSL_BAD_STATE',
+      'SSL_set_fd: the connection has already started; SSL_clear it first',
+    );
   st.fd = socket;
   return 1;
 }
@@ -294,10 +298,18 @@ export function SSL_set_tlsext_host_name(ssl: SSL, name: string): number {
 export function SSL_set_session(ssl: SSL, session: SSL_SESSION | null): number {
   const st = sslState(ssl, 'SSL_set_session');
   // The handshake under way decides the session; one set now would be taken for its result.
-  if (st.phase === 'init') throw new OpenSSLUsageError('ERR_OPENSSL_BAD_STATE', 'SSL_set_session: the handshake is under way; set the session before SSL_connect');
+  if (st.phase === 'init')
+    throw new OpenSSLUsageError(
+      'ERR_OPENSSL_BAD_STATE',
+      'SSL_set_session: the handshake is under way; set the session before SSL_connect',
+    );
   const core = session === null ? undefined : coreOf(session, 'SSL_set_session');
   if (core?.owner !== undefined && core.owner !== st.ctxSt.cache) {
-    ERR_raise(ERR_LIB_SSL, SSL_R_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT, 'the session is in the cache of another SSL_CTX');
+    ERR_raise(
+      ERR_LIB_SSL,
+      SSL_R_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT,
+      'the session is in the cache of another SSL_CTX',
+    );
     return 0;
   }
   core?.upRef();
@@ -394,7 +406,11 @@ export function SSL_version(ssl: SSL): number {
 /** SSL_get_version: 'TLSv1.3', 'TLSv1.2', ... or 'unknown'. */
 export function SSL_get_version(ssl: SSL): string {
   const v = sslState(ssl, 'SSL_get_version').version;
-  return { [TLS1_3_VERSION]: 'TLSv1.3', [TLS1_2_VERSION]: 'TLSv1.2', [TLS1_1_VERSION]: 'TLSv1.1', [TLS1_VERSION]: 'TLSv1' }[v] ?? 'unknown';
+  return (
+    { [TLS1_3_VERSION]: 'TLSv1.3', [TLS1_2_VERSION]: 'TLSv1.2', [TLS1_1_VERSION]: 'TLSv1.1', [TLS1_VERSION]: 'TLSv1' }[
+      v
+    ] ?? 'unknown'
+  );
 }
 
 /** The Node TLS socket of the connection (not an OpenSSL call), e.g. for getPeerCertificate(). */
@@ -415,11 +431,18 @@ export function beginHandshake(ssl: SSL, fn: 'SSL_connect' | 'SSL_accept'): { st
   const ctxSt = ctxState(st.ctx, fn);
   if (st.phase === 'ok') return 1;
   if (st.phase !== 'before') {
-    throw new OpenSSLUsageError('ERR_OPENSSL_BAD_STATE', `${fn}: the connection is ${st.phase === 'init' ? 'in its handshake' : 'failed'}; SSL_clear it first`);
+    throw new OpenSSLUsageError(
+      'ERR_OPENSSL_BAD_STATE',
+      `${fn}: the connection is ${st.phase === 'init' ? 'in its handshake' : 'failed'}; SSL_clear it first`,
+    );
   }
   const server = fn === 'SSL_accept';
   if (!(server ? ctxSt.method.server : ctxSt.method.client)) {
-    ERR_raise(ERR_LIB_SSL, ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED, `${fn} on a ${server ? 'client' : 'server'}-only SSL_CTX`);
+    ERR_raise(
+      ERR_LIB_SSL,
+      ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED,
+      `${fn} on a ${server ? 'client' : 'server'}-only SSL_CTX`,
+    );
     st.failure = 'ssl';
     return -1;
   }

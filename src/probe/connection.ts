@@ -62,7 +62,15 @@ export interface Handshake {
   peerCertificate: PeerCertificate | null;
 }
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT']);
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ETIMEDOUT',
+]);
 
 /** SNI to send for a host: Node (and RFC 6066) send none for an IP literal. */
 export function defaultServername(host: string): string | undefined {
@@ -149,7 +157,8 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
       clearTimeout(timer);
       socket.destroy();
       if (result) resolve(result);
-      else reject(error ?? new ProbeError('ERR_PROBE_HANDSHAKE', `${where}: connection closed during the TLS handshake`));
+      else
+        reject(error ?? new ProbeError('ERR_PROBE_HANDSHAKE', `${where}: connection closed during the TLS handshake`));
     };
     // Before the handshake: the time limit is an error. After it: the wait for tickets is over.
     let timer = setTimeout(() => {
@@ -178,11 +187,17 @@ export function handshake(settings: ConnectionSettings, request: HandshakeReques
         // A TLS 1.3 client finishes before the server has checked its Finished (and certificate):
         // an alert right after the handshake means the server did not accept it.
         result = undefined;
-        const hint = /certificate required/.test(cause.message) ? ' (the server wants a client certificate: --cert/--key)' : '';
+        const hint = /certificate required/.test(cause.message)
+          ? ' (the server wants a client certificate: --cert/--key)'
+          : '';
         finish(
-          new ProbeError('ERR_PROBE_HANDSHAKE', `${where}: the server rejected the ${request.version} handshake: ${firstLine(cause)}${hint}`, {
-            cause,
-          }),
+          new ProbeError(
+            'ERR_PROBE_HANDSHAKE',
+            `${where}: the server rejected the ${request.version} handshake: ${firstLine(cause)}${hint}`,
+            {
+              cause,
+            },
+          ),
         );
       }
       // Otherwise (a reset while closing) the handshake stands.
@@ -242,11 +257,17 @@ function peerCertificate(socket: TLSSocket): PeerCertificate | null {
 function classify(cause: Error & { code?: string }, where: string, version: ProbeVersion): ProbeError {
   const code = cause.code ?? '';
   const message = firstLine(cause);
-  if (CONNECT_CODES.has(code)) return new ProbeError('ERR_PROBE_CONNECT', `cannot connect to ${where}: ${message}`, { cause });
+  if (CONNECT_CODES.has(code))
+    return new ProbeError('ERR_PROBE_CONNECT', `cannot connect to ${where}: ${message}`, { cause });
   if (code === 'ECONNRESET' || code === 'EPIPE') {
-    return new ProbeError('ERR_PROBE_HANDSHAKE', `${where}: connection reset during the ${version} handshake`, { cause });
+    return new ProbeError('ERR_PROBE_HANDSHAKE', `${where}: connection reset during the ${version} handshake`, {
+      cause,
+    });
   }
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || (!code.startsWith('ERR_') && /CERT|SIGNATURE|ISSUER|VERIFY/.test(code))) {
+  if (
+    code === 'ERR_TLS_CERT_ALTNAME_INVALID' ||
+    (!code.startsWith('ERR_') && /CERT|SIGNATURE|ISSUER|VERIFY/.test(code))
+  ) {
     return new ProbeError(
       'ERR_PROBE_CERTIFICATE',
       `${where}: certificate not accepted (${message}); use --ca FILE to trust its issuer or --insecure to skip verification`,

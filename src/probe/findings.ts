@@ -6,7 +6,8 @@ const WEEK = 7 * DAY;
 const ORDER: Record<ProbeSeverity, number> = { high: 0, medium: 1, low: 2, info: 3 };
 
 /** The parts of a report findings are made from. */
-export type ProbeFindingInput = Pick<ProbeReport, 'attempts' | 'tls12' | 'tls13' | 'crossHost'> & Partial<Pick<ProbeReport, 'notRun'>>;
+export type ProbeFindingInput = Pick<ProbeReport, 'attempts' | 'tls12' | 'tls13' | 'crossHost'> &
+  Partial<Pick<ProbeReport, 'notRun'>>;
 
 /** Findings for a report, most severe first, in words a server operator understands. */
 export function findingsFor(report: ProbeFindingInput): ProbeFinding[] {
@@ -14,7 +15,12 @@ export function findingsFor(report: ProbeFindingInput): ProbeFinding[] {
   const notRun = report.notRun ?? [];
   // A version whose resumption checks could not run at all says nothing about the server.
   const ran = (check: string, attempts: number) => attempts > 0 || !notRun.some((n) => n.check === check);
-  const tls12 = report.tls12 && ran('TLSv1.2 session id resumption', report.tls12.sessionId.attempts) && ran('TLSv1.2 ticket resumption', report.tls12.ticket.attempts) ? report.tls12 : null;
+  const tls12 =
+    report.tls12 &&
+    ran('TLSv1.2 session id resumption', report.tls12.sessionId.attempts) &&
+    ran('TLSv1.2 ticket resumption', report.tls12.ticket.attempts)
+      ? report.tls12
+      : null;
   const tls13 = report.tls13 && ran('TLSv1.3 ticket resumption', report.tls13.tickets.attempts) ? report.tls13 : null;
   const out: ProbeFinding[] = [];
   const add: Add = (severity, id, message) => {
@@ -40,9 +46,11 @@ export function findingsFor(report: ProbeFindingInput): ProbeFinding[] {
     );
   } else {
     const why13 = whyNot13(tls13);
-    if (tls13 && resumed13 === 0) add('low', 'tls13-no-resumption', `TLS 1.3 connections are never resumed. ${why13 ?? ''}`.trim());
+    if (tls13 && resumed13 === 0)
+      add('low', 'tls13-no-resumption', `TLS 1.3 connections are never resumed. ${why13 ?? ''}`.trim());
     const why12 = whyNot12(tls12);
-    if (tls12 && resumed12 === 0) add('low', 'tls12-no-resumption', `TLS 1.2 connections are never resumed. ${why12 ?? ''}`.trim());
+    if (tls12 && resumed12 === 0)
+      add('low', 'tls12-no-resumption', `TLS 1.2 connections are never resumed. ${why12 ?? ''}`.trim());
   }
 
   const partial = (what: string, resumed: number, attempts: number) => {
@@ -69,7 +77,11 @@ export function findingsFor(report: ProbeFindingInput): ProbeFinding[] {
 
   lifetimes(tls13?.tickets.lifetimeHint ?? null, tls12?.ticket.lifetimeHint ?? null, add);
   if (tls12?.ticket.issued && tls12.ticket.lifetimeHint === 0) {
-    add('info', 'tls12-ticket-lifetime-unspecified', 'TLS 1.2 tickets carry no lifetime hint (0 means unspecified): clients have to guess how long to keep them.');
+    add(
+      'info',
+      'tls12-ticket-lifetime-unspecified',
+      'TLS 1.2 tickets carry no lifetime hint (0 means unspecified): clients have to guess how long to keep them.',
+    );
   }
   if (tls12?.ticket.renewedOnResumption === false) {
     add(

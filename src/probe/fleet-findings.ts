@@ -21,23 +21,36 @@ export function fleetFindings(report: FleetFindingInput): FleetFinding[] {
 
   const down = members.filter((m) => m.error !== null);
   if (down.length > 0) {
-    add('high', 'fleet-member-unreachable', `${down.length} of ${members.length} members could not be probed: ${down.map((m) => m.error).join('; ')}.`);
+    add(
+      'high',
+      'fleet-member-unreachable',
+      `${down.length} of ${members.length} members could not be probed: ${down.map((m) => m.error).join('; ')}.`,
+    );
   }
   const live = members.filter((m) => m.error === null).length;
   if (members.length === 1) {
-    add('info', 'fleet-single-member', `Only one member (${name(0)}): there is nothing to share sessions with. Give the other members' addresses with --fleet ADDR,ADDR,...`);
+    add(
+      'info',
+      'fleet-single-member',
+      `Only one member (${name(0)}): there is nothing to share sessions with. Give the other members' addresses with --fleet ADDR,ADDR,...`,
+    );
   }
 
   for (const m of matrices) {
     const own = m.cells.map((row, i) => row[i]?.resumed ?? null);
     const selfless = own.flatMap((r, i) => (r === false ? [name(i)] : []));
     if (selfless.length > 0 && selfless.length < live) {
-      add('medium', 'fleet-member-does-not-resume', `${WHAT[m.mechanism]}: ${selfless.join(', ')} do${selfless.length === 1 ? 'es' : ''} not resume even ${selfless.length === 1 ? 'its' : 'their'} own sessions, while other members do.`);
+      add(
+        'medium',
+        'fleet-member-does-not-resume',
+        `${WHAT[m.mechanism]}: ${selfless.join(', ')} do${selfless.length === 1 ? 'es' : ''} not resume even ${selfless.length === 1 ? 'its' : 'their'} own sessions, while other members do.`,
+      );
     }
     const missing = notShared(m);
     if (missing.length > 0) {
       const pairs = missing.map(([i, j]) => `${name(i)} -> ${name(j)}`);
-      const shown = pairs.length > 6 ? `${pairs.slice(0, 6).join(', ')} and ${pairs.length - 6} more` : pairs.join(', ');
+      const shown =
+        pairs.length > 6 ? `${pairs.slice(0, 6).join(', ')} and ${pairs.length - 6} more` : pairs.join(', ');
       const ran = m.cells.flat().filter((c) => c.resumed !== null);
       const ok = ran.filter((c) => c.resumed).length;
       add(
@@ -70,20 +83,41 @@ export function fleetFindings(report: FleetFindingInput): FleetFinding[] {
         `Members issue ${label} tickets under different ticket keys (${groups.map((g) => `${g.members.map(name).join(', ')}: ${[...g.names].map((n) => n.slice(0, 8)).join('/')}`).join('; ')}): a ticket from one cannot be decrypted by another. Give every member the same ticket keys (nginx: the same ssl_session_ticket_key files; Node: one TicketKeyRing store).`,
       );
     }
-    const hints = members.map((m, i) => ({ i, hint: m.lifetimeHint[key] })).filter((m): m is { i: number; hint: number } => m.hint !== null);
+    const hints = members
+      .map((m, i) => ({ i, hint: m.lifetimeHint[key] }))
+      .filter((m): m is { i: number; hint: number } => m.hint !== null);
     const distinct = [...new Set(hints.map((h) => h.hint))];
     if (distinct.length > 1) {
       add(
         'low',
         'fleet-lifetimes-differ',
-        `Members announce different ${label} ticket lifetimes (${distinct.map((d) => `${duration(d)}: ${hints.filter((h) => h.hint === d).map((h) => name(h.i)).join(', ')}`).join('; ')}): the members are not configured alike, and clients keep tickets as long as the member that issued them says.`,
+        `Members announce different ${label} ticket lifetimes (${distinct
+          .map(
+            (d) =>
+              `${duration(d)}: ${hints
+                .filter((h) => h.hint === d)
+                .map((h) => name(h.i))
+                .join(', ')}`,
+          )
+          .join(
+            '; ',
+          )}): the members are not configured alike, and clients keep tickets as long as the member that issued them says.`,
       );
     }
   }
 
-  const notRun = matrices.flatMap((m) => m.cells.flatMap((row, i) => row.flatMap((c, j) => (c.notRun !== null && members[i]?.error === null && members[j]?.error === null ? [`${WHAT[m.mechanism]} ${name(i)} -> ${name(j)}: ${c.notRun}`] : []))));
+  const notRun = matrices.flatMap((m) =>
+    m.cells.flatMap((row, i) =>
+      row.flatMap((c, j) =>
+        c.notRun !== null && members[i]?.error === null && members[j]?.error === null
+          ? [`${WHAT[m.mechanism]} ${name(i)} -> ${name(j)}: ${c.notRun}`]
+          : [],
+      ),
+    ),
+  );
   if (notRun.length > 0) {
-    const shown = notRun.length > 4 ? `${notRun.slice(0, 4).join('; ')}; and ${notRun.length - 4} more` : notRun.join('; ');
+    const shown =
+      notRun.length > 4 ? `${notRun.slice(0, 4).join('; ')}; and ${notRun.length - 4} more` : notRun.join('; ');
     add('info', 'check-not-run', `Not every check could run: ${shown}.`);
   }
   return out.sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);

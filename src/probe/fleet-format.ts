@@ -14,7 +14,8 @@ const SEVERITY_CODE = { high: 31, medium: 33, low: 36, info: 2 } as const;
  * member that made the session; columns: the member it was offered to), findings.
  */
 export function formatFleetReport(report: FleetReport, options: ProbeFormatOptions = {}): string {
-  const paint = (code: number, text: string) => (options.color ? `\u001b[${code}m${text}\u001b[${code === 1 || code === 2 ? 22 : 39}m` : text);
+  const paint = (code: number, text: string) =>
+    options.color ? `\u001b[${code}m${text}\u001b[${code === 1 || code === 2 ? 22 : 39}m` : text;
   const lines: string[] = [];
   const sni = report.servername === null ? 'no SNI' : `SNI ${report.servername}`;
   lines.push(
@@ -22,16 +23,21 @@ export function formatFleetReport(report: FleetReport, options: ProbeFormatOptio
     '',
   );
 
-  const labels = report.members.map((_m, i) => `${String.fromCharCode(65 + (i % 26))}${i >= 26 ? Math.floor(i / 26) : ''}`);
+  const labels = report.members.map(
+    (_m, i) => `${String.fromCharCode(65 + (i % 26))}${i >= 26 ? Math.floor(i / 26) : ''}`,
+  );
   const width = Math.max(6, ...report.members.map((m) => m.member.length)) + 4;
   lines.push(paint(1, 'Members'));
-  lines.push(`  ${'   '}${'member'.padEnd(width)}${'TLS 1.3 key names'.padEnd(22)}${'TLS 1.2 key names'.padEnd(22)}lifetime (1.3 / 1.2)`);
+  lines.push(
+    `  ${'   '}${'member'.padEnd(width)}${'TLS 1.3 key names'.padEnd(22)}${'TLS 1.2 key names'.padEnd(22)}lifetime (1.3 / 1.2)`,
+  );
   for (const [i, m] of report.members.entries()) {
     if (m.error !== null) {
       lines.push(`  ${labels[i]!.padEnd(3)}${m.member.padEnd(width)}${paint(31, `not probed: ${m.error}`)}`);
       continue;
     }
-    const names = (list: string[], stateful: boolean) => (list.length > 0 ? list.map((n) => n.slice(0, 8)).join(' ') : stateful ? '(stateful)' : '-');
+    const names = (list: string[], stateful: boolean) =>
+      list.length > 0 ? list.map((n) => n.slice(0, 8)).join(' ') : stateful ? '(stateful)' : '-';
     const hint = (h: number | null) => (h === null ? '-' : duration(h).replace(/ \(.*\)$/, ''));
     lines.push(
       `  ${labels[i]!.padEnd(3)}${m.member.padEnd(width)}${names(m.ticketKeyNames.tls13, (m.tls13TicketLength ?? 0) > 0).padEnd(22)}${names(m.ticketKeyNames.tls12, false).padEnd(22)}${hint(m.lifetimeHint.tls13)} / ${hint(m.lifetimeHint.tls12)}`,
@@ -52,10 +58,11 @@ export function formatFleetReport(report: FleetReport, options: ProbeFormatOptio
     }
     lines.push('');
   }
-  if (report.matrices.length > 0) lines.push(paint(2, '  yes: resumed   no: full handshake   -: not checked (see findings)'), '');
+  if (report.matrices.length > 0)
+    lines.push(paint(2, '  yes: resumed   no: full handshake   -: not checked (see findings)'), '');
 
   lines.push(paint(1, 'Findings'));
-  if (report.findings.length === 0) lines.push(`  ${paint(32, 'none: every member resumes every member\'s sessions')}`);
+  if (report.findings.length === 0) lines.push(`  ${paint(32, "none: every member resumes every member's sessions")}`);
   const wrapAt = (options.width ?? 100) - 10;
   for (const f of report.findings) {
     lines.push(`  ${paint(SEVERITY_CODE[f.severity], f.severity.toUpperCase().padEnd(7))} ${f.id}`);

@@ -1,6 +1,12 @@
 import { lookup } from 'node:dns/promises';
 import { TlsSession } from '../session/tls-session.js';
-import { type ConnectionSettings, type Handshake, type HandshakeRequest, type ProbeVersion, handshake } from './connection.js';
+import {
+  type ConnectionSettings,
+  type Handshake,
+  type HandshakeRequest,
+  type ProbeVersion,
+  handshake,
+} from './connection.js';
 import { ProbeError } from './errors.js';
 import { fleetFindings } from './fleet-findings.js';
 import type { FleetCell, FleetMatrix, FleetMechanism, FleetMemberReport, FleetReport } from './fleet-report.js';
@@ -64,7 +70,10 @@ export async function probeFleet(options: FleetOptions): Promise<FleetReport> {
     connections += 1;
     const h = await handshake({ ...settings, host: member.host, port: member.port }, request);
     if (h.protocol !== request.version) {
-      throw new ProbeError('ERR_PROBE_HANDSHAKE', `${formatTarget(member)}: asked for ${request.version}, got ${h.protocol}`);
+      throw new ProbeError(
+        'ERR_PROBE_HANDSHAKE',
+        `${formatTarget(member)}: asked for ${request.version}, got ${h.protocol}`,
+      );
     }
     return h;
   };
@@ -102,13 +111,18 @@ export async function probeFleet(options: FleetOptions): Promise<FleetReport> {
         reports[i]!.protocols.push(version);
       } catch (error) {
         if (!(error instanceof ProbeError)) throw error;
-        if (error.code === 'ERR_PROBE_CONNECT' || error.code === 'ERR_PROBE_TIMEOUT' || error.code === 'ERR_PROBE_CERTIFICATE') {
+        if (
+          error.code === 'ERR_PROBE_CONNECT' ||
+          error.code === 'ERR_PROBE_TIMEOUT' ||
+          error.code === 'ERR_PROBE_CERTIFICATE'
+        ) {
           reports[i]!.error = error.message;
           break;
         }
       }
     }
-    if (reports[i]!.error === null && reports[i]!.protocols.length === 0) reports[i]!.error = `${reports[i]!.member}: no TLS 1.2 or TLS 1.3 handshake completed`;
+    if (reports[i]!.error === null && reports[i]!.protocols.length === 0)
+      reports[i]!.error = `${reports[i]!.member}: no TLS 1.2 or TLS 1.3 handshake completed`;
   }
 
   const matrices: FleetMatrix[] = [];
@@ -139,7 +153,9 @@ export async function probeFleet(options: FleetOptions): Promise<FleetReport> {
           }
           noteTickets(i, version, sessions);
           const first = sessions[0];
-          const usable = first !== undefined && (mechanism === 'tls12-session-id' ? first.sessionId.length > 0 : (first.ticket?.length ?? 0) > 0);
+          const usable =
+            first !== undefined &&
+            (mechanism === 'tls12-session-id' ? first.sessionId.length > 0 : (first.ticket?.length ?? 0) > 0);
           if (!usable) {
             cell.notRun =
               full.unreadable.length > 0 || sessions.length < ders.length
@@ -182,7 +198,11 @@ export async function probeFleet(options: FleetOptions): Promise<FleetReport> {
 }
 
 function describe(mechanism: FleetMechanism): string {
-  return mechanism === 'tls12-session-id' ? 'TLS 1.2 session id' : mechanism === 'tls12-ticket' ? 'TLS 1.2 ticket' : 'TLS 1.3 ticket';
+  return mechanism === 'tls12-session-id'
+    ? 'TLS 1.2 session id'
+    : mechanism === 'tls12-ticket'
+      ? 'TLS 1.2 ticket'
+      : 'TLS 1.3 ticket';
 }
 
 function whyNot(member: FleetMemberReport, version: ProbeVersion, role: string): string | undefined {
@@ -195,7 +215,8 @@ function whyNot(member: FleetMemberReport, version: ProbeVersion, role: string):
 async function fleetMembers(options: FleetOptions, settings: ConnectionSettings): Promise<ProbeTarget[]> {
   let members: ProbeTarget[];
   if (options.members !== undefined) {
-    if (!Array.isArray(options.members) || options.members.length === 0) throw badOption('members must list at least one ADDR[:PORT]');
+    if (!Array.isArray(options.members) || options.members.length === 0)
+      throw badOption('members must list at least one ADDR[:PORT]');
     members = options.members.map((m) => {
       if (typeof m === 'string') {
         try {
@@ -205,7 +226,10 @@ async function fleetMembers(options: FleetOptions, settings: ConnectionSettings)
         }
       }
       if (m === null || typeof m !== 'object') throw badOption('members must be strings or { host, port }');
-      return { host: checkHost(m.host, 'members[].host'), port: m.port === undefined ? settings.port : checkPort(m.port, 'members[].port') };
+      return {
+        host: checkHost(m.host, 'members[].host'),
+        port: m.port === undefined ? settings.port : checkPort(m.port, 'members[].port'),
+      };
     });
   } else {
     const resolve = options.resolve ?? resolveAll;
@@ -213,9 +237,14 @@ async function fleetMembers(options: FleetOptions, settings: ConnectionSettings)
     try {
       addresses = await resolve(settings.host);
     } catch (cause) {
-      throw new ProbeError('ERR_PROBE_CONNECT', `cannot resolve ${settings.host}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      throw new ProbeError(
+        'ERR_PROBE_CONNECT',
+        `cannot resolve ${settings.host}: ${cause instanceof Error ? cause.message : String(cause)}`,
+        { cause },
+      );
     }
-    if (addresses.length === 0) throw new ProbeError('ERR_PROBE_CONNECT', `cannot resolve ${settings.host}: no address`);
+    if (addresses.length === 0)
+      throw new ProbeError('ERR_PROBE_CONNECT', `cannot resolve ${settings.host}: no address`);
     members = addresses.map((host) => ({ host, port: settings.port }));
   }
   const seen = new Set<string>();
@@ -225,6 +254,7 @@ async function fleetMembers(options: FleetOptions, settings: ConnectionSettings)
     seen.add(key);
     return true;
   });
-  if (members.length > MAX_FLEET_MEMBERS) throw badOption(`at most ${MAX_FLEET_MEMBERS} members (got ${members.length})`);
+  if (members.length > MAX_FLEET_MEMBERS)
+    throw badOption(`at most ${MAX_FLEET_MEMBERS} members (got ${members.length})`);
   return members;
 }

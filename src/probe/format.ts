@@ -28,7 +28,8 @@ export function formatProbeReport(report: ProbeReport, options: ProbeFormatOptio
     const [on, off] = CODES[style];
     return `\u001b[${on}m${text}\u001b[${off}m`;
   };
-  const row = (label: string, value: string) => `  ${label.length < LABEL_WIDTH ? label.padEnd(LABEL_WIDTH) : `${label}  `}${value}`;
+  const row = (label: string, value: string) =>
+    `  ${label.length < LABEL_WIDTH ? label.padEnd(LABEL_WIDTH) : `${label}  `}${value}`;
   const ratio = (resumed: number, attempts: number) => {
     const text = `${resumed}/${attempts} resumed`;
     return paint(resumed === attempts ? 'green' : resumed === 0 ? 'red' : 'yellow', text);
@@ -59,7 +60,10 @@ export function formatProbeReport(report: ProbeReport, options: ProbeFormatOptio
             : paint('red', 'no ticket issued'),
       ),
       row('tickets per full handshake', String(t.perFullHandshake)),
-      row('tickets per resumed handshake', t.perResumedHandshake === null ? paint('dim', 'n/a (nothing resumed)') : String(t.perResumedHandshake)),
+      row(
+        'tickets per resumed handshake',
+        t.perResumedHandshake === null ? paint('dim', 'n/a (nothing resumed)') : String(t.perResumedHandshake),
+      ),
       row('ticket lifetime hint', t.lifetimeHint === null ? paint('dim', 'n/a') : duration(t.lifetimeHint)),
       row('same ticket accepted twice', yesNo(r.ticketReuseAccepted, true, 'n/a (nothing resumed)')),
       row(
@@ -73,22 +77,37 @@ export function formatProbeReport(report: ProbeReport, options: ProbeFormatOptio
   };
   const unchecked = (check: string) => report.notRun.some((n) => n.check === check);
   const tls12 = (r: Tls12Report) => {
-    const none = (check: string, what: string) => (unchecked(check) ? paint('yellow', 'not checked (see below)') : paint('red', `no ${what} issued`));
+    const none = (check: string, what: string) =>
+      unchecked(check) ? paint('yellow', 'not checked (see below)') : paint('red', `no ${what} issued`);
     lines.push(heading('TLS 1.2', withAlpn(r.cipher, r.alpn)));
     lines.push(
-      row('session id resumption', r.sessionId.issued ? ratio(r.sessionId.resumed, r.sessionId.attempts) : none('TLSv1.2 session id resumption', 'session id')),
-      row('ticket resumption', r.ticket.issued ? ratio(r.ticket.resumed, r.ticket.attempts) : none('TLSv1.2 ticket resumption', 'ticket')),
+      row(
+        'session id resumption',
+        r.sessionId.issued
+          ? ratio(r.sessionId.resumed, r.sessionId.attempts)
+          : none('TLSv1.2 session id resumption', 'session id'),
+      ),
+      row(
+        'ticket resumption',
+        r.ticket.issued ? ratio(r.ticket.resumed, r.ticket.attempts) : none('TLSv1.2 ticket resumption', 'ticket'),
+      ),
     );
     if (r.ticket.issued) {
       lines.push(
-        row('ticket lifetime hint', r.ticket.lifetimeHint === 0 ? 'unspecified (0)' : duration(r.ticket.lifetimeHint ?? 0)),
+        row(
+          'ticket lifetime hint',
+          r.ticket.lifetimeHint === 0 ? 'unspecified (0)' : duration(r.ticket.lifetimeHint ?? 0),
+        ),
         row('new ticket on resumption', yesNo(r.ticket.renewedOnResumption, false, 'n/a (nothing resumed)')),
       );
     }
     lines.push(timing(r.timing), '');
   };
   const absent = (name: string, why: string | undefined) => {
-    lines.push(heading(name, paint('dim', why === 'not probed' ? 'not probed' : `not spoken (${why ?? 'no handshake'})`)), '');
+    lines.push(
+      heading(name, paint('dim', why === 'not probed' ? 'not probed' : `not spoken (${why ?? 'no handshake'})`)),
+      '',
+    );
   };
 
   if (report.tls13) tls13(report.tls13);
@@ -115,7 +134,11 @@ export function formatProbeReport(report: ProbeReport, options: ProbeFormatOptio
     lines.push('');
   }
 
-  const crossNames = new Set(['cross-host TLSv1.2 session id', 'cross-host TLSv1.2 ticket', 'cross-host TLSv1.3 ticket']);
+  const crossNames = new Set([
+    'cross-host TLSv1.2 session id',
+    'cross-host TLSv1.2 ticket',
+    'cross-host TLSv1.3 ticket',
+  ]);
   const notRun = report.notRun.filter((n) => !crossNames.has(n.check));
   if (notRun.length > 0) {
     lines.push(paint('bold', 'Not checked'));

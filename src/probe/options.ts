@@ -46,7 +46,9 @@ export function badOption(message: string): ProbeError {
 /** Checks a time option given in milliseconds: a whole number from `min` to {@link MAX_TIMER_MS}. */
 export function checkMs(value: unknown, name: string, min = 1): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_TIMER_MS) {
-    throw badOption(`${name} must be a whole number of milliseconds from ${min} to ${MAX_TIMER_MS} (got ${describe(value)})`);
+    throw badOption(
+      `${name} must be a whole number of milliseconds from ${min} to ${MAX_TIMER_MS} (got ${describe(value)})`,
+    );
   }
   return value;
 }
@@ -83,12 +85,19 @@ export function resolveConnectionOptions(options: ConnectionOptionsInput): Resol
   }
   const timeoutMs = options.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : checkMs(options.timeoutMs, 'timeoutMs');
   const versions = options.versions ?? VERSIONS;
-  if (!Array.isArray(versions) || versions.length === 0) throw badOption(`versions must list 'TLSv1.3' and/or 'TLSv1.2'`);
+  if (!Array.isArray(versions) || versions.length === 0)
+    throw badOption(`versions must list 'TLSv1.3' and/or 'TLSv1.2'`);
   for (const v of versions) {
-    if (!VERSIONS.includes(v)) throw badOption(`versions: ${describe(v)} is not probed; only 'TLSv1.3' and 'TLSv1.2' are`);
+    if (!VERSIONS.includes(v))
+      throw badOption(`versions: ${describe(v)} is not probed; only 'TLSv1.3' and 'TLSv1.2' are`);
   }
-  const servername = options.servername === undefined ? defaultServername(host) : checkName(options.servername, 'servername');
-  if (options.alpn !== undefined && (!Array.isArray(options.alpn) || options.alpn.some((p) => typeof p !== 'string' || p === '' || Buffer.byteLength(p) > 255))) {
+  const servername =
+    options.servername === undefined ? defaultServername(host) : checkName(options.servername, 'servername');
+  if (
+    options.alpn !== undefined &&
+    (!Array.isArray(options.alpn) ||
+      options.alpn.some((p) => typeof p !== 'string' || p === '' || Buffer.byteLength(p) > 255))
+  ) {
     throw badOption('alpn must be a list of protocol names of 1 to 255 bytes');
   }
   return {
@@ -111,7 +120,7 @@ export function resolveConnectionOptions(options: ConnectionOptionsInput): Resol
 /** A value as an error message shows it: short, never a whole buffer. */
 function describe(value: unknown): string {
   if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}...` : value}'`;
-  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined || value === null) return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined || value === null)
+    return String(value);
   return typeof value;
 }
-

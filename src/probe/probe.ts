@@ -1,6 +1,12 @@
 import { checkServerIdentity } from 'node:tls';
 import { TlsSession } from '../session/tls-session.js';
-import { type ConnectionSettings, type Handshake, type HandshakeRequest, type ProbeVersion, handshake } from './connection.js';
+import {
+  type ConnectionSettings,
+  type Handshake,
+  type HandshakeRequest,
+  type ProbeVersion,
+  handshake,
+} from './connection.js';
 import { ProbeError } from './errors.js';
 import { badOption, resolveConnectionOptions } from './options.js';
 import { findingsFor } from './findings.js';
@@ -88,7 +94,10 @@ class Timings {
 export async function probe(options: ProbeOptions): Promise<ProbeReport> {
   const started = process.hrtime.bigint();
   const { settings, versions, attempts } = resolveConnectionOptions(options);
-  if (options.otherServername !== undefined && (typeof options.otherServername !== 'string' || options.otherServername.trim() === '')) {
+  if (
+    options.otherServername !== undefined &&
+    (typeof options.otherServername !== 'string' || options.otherServername.trim() === '')
+  ) {
     throw badOption('otherServername must be a non-empty string');
   }
   const run = new Run(settings, attempts, options);
@@ -165,12 +174,16 @@ class Run {
    * the check is recorded as not run rather than the server as issuing nothing.
    */
   read(check: ProbeCheckName, h: Handshake, der: Buffer | undefined): TlsSession | undefined {
-    for (const reason of h.unreadable) this.skipped(check, `Node handed out a session the probe cannot read (${reason})`);
+    for (const reason of h.unreadable)
+      this.skipped(check, `Node handed out a session the probe cannot read (${reason})`);
     if (der === undefined || der.length === 0) return undefined;
     try {
       return TlsSession.fromDER(der);
     } catch (error) {
-      this.skipped(check, `a session Node handed out does not decode (${error instanceof Error ? error.message : String(error)})`);
+      this.skipped(
+        check,
+        `a session Node handed out does not decode (${error instanceof Error ? error.message : String(error)})`,
+      );
       return undefined;
     }
   }
@@ -188,7 +201,10 @@ class Run {
     this.connections += 1;
     const h = await handshake(this.settings, request);
     if (h.protocol !== request.version) {
-      throw new ProbeError('ERR_PROBE_HANDSHAKE', `${formatTarget(this.settings)}: asked for ${request.version}, got ${h.protocol}`);
+      throw new ProbeError(
+        'ERR_PROBE_HANDSHAKE',
+        `${formatTarget(this.settings)}: asked for ${request.version}, got ${h.protocol}`,
+      );
     }
     return this.#timings[request.version].add(h);
   }
@@ -211,7 +227,13 @@ class Run {
       if (again.reused) sessionId.resumed += 1;
     }
 
-    const ticket = { issued: false, attempts: 0, resumed: 0, lifetimeHint: null as number | null, renewedOnResumption: null as boolean | null };
+    const ticket = {
+      issued: false,
+      attempts: 0,
+      resumed: 0,
+      lifetimeHint: null as number | null,
+      renewedOnResumption: null as boolean | null,
+    };
     for (let i = 0; i < this.attempts; i += 1) {
       this.progress(`${v}: ticket resumption ${i + 1}/${this.attempts}`);
       const full = await this.connect({ version: v });
@@ -297,7 +319,8 @@ class Run {
     let certificateCoversOther: boolean | null = null;
     const kinds: Array<{ version: ProbeVersion; kind: CrossHostCheck['kind'] }> = [];
     if (spoken.includes('TLSv1.3')) kinds.push({ version: 'TLSv1.3', kind: 'ticket' });
-    if (spoken.includes('TLSv1.2')) kinds.push({ version: 'TLSv1.2', kind: 'sessionId' }, { version: 'TLSv1.2', kind: 'ticket' });
+    if (spoken.includes('TLSv1.2'))
+      kinds.push({ version: 'TLSv1.2', kind: 'sessionId' }, { version: 'TLSv1.2', kind: 'ticket' });
     for (const { version, kind } of kinds) {
       const what = kind === 'ticket' ? 'ticket' : 'session id';
       const name = `cross-host ${version} ${what}` as ProbeCheckName;
@@ -312,14 +335,17 @@ class Run {
       const usable = kind === 'ticket' ? (session?.ticket?.length ?? 0) > 0 : (session?.sessionId.length ?? 0) > 0;
       if (!usable || offer === undefined) {
         const readable = full.unreadable.length === 0 && (offer === undefined || session !== undefined);
-        const reason = readable ? `the server issued no ${version} ${what} to offer` : 'Node handed out a session the probe cannot read';
+        const reason = readable
+          ? `the server issued no ${version} ${what} to offer`
+          : 'Node handed out a session the probe cannot read';
         if (!readable) this.skipped(name, reason);
         checks.push({ protocol: version, kind, resumed: null, notRun: reason });
         continue;
       }
       let resumed = false;
       try {
-        resumed = (await this.connect({ version, noTicket, session: offer, servername: other, ignoreHostname: true })).reused;
+        resumed = (await this.connect({ version, noTicket, session: offer, servername: other, ignoreHostname: true }))
+          .reused;
       } catch (error) {
         // A server that refuses the other name did not resume the session.
         if (!(error instanceof ProbeError) || error.code === 'ERR_PROBE_CONNECT') throw error;
@@ -341,8 +367,13 @@ function noProtocol(errors: ProbeError[], where: string): ProbeError {
   if (certificate) return certificate;
   const [first, second] = errors;
   if (first && !second) return first;
-  const reasons = errors.map((e) => (e.message.startsWith(`${where}: `) ? e.message.slice(where.length + 2) : e.message));
-  return new ProbeError('ERR_PROBE_NO_PROTOCOL', `${where}: no TLS 1.2 or TLS 1.3 handshake completed (${reasons.join('; ')})`);
+  const reasons = errors.map((e) =>
+    e.message.startsWith(`${where}: `) ? e.message.slice(where.length + 2) : e.message,
+  );
+  return new ProbeError(
+    'ERR_PROBE_NO_PROTOCOL',
+    `${where}: no TLS 1.2 or TLS 1.3 handshake completed (${reasons.join('; ')})`,
+  );
 }
 
 /** Median (the mean of the two middle values for an even count), rounded to 0.01; `null` for none. */

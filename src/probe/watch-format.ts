@@ -25,7 +25,9 @@ export function formatWatchReport(report: WatchReport, options: ProbeFormatOptio
     if (!run) return;
     const name = run.name ?? 'no ticket';
     const hint = run.hint === null ? '' : `, lifetime hint ${duration(run.hint)}`;
-    lines.push(`  ${at(run.from).padStart(9)} - ${at(run.to).padEnd(9)}  ${name}  (${run.count} sample${run.count === 1 ? '' : 's'}${hint})`);
+    lines.push(
+      `  ${at(run.from).padStart(9)} - ${at(run.to).padEnd(9)}  ${name}  (${run.count} sample${run.count === 1 ? '' : 's'}${hint})`,
+    );
   };
   for (const s of report.samples) {
     if (run && run.name === s.keyName && run.hint === s.lifetimeHint) {
@@ -38,7 +40,8 @@ export function formatWatchReport(report: WatchReport, options: ProbeFormatOptio
   }
   flush();
   const failed = report.samples.filter((s) => s.error !== null);
-  if (failed.length > 0) lines.push(`  ${failed.length} sample${failed.length === 1 ? '' : 's'} failed: ${failed[0]!.error}`);
+  if (failed.length > 0)
+    lines.push(`  ${failed.length} sample${failed.length === 1 ? '' : 's'} failed: ${failed[0]!.error}`);
   lines.push('');
 
   lines.push(bold('Key changes'));
@@ -47,18 +50,24 @@ export function formatWatchReport(report: WatchReport, options: ProbeFormatOptio
     lines.push(`  between ${at(c.lastOldMs)} and ${at(c.firstNewMs)}: ${c.from.slice(0, 8)} -> ${c.to.slice(0, 8)}`);
     const { min, max } = c.graceMs;
     let grace: string;
-    if (c.oldResumedUntilMs === null && c.oldRefusedFromMs === null) grace = 'old tickets not tried (no spare ticket of the old key)';
-    else if (max === null) grace = `old tickets still resumed at ${at(c.oldResumedUntilMs ?? 0)}: grace at least ${at(min ?? 0)}`;
-    else if (min === null) grace = `old tickets refused from ${at(c.oldRefusedFromMs ?? 0)}: no grace seen (at most ${at(max)})`;
-    else grace = `old tickets resumed until ${at(c.oldResumedUntilMs ?? 0)}, refused from ${at(c.oldRefusedFromMs ?? 0)}: grace ${at(min)} to ${at(max)}`;
+    if (c.oldResumedUntilMs === null && c.oldRefusedFromMs === null)
+      grace = 'old tickets not tried (no spare ticket of the old key)';
+    else if (max === null)
+      grace = `old tickets still resumed at ${at(c.oldResumedUntilMs ?? 0)}: grace at least ${at(min ?? 0)}`;
+    else if (min === null)
+      grace = `old tickets refused from ${at(c.oldRefusedFromMs ?? 0)}: no grace seen (at most ${at(max)})`;
+    else
+      grace = `old tickets resumed until ${at(c.oldResumedUntilMs ?? 0)}, refused from ${at(c.oldRefusedFromMs ?? 0)}: grace ${at(min)} to ${at(max)}`;
     lines.push(`    ${grace}`);
-    if (c.refusedPastLifetime) lines.push('    (the refused ticket had outlived its lifetime hint: refused for its age, perhaps not its key)');
+    if (c.refusedPastLifetime)
+      lines.push('    (the refused ticket had outlived its lifetime hint: refused for its age, perhaps not its key)');
   }
   lines.push('');
 
   lines.push(bold('Lifetime hints'));
   if (report.lifetimeHints.length === 0) lines.push('  no ticket seen');
-  else if (report.lifetimeHints.length === 1) lines.push(`  ${duration(report.lifetimeHints[0]!.lifetimeHint)} throughout`);
+  else if (report.lifetimeHints.length === 1)
+    lines.push(`  ${duration(report.lifetimeHints[0]!.lifetimeHint)} throughout`);
   else for (const h of report.lifetimeHints) lines.push(`  from ${at(h.firstSeenMs)}: ${duration(h.lifetimeHint)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -105,7 +105,10 @@ const STATEFUL_TICKET_BYTES = 32;
 export async function watchTickets(options: WatchOptions): Promise<WatchReport> {
   const { settings, versions } = resolveConnectionOptions(options);
   const durationMs = checkMs(options.durationMs, 'durationMs');
-  const everyMs = options.everyMs === undefined ? Math.min(DEFAULT_EVERY_MS, durationMs) : checkMs(options.everyMs, 'everyMs', MIN_EVERY_MS);
+  const everyMs =
+    options.everyMs === undefined
+      ? Math.min(DEFAULT_EVERY_MS, durationMs)
+      : checkMs(options.everyMs, 'everyMs', MIN_EVERY_MS);
   if (everyMs > durationMs) throw badOption(`everyMs (${everyMs}) must not exceed durationMs (${durationMs})`);
   const started = Date.now();
   const now = () => Date.now() - started;
@@ -113,7 +116,11 @@ export async function watchTickets(options: WatchOptions): Promise<WatchReport> 
   const connect = async (request: HandshakeRequest): Promise<Handshake> => {
     connections += 1;
     const h = await handshake(settings, request);
-    if (h.protocol !== request.version) throw new ProbeError('ERR_PROBE_HANDSHAKE', `${formatTarget(settings)}: asked for ${request.version}, got ${h.protocol}`);
+    if (h.protocol !== request.version)
+      throw new ProbeError(
+        'ERR_PROBE_HANDSHAKE',
+        `${formatTarget(settings)}: asked for ${request.version}, got ${h.protocol}`,
+      );
     return h;
   };
 
@@ -169,13 +176,22 @@ export async function watchTickets(options: WatchOptions): Promise<WatchReport> 
     }
     const sample = await takeSample(connect, version, now);
     report.samples.push(sample.sample);
-    if (sample.sample.lifetimeHint !== null && !report.lifetimeHints.some((h) => h.lifetimeHint === sample.sample.lifetimeHint)) {
+    if (
+      sample.sample.lifetimeHint !== null &&
+      !report.lifetimeHints.some((h) => h.lifetimeHint === sample.sample.lifetimeHint)
+    ) {
       report.lifetimeHints.push({ lifetimeHint: sample.sample.lifetimeHint, firstSeenMs: sample.sample.atMs });
     }
     const name = sample.sample.keyName;
     if (name !== null) {
       const pool = spares.get(name) ?? [];
-      pool.push(...sample.tickets.map((der) => ({ der, issuedMs: sample.sample.atMs, lifetimeS: sample.sample.lifetimeHint ?? 0 })));
+      pool.push(
+        ...sample.tickets.map((der) => ({
+          der,
+          issuedMs: sample.sample.atMs,
+          lifetimeS: sample.sample.lifetimeHint ?? 0,
+        })),
+      );
       spares.set(name, pool.slice(-SPARES_PER_KEY));
       if (current !== null && name !== current) {
         report.changes.push({
@@ -260,6 +276,9 @@ async function takeSample(
     keyName ??= ticket.subarray(0, KEY_NAME_BYTES).toString('hex');
     tickets.push(der);
   }
-  const error = h.unreadable.length > 0 && ders.length === 0 ? `Node handed out a session the probe cannot read (${h.unreadable[0]})` : null;
+  const error =
+    h.unreadable.length > 0 && ders.length === 0
+      ? `Node handed out a session the probe cannot read (${h.unreadable[0]})`
+      : null;
   return { sample: { atMs, keyName, lifetimeHint, error }, tickets };
 }

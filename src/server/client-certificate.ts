@@ -46,6 +46,8 @@ export async function refuseClientCertificate(
     const verdict = check(cert, info);
     return (await budget.run(Promise.resolve(verdict), 'client certificate check')) === true ? undefined : 'check';
   } catch (err) {
-    return new ServerSessionCacheError('ERR_CACHE_CLIENT_CHECK', `client certificate check: ${messageOf(err)}`, { cause: err });
+    return new ServerSessionCacheError('ERR_CACHE_CLIENT_CHECK', `client certificate check: ${messageOf(err)}`, {
+      cause: err,
+    });
   }
 }

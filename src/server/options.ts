@@ -126,7 +126,10 @@ export interface ResolvedOptions {
   now: () => number;
 }
 
-const check = new OptionChecks('ServerSessionCache', (message) => new ServerSessionCacheError('ERR_CACHE_OPTION', message));
+const check = new OptionChecks(
+  'ServerSessionCache',
+  (message) => new ServerSessionCacheError('ERR_CACHE_OPTION', message),
+);
 
 /** OpenSSL keeps times in 32-bit-safe seconds; counts stay exact far beyond any real need. */
 const MAX_INT31 = 0x7fffffff;
@@ -142,11 +145,14 @@ export function resolveOptions(options: ServerSessionCacheOptions): ResolvedOpti
   if (tickets !== 'auto' && tickets !== 'stateful' && tickets !== 'stateless') {
     throw check.fail("tickets must be 'auto', 'stateful' or 'stateless'");
   }
-  const timeout = options.timeout === undefined ? undefined : check.integer(options.timeout, 'timeout', 0, 1, MAX_INT31, 'seconds');
+  const timeout =
+    options.timeout === undefined ? undefined : check.integer(options.timeout, 'timeout', 0, 1, MAX_INT31, 'seconds');
   let sessionIdContext: Uint8Array | undefined;
   if (typeof options.sessionIdContext === 'string') sessionIdContext = Buffer.from(options.sessionIdContext, 'utf8');
-  else if (options.sessionIdContext instanceof Uint8Array) sessionIdContext = Uint8Array.prototype.slice.call(options.sessionIdContext);
-  else if (options.sessionIdContext !== undefined) throw check.fail('sessionIdContext must be a string or a Uint8Array');
+  else if (options.sessionIdContext instanceof Uint8Array)
+    sessionIdContext = Uint8Array.prototype.slice.call(options.sessionIdContext);
+  else if (options.sessionIdContext !== undefined)
+    throw check.fail('sessionIdContext must be a string or a Uint8Array');
   if (options.store !== undefined && (options.store === null || typeof options.store.get !== 'function')) {
     throw check.fail('store must implement SessionStore');
   }

@@ -151,7 +151,11 @@ const SSL_ERROR_CODE = /^ERR_SSL_/;
 /** An error raised by OpenSSL (a fatal alert sent or received), not by the transport. */
 function isTlsError(err: unknown): boolean {
   const e = err as { library?: unknown; code?: unknown } | null;
-  return e !== null && typeof e === 'object' && (e.library === 'SSL routines' || (typeof e.code === 'string' && SSL_ERROR_CODE.test(e.code)));
+  return (
+    e !== null &&
+    typeof e === 'object' &&
+    (e.library === 'SSL routines' || (typeof e.code === 'string' && SSL_ERROR_CODE.test(e.code)))
+  );
 }
 
 /**
@@ -250,17 +254,28 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     // close() closed the store the cache made: attached again, it could keep nothing.
     if (this.#closed) throw new ServerSessionCacheError('ERR_CACHE_CLOSED', 'attach: the cache is closed');
     if (!(server instanceof TlsServer)) {
-      throw new ServerSessionCacheError('ERR_CACHE_SERVER', 'attach: expected a tls.Server, https.Server or http2 secure server');
+      throw new ServerSessionCacheError(
+        'ERR_CACHE_SERVER',
+        'attach: expected a tls.Server, https.Server or http2 secure server',
+      );
     }
     const s = server as ServerInternals & { [kCache]?: ServerSessionCache };
-    if (this.#server !== undefined) throw new ServerSessionCacheError('ERR_CACHE_ATTACHED', 'attach: this cache is already attached to a server');
-    if (s[kCache] !== undefined) throw new ServerSessionCacheError('ERR_CACHE_ATTACHED', 'attach: the server already has a session cache');
+    if (this.#server !== undefined)
+      throw new ServerSessionCacheError('ERR_CACHE_ATTACHED', 'attach: this cache is already attached to a server');
+    if (s[kCache] !== undefined)
+      throw new ServerSessionCacheError('ERR_CACHE_ATTACHED', 'attach: the server already has a session cache');
     if (s.listenerCount('newSession') > 0 || s.listenerCount('resumeSession') > 0) {
-      throw new ServerSessionCacheError('ERR_CACHE_LISTENERS', "attach: the server already has 'newSession' or 'resumeSession' listeners");
+      throw new ServerSessionCacheError(
+        'ERR_CACHE_LISTENERS',
+        "attach: the server already has 'newSession' or 'resumeSession' listeners",
+      );
     }
     const original = findTlsConnectionListener(s);
     if (original === undefined) {
-      throw new ServerSessionCacheError('ERR_CACHE_SERVER', "attach: the server has no TLS 'connection' listener to take over");
+      throw new ServerSessionCacheError(
+        'ERR_CACHE_SERVER',
+        "attach: the server has no TLS 'connection' listener to take over",
+      );
     }
     this.#server = s;
     this.#original = original;
@@ -747,7 +762,14 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
         // session out of Node's slot. After a HelloRetryRequest the handshake is not resumed
         // yet and the second ClientHello asks again: load the session once more for it.
         callback(null, der ?? null);
-        if (der !== undefined && wrap !== undefined && conn.offer !== undefined && !conn.failed && wrapAlive(wrap) && !wrap.isSessionReused()) {
+        if (
+          der !== undefined &&
+          wrap !== undefined &&
+          conn.offer !== undefined &&
+          !conn.failed &&
+          wrapAlive(wrap) &&
+          !wrap.isSessionReused()
+        ) {
           wrap.loadSession(der);
         }
       },
@@ -814,7 +836,13 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     if (this.#server?.requestCert === true) {
       const info = { protocol: tls13 ? ('TLSv1.3' as const) : ('TLSv1.2' as const), serverName: rec.serverName };
-      const refused = await refuseClientCertificate(rec.der, info, this.#opts.now(), this.#opts.checkClientCertificate, this.#budget);
+      const refused = await refuseClientCertificate(
+        rec.der,
+        info,
+        this.#opts.now(),
+        this.#opts.checkClientCertificate,
+        this.#budget,
+      );
       if (refused instanceof ServerSessionCacheError) this.#report(refused);
       if (refused !== undefined) {
         st.clientCertificateRefusals++;
@@ -829,7 +857,8 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     let der = rec.der as Buffer;
     if (single) this.#index.delete(keyName(key));
-    else if ((this.#opts.cacheMode & SessionCacheMode.UPDATE_TIME) !== 0) der = this.#refresh(key, keyName(key), id, rec, now);
+    else if ((this.#opts.cacheMode & SessionCacheMode.UPDATE_TIME) !== 0)
+      der = this.#refresh(key, keyName(key), id, rec, now);
     // Counted as a hit when the handshake completes resumed (#settle), not before.
     conn.offer = {
       key,
@@ -865,9 +894,9 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     const expiresMs = now + ttl;
     this.#index.add(name, { key, id, expiresMs });
     const value = encodeRecord({ ...rec, createdMs: now, expiresMs, der });
-    void this.#budget.run(this.#store.set(key, value, ttl), 'session update').catch((err: unknown) =>
-      this.#storeFailure(err, 'update'),
-    );
+    void this.#budget
+      .run(this.#store.set(key, value, ttl), 'session update')
+      .catch((err: unknown) => this.#storeFailure(err, 'update'));
     return der;
   }
 
@@ -911,7 +940,9 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     if (this.listenerCount('error') === 0) return;
     const message = err instanceof Error ? err.message : String(err);
     this.#report(
-      new ServerSessionCacheError(timeout ? 'ERR_STORE_TIMEOUT' : 'ERR_CACHE_STORE', `session ${what}: ${message}`, { cause: err }),
+      new ServerSessionCacheError(timeout ? 'ERR_STORE_TIMEOUT' : 'ERR_CACHE_STORE', `session ${what}: ${message}`, {
+        cause: err,
+      }),
     );
   }
 

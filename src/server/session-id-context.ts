@@ -26,7 +26,10 @@ function feed(h: Hash, label: string, value: unknown): void {
     return;
   }
   if (typeof value === 'string' || value instanceof Uint8Array) {
-    const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    const bytes =
+      typeof value === 'string'
+        ? Buffer.from(value, 'utf8')
+        : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     const text = bytes.toString('latin1');
     if (text.includes('-----BEGIN ')) {
       for (const m of text.matchAll(PEM_BLOCK)) {

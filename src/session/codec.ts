@@ -26,7 +26,10 @@ export function decodeSession(input: Uint8Array): TlsSessionFields {
   if (buf.length === 0) throw new TlsSessionError('ERR_SESSION_TRUNCATED', 'session: empty input');
   const seq = readTlv(buf, 0, buf.length, 'session');
   if (seq.tag !== TAG_SEQUENCE) {
-    throw new TlsSessionError('ERR_SESSION_MALFORMED', `session: expected SEQUENCE, found tag 0x${seq.tag.toString(16)}`);
+    throw new TlsSessionError(
+      'ERR_SESSION_MALFORMED',
+      `session: expected SEQUENCE, found tag 0x${seq.tag.toString(16)}`,
+    );
   }
   if (seq.end !== buf.length) {
     throw new TlsSessionError('ERR_SESSION_TRAILING_DATA', `session: ${buf.length - seq.end} bytes after the session`);
@@ -40,7 +43,10 @@ export function decodeSession(input: Uint8Array): TlsSessionFields {
   const protocolVersion = decodeInteger(buf, r.required(TAG_INTEGER, 'ssl_version'), 'ssl_version', true, I32);
   const major = protocolVersion >> 8;
   if (major !== 0x03 && major !== 0xfe && protocolVersion !== 0x0100) {
-    throw new TlsSessionError('ERR_SESSION_PROTOCOL', `session: unsupported protocol version 0x${protocolVersion.toString(16)}`);
+    throw new TlsSessionError(
+      'ERR_SESSION_PROTOCOL',
+      `session: unsupported protocol version 0x${protocolVersion.toString(16)}`,
+    );
   }
   const cipher = r.octets(r.required(TAG_OCTET_STRING, 'cipher'));
   if (cipher.length !== 2) {
@@ -59,7 +65,11 @@ export function decodeSession(input: Uint8Array): TlsSessionFields {
     time: r.int(1, 'time', true, I64) ?? 0,
     timeout: r.int(2, 'timeout', true, I64) ?? 0,
     peerCertificateDER: r.explicitRaw(3, TAG_SEQUENCE, 'peer'),
-    sessionIdContext: limited(r.octetsField(4, 'session_id_context') ?? Buffer.alloc(0), MAX_SID_CTX, 'session_id_context'),
+    sessionIdContext: limited(
+      r.octetsField(4, 'session_id_context') ?? Buffer.alloc(0),
+      MAX_SID_CTX,
+      'session_id_context',
+    ),
     verifyResult: r.int(5, 'verify_result', true, I32) ?? 0,
     hostname: r.stringField(6, 'hostname'),
     pskIdentityHint: r.stringField(7, 'psk_identity_hint'),
@@ -96,7 +106,8 @@ export function decodeSession(input: Uint8Array): TlsSessionFields {
 }
 
 function limited(b: Buffer, max: number, what: string): Buffer {
-  if (b.length > max) throw new TlsSessionError('ERR_SESSION_FIELD', `${what}: ${b.length} bytes, at most ${max} allowed`);
+  if (b.length > max)
+    throw new TlsSessionError('ERR_SESSION_FIELD', `${what}: ${b.length} bytes, at most ${max} allowed`);
   return b;
 }
 
@@ -178,7 +189,10 @@ class FieldReader {
 
   finish(): void {
     if (this.next) {
-      throw new TlsSessionError('ERR_SESSION_MALFORMED', `session: unexpected field with tag 0x${this.next.tag.toString(16)}`);
+      throw new TlsSessionError(
+        'ERR_SESSION_MALFORMED',
+        `session: unexpected field with tag 0x${this.next.tag.toString(16)}`,
+      );
     }
   }
 }

@@ -62,7 +62,10 @@ export function unwrapNodeSession(bytes: Uint8Array): NodeSessionState {
 export function wrapNodeSession(der: Uint8Array, identity: string): Buffer {
   const name = Buffer.from(identity, 'utf8');
   if (name.length === 0 || name.length > MAX_IDENTITY_BYTES) {
-    throw new TlsSessionError('ERR_SESSION_IDENTITY', `Node session state: identity must be 1 to ${MAX_IDENTITY_BYTES} bytes of UTF-8`);
+    throw new TlsSessionError(
+      'ERR_SESSION_IDENTITY',
+      `Node session state: identity must be 1 to ${MAX_IDENTITY_BYTES} bytes of UTF-8`,
+    );
   }
   const out = Buffer.allocUnsafe(NODE_SESSION_PREFIX.length + 2 + name.length + der.byteLength);
   NODE_SESSION_PREFIX.copy(out, 0);

@@ -21,9 +21,14 @@ export function pemToDer(text: string): Buffer {
   const bodyStart = begin + BEGIN.length;
   const end = text.indexOf(END, bodyStart);
   if (end < 0) throw new TlsSessionError('ERR_SESSION_PEM', `PEM: no "${END}" line`);
-  const lines = text.slice(bodyStart, end).split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = text
+    .slice(bodyStart, end)
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   for (const line of lines) {
-    if (line.includes(':')) throw new TlsSessionError('ERR_SESSION_PEM', 'PEM: encrypted or header-bearing blocks are not supported');
+    if (line.includes(':'))
+      throw new TlsSessionError('ERR_SESSION_PEM', 'PEM: encrypted or header-bearing blocks are not supported');
     if (!BASE64_LINE.test(line)) throw new TlsSessionError('ERR_SESSION_PEM', 'PEM: invalid base64 in body');
   }
   const b64 = lines.join('');

@@ -205,7 +205,10 @@ export class TlsSession implements TlsSessionFields {
     if (isNodeSessionState(input)) return TlsSession.fromNodeSession(input);
     if (looksLikePem(input)) return withForm(TlsSession.fromPEM(input), 'pem');
     if (input.length > 0 && input[0] !== 0x30) {
-      throw new TlsSessionError('ERR_SESSION_FORMAT', 'session: input is neither DER (a SEQUENCE), a Node session state nor PEM');
+      throw new TlsSessionError(
+        'ERR_SESSION_FORMAT',
+        'session: input is neither DER (a SEQUENCE), a Node session state nor PEM',
+      );
     }
     return TlsSession.fromDER(input);
   }
@@ -279,7 +282,9 @@ export class TlsSession implements TlsSessionFields {
         try {
           this.#peer = new X509Certificate(this.#peerDER);
         } catch (cause) {
-          throw new TlsSessionError('ERR_SESSION_PEER_CERT', 'peer: the certificate in the session cannot be parsed', { cause });
+          throw new TlsSessionError('ERR_SESSION_PEER_CERT', 'peer: the certificate in the session cannot be parsed', {
+            cause,
+          });
         }
       }
     }
@@ -471,7 +476,10 @@ export class TlsSession implements TlsSessionFields {
  */
 function seconds(value: number, field: 'time' | 'timeout'): number {
   if (!Number.isSafeInteger(value)) {
-    throw new TlsSessionError('ERR_SESSION_FIELD', `${field}: must be an integer number of seconds (got ${String(value).slice(0, 24)})`);
+    throw new TlsSessionError(
+      'ERR_SESSION_FIELD',
+      `${field}: must be an integer number of seconds (got ${String(value).slice(0, 24)})`,
+    );
   }
   return value;
 }

@@ -104,7 +104,8 @@ export class EncryptedStore implements SessionStore {
   /** The inner store's `getMany` when it has one (one round trip), else every `get` at once. */
   async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
     const inner = this.#inner;
-    const sealed = inner.getMany !== undefined ? await inner.getMany(keys) : await Promise.all(keys.map((k) => inner.get(k)));
+    const sealed =
+      inner.getMany !== undefined ? await inner.getMany(keys) : await Promise.all(keys.map((k) => inner.get(k)));
     return sealed.map((v, i) => (v === undefined ? undefined : this.#open(v, keys[i]!, KIND_SINGLE)));
   }
 
@@ -168,7 +169,9 @@ export class EncryptedStore implements SessionStore {
     const id = b.toString('latin1', 2, 2 + idLen);
     const k = this.#openKeys.get(id);
     if (k === undefined) {
-      return this.#reject(`EncryptedStore: the value is sealed under key '${safeId(id)}', which this store does not hold`);
+      return this.#reject(
+        `EncryptedStore: the value is sealed under key '${safeId(id)}', which this store does not hold`,
+      );
     }
     const decipher = createDecipheriv('aes-256-gcm', k, b.subarray(2 + idLen, bodyAt));
     decipher.setAAD(aadOf(b.subarray(0, 2 + idLen), kind, key));
@@ -192,7 +195,10 @@ export class EncryptedStore implements SessionStore {
 
 function checkKey(k: SealingKey): KeyObject {
   if (typeof k?.id !== 'string' || !KEY_ID.test(k.id)) {
-    throw new SessionStoreError('ERR_STORE_OPTION', 'EncryptedStore: a key id must be 1 to 64 printable ASCII characters');
+    throw new SessionStoreError(
+      'ERR_STORE_OPTION',
+      'EncryptedStore: a key id must be 1 to 64 printable ASCII characters',
+    );
   }
   if (k.key instanceof Uint8Array) {
     if (k.key.byteLength !== 32) {
@@ -201,7 +207,10 @@ function checkKey(k: SealingKey): KeyObject {
     return createSecretKey(Buffer.from(k.key));
   }
   if (k.key?.type === 'secret' && k.key.symmetricKeySize === 32) return k.key;
-  throw new SessionStoreError('ERR_STORE_OPTION', `EncryptedStore: key '${k.id}' must be 32 bytes or a 32-byte secret KeyObject`);
+  throw new SessionStoreError(
+    'ERR_STORE_OPTION',
+    `EncryptedStore: key '${k.id}' must be 32 bytes or a 32-byte secret KeyObject`,
+  );
 }
 
 function headerOf(id: string): Buffer {

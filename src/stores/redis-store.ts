@@ -397,7 +397,8 @@ function connect(
     protocol: 2 as const,
   };
   if (options.cluster !== undefined) {
-    if (!Array.isArray(options.cluster) || options.cluster.length === 0) throw check.fail('cluster needs at least one node');
+    if (!Array.isArray(options.cluster) || options.cluster.length === 0)
+      throw check.fail('cluster needs at least one node');
     const clusterOptions: ClusterOptions = {
       enableOfflineQueue: false,
       // The ready check goes to any node, often one still connecting, and fails then (no

@@ -55,7 +55,12 @@ export function autoSqliteDriver(): SqliteDriver {
  * Opens `path` through `driver`, with `busyTimeoutMs` as SQLite's busy timeout. Throws
  * `ERR_STORE_DEPENDENCY` when the binding is missing or cannot run on this Node line.
  */
-export function openSqlite(driver: SqliteDriver, path: string, busyTimeoutMs: number, readOnly = false): SqliteConnection {
+export function openSqlite(
+  driver: SqliteDriver,
+  path: string,
+  busyTimeoutMs: number,
+  readOnly = false,
+): SqliteConnection {
   const timeout = Math.floor(busyTimeoutMs);
   if (driver === 'node:sqlite') {
     const { DatabaseSync } = loadNodeSqlite();
@@ -108,7 +113,10 @@ function loadNodeSqlite(): { DatabaseSync: Ctor } {
   try {
     return require('node:sqlite') as { DatabaseSync: Ctor };
   } catch {
-    throw new SessionStoreError('ERR_STORE_DEPENDENCY', `SqliteStore: Node ${process.versions.node} has no node:sqlite (Node 22.13 or later has it)`);
+    throw new SessionStoreError(
+      'ERR_STORE_DEPENDENCY',
+      `SqliteStore: Node ${process.versions.node} has no node:sqlite (Node 22.13 or later has it)`,
+    );
   }
 }
 
@@ -131,6 +139,9 @@ function loadBetterSqlite3(): Ctor {
   } catch (err) {
     // Node 22.13+ has node:sqlite, with a warning: say it can be chosen rather than installing.
     if (!(err instanceof SessionStoreError) || !isBuiltin('node:sqlite')) throw err;
-    throw new SessionStoreError(err.code, `${err.message} (or pass driver: 'node:sqlite', experimental on Node ${process.versions.node})`);
+    throw new SessionStoreError(
+      err.code,
+      `${err.message} (or pass driver: 'node:sqlite', experimental on Node ${process.versions.node})`,
+    );
   }
 }

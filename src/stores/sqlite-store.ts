@@ -88,7 +88,18 @@ export class SqliteStore implements SessionStore {
   readonly #db: SqliteConnection;
   readonly #now: () => number;
   readonly #q: Record<
-    'get' | 'set' | 'del' | 'take' | 'delStack' | 'push' | 'trim' | 'pop' | 'clear' | 'clearStacks' | 'purge' | 'purgeStacks',
+    | 'get'
+    | 'set'
+    | 'del'
+    | 'take'
+    | 'delStack'
+    | 'push'
+    | 'trim'
+    | 'pop'
+    | 'clear'
+    | 'clearStacks'
+    | 'purge'
+    | 'purgeStacks',
     Statement
   >;
   readonly #pushTx: (key: Uint8Array, value: Uint8Array, expiresAt: number, now: number, max: number) => void;
@@ -140,8 +151,12 @@ export class SqliteStore implements SessionStore {
         ),
         clear: p(`DELETE FROM ${table}`),
         clearStacks: p(`DELETE FROM ${s}`),
-        purge: p(`DELETE FROM ${table} WHERE key IN (SELECT key FROM ${table} WHERE expires_at <= ? LIMIT ${PURGE_BATCH})`),
-        purgeStacks: p(`DELETE FROM ${s} WHERE seq IN (SELECT seq FROM ${s} WHERE expires_at <= ? LIMIT ${PURGE_BATCH})`),
+        purge: p(
+          `DELETE FROM ${table} WHERE key IN (SELECT key FROM ${table} WHERE expires_at <= ? LIMIT ${PURGE_BATCH})`,
+        ),
+        purgeStacks: p(
+          `DELETE FROM ${s} WHERE seq IN (SELECT seq FROM ${s} WHERE expires_at <= ? LIMIT ${PURGE_BATCH})`,
+        ),
       };
       const q = this.#q;
       const db = this.#db;
@@ -150,7 +165,8 @@ export class SqliteStore implements SessionStore {
           q.push.run(key, value, expiresAt);
           q.trim.run(key, now, key, max);
         });
-      this.#deleteTx = (key) => immediate(db, () => Number(q.del.run(key).changes) + Number(q.delStack.run(key).changes) > 0);
+      this.#deleteTx = (key) =>
+        immediate(db, () => Number(q.del.run(key).changes) + Number(q.delStack.run(key).changes) > 0);
     } catch (err) {
       this.#db.close();
       throw err instanceof SessionStoreError ? err : unavailable(err);

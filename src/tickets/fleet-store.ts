@@ -70,7 +70,10 @@ export class FleetStore {
    * round trip per slot. A record that cannot be decoded is handed to `onBadRecord` and reads
    * as `undefined`.
    */
-  async readSlots(epochs: readonly number[], onBadRecord: (err: TicketKeyError) => void): Promise<Array<RingKey[] | undefined>> {
+  async readSlots(
+    epochs: readonly number[],
+    onBadRecord: (err: TicketKeyError) => void,
+  ): Promise<Array<RingKey[] | undefined>> {
     const keys = epochs.map((e) => this.#key(`slot:${e}`));
     const store = this.#store;
     const values = await this.#call(

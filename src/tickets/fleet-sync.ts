@@ -62,7 +62,12 @@ export class FleetSync {
       meta = undefined;
     }
     if (meta === undefined) {
-      if (write) await store.writeMeta({ rotateEveryMs: state.rotateEveryMs, graceMs: state.graceMs, revokedBeforeMs: state.revokedBeforeMs });
+      if (write)
+        await store.writeMeta({
+          rotateEveryMs: state.rotateEveryMs,
+          graceMs: state.graceMs,
+          revokedBeforeMs: state.revokedBeforeMs,
+        });
     } else {
       this.#adoptMeta(meta);
       ring.recompute(ring.now());

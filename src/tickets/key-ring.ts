@@ -136,20 +136,28 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
       currentKey: () => this.#current?.material,
       graceMs: () => this.#state.graceMs,
     };
-    this.#state = { slots: new Map(), rotateEveryMs: this.#opts.rotateEveryMs, graceMs: this.#opts.graceMs, revokedBeforeMs: 0 };
+    this.#state = {
+      slots: new Map(),
+      rotateEveryMs: this.#opts.rotateEveryMs,
+      graceMs: this.#opts.graceMs,
+      revokedBeforeMs: 0,
+    };
     this.#fleet =
       this.#opts.store === undefined
         ? undefined
-        : new FleetSync(new FleetStore(this.#opts.store, this.#opts.kek, this.#opts.prefix, this.#opts.storeTimeoutMs), {
-            state: this.#state,
-            now: () => this.#opts.now(),
-            isClosed: () => this.#closed,
-            fill: (t, epochs) => this.#fill(t, epochs),
-            discard: (k) => this.#discard(k),
-            recompute: (t) => this.#recompute(t),
-            report: (err) => this.#report(err),
-            scheduleChanged: () => this.#checkBindings(),
-          });
+        : new FleetSync(
+            new FleetStore(this.#opts.store, this.#opts.kek, this.#opts.prefix, this.#opts.storeTimeoutMs),
+            {
+              state: this.#state,
+              now: () => this.#opts.now(),
+              isClosed: () => this.#closed,
+              fill: (t, epochs) => this.#fill(t, epochs),
+              discard: (k) => this.#discard(k),
+              recompute: (t) => this.#recompute(t),
+              report: (err) => this.#report(err),
+              scheduleChanged: () => this.#checkBindings(),
+            },
+          );
   }
 
   /** Seconds a key encrypts before the next takes over (the store's value once synced). */
@@ -193,7 +201,8 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
    * as an `'error'` event). Without a store it only rotates and retires by the clock.
    */
   sync(): Promise<boolean> {
-    if (this.#closed) return Promise.reject(new TicketKeyError('ERR_TICKET_CLOSED', 'TicketKeyRing: the ring is closed'));
+    if (this.#closed)
+      return Promise.reject(new TicketKeyError('ERR_TICKET_CLOSED', 'TicketKeyRing: the ring is closed'));
     this.#syncing ??= this.#syncOnce().finally(() => {
       this.#syncing = undefined;
     });
@@ -261,7 +270,10 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
       for (const k of keys) out.push(this.#infoOf(k, epoch, t, reveal));
     }
     const rank: Record<TicketKeyRole, number> = { current: 0, next: 1, previous: 2 };
-    return out.sort((a, b) => rank[a.role] - rank[b.role] || b.epoch - a.epoch || b.decryptsUntil.getTime() - a.decryptsUntil.getTime());
+    return out.sort(
+      (a, b) =>
+        rank[a.role] - rank[b.role] || b.epoch - a.epoch || b.decryptsUntil.getTime() - a.decryptsUntil.getTime(),
+    );
   }
 
   /**
@@ -383,14 +395,23 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     const current = d.current;
     const accepted = new Map<string, Accepted>();
     for (const k of d.decrypting) {
-      accepted.set(k.id, { key: k, answer: [k === current ? TICKET_OK : TICKET_RENEW, k.material.subarray(16, 32), k.material.subarray(32, 48)] });
+      accepted.set(k.id, {
+        key: k,
+        answer: [k === current ? TICKET_OK : TICKET_RENEW, k.material.subarray(16, 32), k.material.subarray(32, 48)],
+      });
     }
     const rotated = current !== this.#current;
     this.#current = current;
     this.#encryptAnswer =
       current === undefined
         ? undefined
-        : [TICKET_OK, current.material.subarray(16, 32), current.material.subarray(32, 48), current.material.subarray(0, 16), this.#iv];
+        : [
+            TICKET_OK,
+            current.material.subarray(16, 32),
+            current.material.subarray(32, 48),
+            current.material.subarray(0, 16),
+            this.#iv,
+          ];
     this.#accepted = accepted;
     this.#nextChangeMs = d.nextChangeMs;
     if (rotated && current !== undefined) {
@@ -502,7 +523,10 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     const e =
       err instanceof TicketKeyError
         ? err
-        : new TicketKeyError('ERR_TICKET_STORE', `ticket key store: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+        : new TicketKeyError(
+            'ERR_TICKET_STORE',
+            `ticket key store: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+          );
     if (this.listenerCount('error') > 0) process.nextTick(() => this.emit('error', e));
   }
 }

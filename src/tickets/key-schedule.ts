@@ -128,7 +128,8 @@ export function decide(slots: Slots, t: number, s: Schedule): KeyDecision {
 function currentSlot(slots: Slots, n: number): number | undefined {
   if (primaryOf(slots.get(n)) !== undefined) return n;
   let best: number | undefined;
-  for (const [e, keys] of slots) if (e < n && primaryOf(keys) !== undefined && (best === undefined || e > best)) best = e;
+  for (const [e, keys] of slots)
+    if (e < n && primaryOf(keys) !== undefined && (best === undefined || e > best)) best = e;
   if (best === undefined) {
     for (const [e, keys] of slots) if (primaryOf(keys) !== undefined && (best === undefined || e < best)) best = e;
   }
@@ -136,7 +137,13 @@ function currentSlot(slots: Slots, n: number): number | undefined {
 }
 
 /** The role of `key` of slot `epoch` at `t`, when `current` encrypts. */
-export function roleOf(key: RingKey, epoch: number, current: RingKey | undefined, t: number, s: Schedule): TicketKeyRole {
+export function roleOf(
+  key: RingKey,
+  epoch: number,
+  current: RingKey | undefined,
+  t: number,
+  s: Schedule,
+): TicketKeyRole {
   if (key === current) return 'current';
   return key.untilMs === 0 && epoch > epochOf(t, s) ? 'next' : 'previous';
 }

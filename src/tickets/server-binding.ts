@@ -57,10 +57,16 @@ export function bindTarget(target: TlsServer | ServerSessionCache, sessionTimeou
   } else if (target instanceof TlsServer) {
     server = target as BoundServer;
   } else {
-    throw new TicketKeyError('ERR_TICKET_SERVER', 'attach: expected a tls.Server, https.Server, http2 secure server or ServerSessionCache');
+    throw new TicketKeyError(
+      'ERR_TICKET_SERVER',
+      'attach: expected a tls.Server, https.Server, http2 secure server or ServerSessionCache',
+    );
   }
   if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1 || timeout > 0x7fffffff)) {
-    throw new TicketKeyError('ERR_TICKET_OPTION', 'attach: sessionTimeout must be a positive integer number of seconds');
+    throw new TicketKeyError(
+      'ERR_TICKET_OPTION',
+      'attach: sessionTimeout must be a positive integer number of seconds',
+    );
   }
   if (server[kBinding] !== undefined) {
     throw new TicketKeyError('ERR_TICKET_ATTACHED', 'attach: the server already has a ticket key ring');
@@ -93,7 +99,10 @@ export class ServerBinding {
     const binding = this;
     const base = server.setSecureContext;
     // setSecureContext replaces the context: the new one gets the callback before any handshake uses it.
-    server.setSecureContext = function setSecureContext(this: TlsServer, ...args: Parameters<TlsServer['setSecureContext']>) {
+    server.setSecureContext = function setSecureContext(
+      this: TlsServer,
+      ...args: Parameters<TlsServer['setSecureContext']>
+    ) {
       base.apply(this, args);
       binding.install();
     };

@@ -50,7 +50,9 @@ export class OptionChecks {
   ms(value: unknown, name: string, fallback: number): number {
     if (value === undefined) return fallback;
     if (typeof value !== 'number' || !(value > 0) || !(value <= MAX_TIMER_MS)) {
-      throw this.fail(`${name} must be a positive number of milliseconds up to ${MAX_TIMER_MS} (got ${describeValue(value)})`);
+      throw this.fail(
+        `${name} must be a positive number of milliseconds up to ${MAX_TIMER_MS} (got ${describeValue(value)})`,
+      );
     }
     return value;
   }
@@ -59,7 +61,9 @@ export class OptionChecks {
   msOrZero(value: unknown, name: string, fallback: number): number {
     if (value === undefined) return fallback;
     if (typeof value !== 'number' || !(value >= 0) || !(value <= MAX_TIMER_MS)) {
-      throw this.fail(`${name} must be a number of milliseconds from 0 to ${MAX_TIMER_MS} (got ${describeValue(value)})`);
+      throw this.fail(
+        `${name} must be a number of milliseconds from 0 to ${MAX_TIMER_MS} (got ${describeValue(value)})`,
+      );
     }
     return value;
   }

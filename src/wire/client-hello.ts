@@ -5,11 +5,7 @@
  * see what Node's own ClientHello parser never exposes: the TLS 1.3 `pre_shared_key` identities.
  * Byte fields are views into the input (no copies): keep the input unchanged while using them.
  */
-import {
-  ExtensionType,
-  HANDSHAKE_CLIENT_HELLO,
-  HANDSHAKE_HEADER_LENGTH,
-} from './constants.js';
+import { ExtensionType, HANDSHAKE_CLIENT_HELLO, HANDSHAKE_HEADER_LENGTH } from './constants.js';
 import { ClientHelloError } from './errors.js';
 
 /** One extension, in wire order. `data` is a view of the extension body (no type/length). */

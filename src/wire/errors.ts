@@ -33,11 +33,7 @@ export class ClientHelloError extends TlsSessionsError<ClientHelloErrorCode> {
    */
   readonly offset: number | undefined;
 
-  constructor(
-    code: ClientHelloErrorCode,
-    message: string,
-    options?: { offset?: number; cause?: unknown },
-  ) {
+  constructor(code: ClientHelloErrorCode, message: string, options?: { offset?: number; cause?: unknown }) {
     super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.offset = options?.offset;
   }

@@ -64,7 +64,8 @@ function checkAlpn(b: Uint8Array, s: number, e: number): void {
 function highestSupported(b: Uint8Array, s: number, e: number): number {
   need(s, 1, e, 'supported_versions length');
   const len = b[s]!;
-  if (len < 2 || (len & 1) !== 0 || s + 1 + len !== e) throw malformed(s, `supported_versions length ${len} is invalid`);
+  if (len < 2 || (len & 1) !== 0 || s + 1 + len !== e)
+    throw malformed(s, `supported_versions length ${len} is invalid`);
   let best = -1;
   for (let i = s + 1; i < e; i += 2) {
     const v = u16(b, i);
@@ -102,7 +103,8 @@ function pskIdentityAt(b: Uint8Array, s: number, e: number, identityLength: numb
   }
   need(off, 2, e, 'pre_shared_key binders length');
   const bindersLen = u16(b, off);
-  if (bindersLen < 33 || off + 2 + bindersLen !== e) throw malformed(off, `pre_shared_key binders length ${bindersLen} is invalid`);
+  if (bindersLen < 33 || off + 2 + bindersLen !== e)
+    throw malformed(off, `pre_shared_key binders length ${bindersLen} is invalid`);
   off += 2;
   let binders = 0;
   while (off < e) {

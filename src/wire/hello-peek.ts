@@ -60,7 +60,10 @@ export function peekClientHello(socket: Socket, opts: PeekOptions = {}): Promise
     return Promise.resolve({ error, bytes: EMPTY });
   }
   if (socket.readableEncoding !== null) {
-    const error = new ClientHelloError('ERR_SOCKET_STATE', `socket has encoding ${socket.readableEncoding}; bytes cannot be read exactly`);
+    const error = new ClientHelloError(
+      'ERR_SOCKET_STATE',
+      `socket has encoding ${socket.readableEncoding}; bytes cannot be read exactly`,
+    );
     return Promise.resolve({ error, bytes: EMPTY });
   }
 
@@ -104,17 +107,31 @@ export function peekClientHello(socket: Socket, opts: PeekOptions = {}): Promise
       finish(undefined, false);
     };
     const onClose = (): void => {
-      finish(new ClientHelloError('ERR_SOCKET_CLOSED', `socket closed after ${size} bytes, before the ClientHello was complete`), false);
+      finish(
+        new ClientHelloError(
+          'ERR_SOCKET_CLOSED',
+          `socket closed after ${size} bytes, before the ClientHello was complete`,
+        ),
+        false,
+      );
     };
     const onError = (err: Error): void => {
       const code = (err as NodeJS.ErrnoException).code;
       finish(
-        new ClientHelloError('ERR_SOCKET_ERROR', `socket error ${code ?? err.name} after ${size} bytes`, { cause: err }),
+        new ClientHelloError('ERR_SOCKET_ERROR', `socket error ${code ?? err.name} after ${size} bytes`, {
+          cause: err,
+        }),
         false,
       );
     };
     const timer = setTimeout(() => {
-      finish(new ClientHelloError('ERR_HELLO_TIMEOUT', `no complete ClientHello within ${timeoutMs} ms (${size} bytes read)`), true);
+      finish(
+        new ClientHelloError(
+          'ERR_HELLO_TIMEOUT',
+          `no complete ClientHello within ${timeoutMs} ms (${size} bytes read)`,
+        ),
+        true,
+      );
     }, timeoutMs);
 
     socket.on('error', onError);

@@ -213,7 +213,10 @@ export class ClientHelloReader {
     const b0 = h[0]!;
     if (b0 === CONTENT_TYPE_HANDSHAKE) {
       if (this.#hdrLen >= 2 && h[1] !== 3) {
-        this.#fail('not-tls', new ClientHelloError('ERR_NOT_TLS', `record version major ${h[1]} is not 3`, { offset: 1 }));
+        this.#fail(
+          'not-tls',
+          new ClientHelloError('ERR_NOT_TLS', `record version major ${h[1]} is not 3`, { offset: 1 }),
+        );
         return true;
       }
       return false;
@@ -226,7 +229,14 @@ export class ClientHelloReader {
         return true;
       }
     }
-    this.#fail('not-tls', new ClientHelloError('ERR_NOT_TLS', `first byte 0x${b0.toString(16).padStart(2, '0')} is not a TLS handshake record`, { offset: 0 }));
+    this.#fail(
+      'not-tls',
+      new ClientHelloError(
+        'ERR_NOT_TLS',
+        `first byte 0x${b0.toString(16).padStart(2, '0')} is not a TLS handshake record`,
+        { offset: 0 },
+      ),
+    );
     return true;
   }
 
@@ -237,16 +247,40 @@ export class ClientHelloReader {
     const len = (h[3]! << 8) | h[4]!;
     this.#hdrLen = 0;
     if (type !== CONTENT_TYPE_HANDSHAKE) {
-      return this.#fail('invalid', new ClientHelloError('ERR_HELLO_MALFORMED', `record ${this.#records + 1} has content type ${type} before the ClientHello is complete`, { offset: at }));
+      return this.#fail(
+        'invalid',
+        new ClientHelloError(
+          'ERR_HELLO_MALFORMED',
+          `record ${this.#records + 1} has content type ${type} before the ClientHello is complete`,
+          { offset: at },
+        ),
+      );
     }
     if (h[1] !== 3) {
-      return this.#fail('invalid', new ClientHelloError('ERR_HELLO_MALFORMED', `record ${this.#records + 1} has version major ${h[1]}`, { offset: at + 1 }));
+      return this.#fail(
+        'invalid',
+        new ClientHelloError('ERR_HELLO_MALFORMED', `record ${this.#records + 1} has version major ${h[1]}`, {
+          offset: at + 1,
+        }),
+      );
     }
     if (len === 0) {
-      return this.#fail('invalid', new ClientHelloError('ERR_HELLO_MALFORMED', `record ${this.#records + 1} is an empty handshake record`, { offset: at + 3 }));
+      return this.#fail(
+        'invalid',
+        new ClientHelloError('ERR_HELLO_MALFORMED', `record ${this.#records + 1} is an empty handshake record`, {
+          offset: at + 3,
+        }),
+      );
     }
     if (len > MAX_RECORD_PAYLOAD) {
-      return this.#fail('invalid', new ClientHelloError('ERR_HELLO_MALFORMED', `record ${this.#records + 1} length ${len} exceeds ${MAX_RECORD_PAYLOAD}`, { offset: at + 3 }));
+      return this.#fail(
+        'invalid',
+        new ClientHelloError(
+          'ERR_HELLO_MALFORMED',
+          `record ${this.#records + 1} length ${len} exceeds ${MAX_RECORD_PAYLOAD}`,
+          { offset: at + 3 },
+        ),
+      );
     }
     this.#records += 1;
     this.#recordVersion ??= (h[1]! << 8) | h[2]!;
@@ -260,7 +294,12 @@ export class ClientHelloReader {
   #checkMessageHeader(at: number): number {
     const m = this.#msgHdr;
     if (m[0] !== HANDSHAKE_CLIENT_HELLO) {
-      this.#fail('invalid', new ClientHelloError('ERR_HELLO_MALFORMED', `first handshake message has type ${m[0]}, not client_hello (1)`, { offset: at }));
+      this.#fail(
+        'invalid',
+        new ClientHelloError('ERR_HELLO_MALFORMED', `first handshake message has type ${m[0]}, not client_hello (1)`, {
+          offset: at,
+        }),
+      );
       return -1;
     }
     const total = HANDSHAKE_HEADER_LENGTH + ((m[1]! << 16) | (m[2]! << 8) | m[3]!);

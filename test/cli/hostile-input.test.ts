@@ -84,7 +84,9 @@ test('inspect --out onto an existing 0644 file leaves it 0600', { skip }, async 
   }
 });
 
-test('a session whose peer certificate is not a certificate: text, --json and openssl sess_id all refuse it', { skip }, async () => {
+test('a session whose peer certificate is not a certificate: text, --json and openssl sess_id all refuse it', {
+  skip,
+}, async () => {
   const corpus = await sessionCorpus();
   const withPeer = corpus.find((c) => c.expect.side === 'client' && c.expect.peerCert !== undefined)!;
   const session = TlsSession.fromDER(withPeer.der);
@@ -95,7 +97,11 @@ test('a session whose peer certificate is not a certificate: text, --json and op
 
   const openssl = await runOpenssl(['sess_id', '-inform', 'DER', '-in', file, '-noout', '-text']);
   assert.notEqual(openssl.code, 0, 'openssl sess_id refuses it');
-  for (const args of [['inspect', file], ['inspect', '--json', file], ['inspect', file, '--out', join(dir.path, 'copy.pem')]]) {
+  for (const args of [
+    ['inspect', file],
+    ['inspect', '--json', file],
+    ['inspect', file, '--out', join(dir.path, 'copy.pem')],
+  ]) {
     const r = await runBin(args);
     assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stdout, '');

@@ -16,7 +16,9 @@ const PRELOAD = join(import.meta.dirname, 'report-rss.mjs');
 
 /** Why the binary cannot be run (dist/ not built), or `undefined`. */
 export function binSkipReason(): string | undefined {
-  return existsSync(join(ROOT, 'dist', 'cli', 'main.js')) ? undefined : 'dist/ is not built (npm run build; npm test builds it first)';
+  return existsSync(join(ROOT, 'dist', 'cli', 'main.js'))
+    ? undefined
+    : 'dist/ is not built (npm run build; npm test builds it first)';
 }
 
 export interface BinResult {

@@ -97,7 +97,11 @@ test('options are checked: one typed line naming the option, nothing read as a d
   for (const [options, message] of bad) {
     assert.throws(
       () => new ClientSessionStore(options as ConstructorParameters<typeof ClientSessionStore>[0]),
-      (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'ERR_CLIENT_STORE_OPTIONS' && message.test(e.message) && !e.message.includes('\n'),
+      (e: unknown) =>
+        e instanceof Error &&
+        (e as { code?: string }).code === 'ERR_CLIENT_STORE_OPTIONS' &&
+        message.test(e.message) &&
+        !e.message.includes('\n'),
       String(JSON.stringify(options)),
     );
   }

@@ -63,8 +63,14 @@ test('two different check functions are two domains; the same source is the same
   const keyer = new DomainKeyer();
   const allowAll = () => undefined;
   const denyAll = () => new Error('no');
-  assert.notEqual(keyer.keyOf({ host: 'h', checkServerIdentity: allowAll }).id, keyer.keyOf({ host: 'h', checkServerIdentity: denyAll }).id);
-  assert.equal(keyer.keyOf({ host: 'h', checkServerIdentity: allowAll }).id, new DomainKeyer().keyOf({ host: 'h', checkServerIdentity: allowAll }).id);
+  assert.notEqual(
+    keyer.keyOf({ host: 'h', checkServerIdentity: allowAll }).id,
+    keyer.keyOf({ host: 'h', checkServerIdentity: denyAll }).id,
+  );
+  assert.equal(
+    keyer.keyOf({ host: 'h', checkServerIdentity: allowAll }).id,
+    new DomainKeyer().keyOf({ host: 'h', checkServerIdentity: allowAll }).id,
+  );
 });
 
 test('the store keys hold a digest, never key material', async () => {

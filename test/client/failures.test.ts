@@ -85,7 +85,7 @@ test('TLS 1.3: tickets of a connection reset after a clean handshake are removed
   assert.deepEqual(recorder.hellos[1]?.pskIdentities, []);
 });
 
-test('TLS 1.3: only the failed connection\'s tickets go; tickets of good connections stay', async (t) => {
+test("TLS 1.3: only the failed connection's tickets go; tickets of good connections stay", async (t) => {
   const { server, state } = await switchableServer('TLSv1.3');
   t.after(() => server.close());
   const recorder = await startHelloRecorder(server.port);

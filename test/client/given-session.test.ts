@@ -41,9 +41,17 @@ for (const tls of ['1.2', '1.3'] as const) {
     assert.equal(other.reused, false, 'not offered to a name its certificate does not carry');
 
     // Bound by Node to another identity, or not a session at all: not offered either.
-    const bound = await runConnection(store, { ...base, session: wrapNodeSession(der, 'other.test') }, { request: WWW_REQUEST });
+    const bound = await runConnection(
+      store,
+      { ...base, session: wrapNodeSession(der, 'other.test') },
+      { request: WWW_REQUEST },
+    );
     assert.equal(bound.reused, false);
-    const broken = await runConnection(store, { ...base, session: Buffer.from('\0nodejs:tls:session:1\0\xff', 'latin1') }, { request: WWW_REQUEST });
+    const broken = await runConnection(
+      store,
+      { ...base, session: Buffer.from('\0nodejs:tls:session:1\0\xff', 'latin1') },
+      { request: WWW_REQUEST },
+    );
     assert.equal(broken.reused, false);
 
     assert.deepEqual(
@@ -53,7 +61,11 @@ for (const tls of ['1.2', '1.3'] as const) {
     assert.equal(store.stats().ignored, 3);
 
     // Without verification, Node itself takes any session: it is offered as given.
-    const unverified = await runConnection(store, { ...otherName, rejectUnauthorized: false, session: der }, { request: WWW_REQUEST });
+    const unverified = await runConnection(
+      store,
+      { ...otherName, rejectUnauthorized: false, session: der },
+      { request: WWW_REQUEST },
+    );
     assert.equal(unverified.reused, true);
     assert.equal(store.stats().ignored, 3);
   });
@@ -71,7 +83,11 @@ test('a session whose original handshake did not verify the certificate is not v
   session.verifyResult = 20; // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
   const store = new ClientSessionStore();
   t.after(() => store.close());
-  const out = await runConnection(store, { port: server.port, ca: pki.ca.cert, session: session.toDER() }, { request: WWW_REQUEST });
+  const out = await runConnection(
+    store,
+    { port: server.port, ca: pki.ca.cert, session: session.toDER() },
+    { request: WWW_REQUEST },
+  );
   assert.equal(out.reused, false);
   assert.equal(store.stats().ignored, 1);
 });

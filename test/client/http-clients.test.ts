@@ -12,7 +12,12 @@ async function startHttpsServer(options: https.ServerOptions = {}) {
   const pki = await sharedPki();
   const server = https.createServer({ key: pki.server.key, cert: pki.server.cert, ...options }, (req, res) => {
     res.setHeader('connection', 'close');
-    res.end(JSON.stringify({ reused: (req.socket as TLSSocket).isSessionReused(), protocol: (req.socket as TLSSocket).getProtocol() }));
+    res.end(
+      JSON.stringify({
+        reused: (req.socket as TLSSocket).isSessionReused(),
+        protocol: (req.socket as TLSSocket).getProtocol(),
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as AddressInfo).port;
@@ -31,15 +36,18 @@ interface Answer {
 
 function get(port: number, agent: https.Agent): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = https.get({ host: '127.0.0.1', port, servername: 'localhost', path: '/x', agent, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        body += d;
-      });
-      res.on('end', () => resolve(JSON.parse(body) as Answer));
-      res.on('error', reject);
-    });
+    const req = https.get(
+      { host: '127.0.0.1', port, servername: 'localhost', path: '/x', agent, timeout: 5000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          body += d;
+        });
+        res.on('end', () => resolve(JSON.parse(body) as Answer));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
   });
@@ -95,12 +103,17 @@ test('undici: Agent({ connect: store.undiciConnect() }) makes real requests and 
   t.after(() => server.close());
   const store = new ClientSessionStore();
   t.after(() => store.close());
-  const dispatcher = new UndiciAgent({ connect: store.undiciConnect({ ca: (await sharedPki()).ca.cert, servername: 'localhost' }) });
+  const dispatcher = new UndiciAgent({
+    connect: store.undiciConnect({ ca: (await sharedPki()).ca.cert, servername: 'localhost' }),
+  });
   t.after(() => dispatcher.close());
 
   const answers: Answer[] = [];
   for (let i = 0; i < 4; i++) {
-    const res = await undiciRequest(`https://127.0.0.1:${server.port}/x`, { dispatcher, signal: AbortSignal.timeout(5000) });
+    const res = await undiciRequest(`https://127.0.0.1:${server.port}/x`, {
+      dispatcher,
+      signal: AbortSignal.timeout(5000),
+    });
     assert.equal(res.statusCode, 200);
     answers.push((await res.body.json()) as Answer);
     await store.flush();
@@ -122,7 +135,8 @@ test('undici: a connection failure reaches undici as an error', async (t) => {
   t.after(() => dispatcher.close());
   await assert.rejects(
     undiciRequest(`https://127.0.0.1:${server.port}/x`, { dispatcher, signal: AbortSignal.timeout(5000) }),
-    (e: Error & { code?: string }) => e.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || e.code === 'SELF_SIGNED_CERT_IN_CHAIN',
+    (e: Error & { code?: string }) =>
+      e.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || e.code === 'SELF_SIGNED_CERT_IN_CHAIN',
   );
   assert.equal(store.stats().stored, 0);
 });

@@ -113,7 +113,10 @@ test('clear() empties the store and resets the counters; close() makes connect r
   await runConnection(store, opts);
   assert.equal(store.stats().sessions, 2);
   await store.clear();
-  assert.deepEqual(Object.values(store.stats()), Object.values(store.stats()).map(() => 0));
+  assert.deepEqual(
+    Object.values(store.stats()),
+    Object.values(store.stats()).map(() => 0),
+  );
   assert.equal((await runConnection(store, opts)).reused, false);
   await store.close();
   await store.close();
@@ -173,7 +176,12 @@ test('a store that does not answer within storeTimeoutMs does not hold the conne
   const errors: Array<{ code?: string }> = [];
   store.on('storeError', (e) => errors.push(e as { code?: string }));
   backend.mode = 'hang';
-  const socket = await store.connect({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: pki.ca.cert });
+  const socket = await store.connect({
+    host: '127.0.0.1',
+    port: server.port,
+    servername: 'localhost',
+    ca: pki.ca.cert,
+  });
   socket.resume();
   await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
   socket.destroy();

@@ -24,7 +24,11 @@ export interface RunOptions {
 }
 
 /** Connects through `store`, reads to the end; rejects with the connection's error. */
-export async function runConnection(store: ClientSessionStore, options: ConnectionOptions, run: RunOptions = {}): Promise<Outcome> {
+export async function runConnection(
+  store: ClientSessionStore,
+  options: ConnectionOptions,
+  run: RunOptions = {},
+): Promise<Outcome> {
   const socket = await store.connect({ host: '127.0.0.1', servername: 'localhost', ...options });
   const outcome: Outcome = { socket, reused: false, protocol: null, sessions: 0, received: '' };
   const chunks: Buffer[] = [];

@@ -44,7 +44,7 @@ test('verification off, a client certificate, another ALPN list or another versi
     const outcome = await runConnection(store, options);
     assert.equal(outcome.reused, false);
   }
-  assert.equal(store.stats().offered, 0, 'no variant was offered another domain\'s session');
+  assert.equal(store.stats().offered, 0, "no variant was offered another domain's session");
   assert.equal(store.stats().keys, 1 + variants.length);
   // Each variant resumes its own.
   for (const options of variants) assert.equal((await runConnection(store, options)).reused, true);
@@ -95,7 +95,7 @@ test('a custom identity check that lets a name mismatch through does not make th
   assert.equal(store.stats().rejected, 2);
 });
 
-test('the store leaves the socket\'s peer certificate to the application', async (t) => {
+test("the store leaves the socket's peer certificate to the application", async (t) => {
   const pki = await sharedPki();
   const server = await startNodeServer({ cert: pki.server });
   t.after(() => server.close());

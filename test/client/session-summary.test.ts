@@ -37,7 +37,14 @@ test('the summary of real sessions agrees with the full decode', async (t) => {
 test('absent fields, sessions without id or ticket, and input that is not a session', () => {
   const variants = [
     new TlsSession({ protocolVersion: 0x0303, cipherId: 0xc02f, sessionId: Buffer.alloc(32, 1) }),
-    new TlsSession({ protocolVersion: 0x0304, cipherId: 0x1301, ticket: Buffer.alloc(100, 2), time: 1_700_000_000, timeout: 300, ticketLifetimeHint: 200 }),
+    new TlsSession({
+      protocolVersion: 0x0304,
+      cipherId: 0x1301,
+      ticket: Buffer.alloc(100, 2),
+      time: 1_700_000_000,
+      timeout: 300,
+      ticketLifetimeHint: 200,
+    }),
     new TlsSession({ protocolVersion: 0x0304, cipherId: 0x1301 }),
   ];
   for (const v of variants) {

@@ -12,7 +12,12 @@ import { runConnection } from './run-connection.js';
 /** A store whose writes fail the way ioredis does: with the command's arguments on the error. */
 class LeakyStore extends MemoryStore implements SessionStore {
   override push(key: Uint8Array, value: Uint8Array): Promise<void> {
-    return Promise.reject(Object.assign(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), { code: 'WRONGTYPE', args: [key, value] }));
+    return Promise.reject(
+      Object.assign(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), {
+        code: 'WRONGTYPE',
+        args: [key, value],
+      }),
+    );
   }
   override set(key: Uint8Array, value: Uint8Array): Promise<void> {
     return Promise.reject(Object.assign(new Error('READONLY replica'), { args: [key, value] }));

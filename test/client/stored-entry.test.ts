@@ -6,7 +6,8 @@ import { TlsSession } from '../../src/session/index.js';
 const T0 = 1_700_000_000;
 
 test('expiry: start time + min(timeout, ticket lifetime hint), a zero hint ignored, capped at 7 days', () => {
-  const at = (fields: { timeout: number; ticketLifetimeHint: number }) => sessionExpiresAt({ time: T0, ...fields }, Date.now());
+  const at = (fields: { timeout: number; ticketLifetimeHint: number }) =>
+    sessionExpiresAt({ time: T0, ...fields }, Date.now());
   assert.equal(at({ timeout: 7200, ticketLifetimeHint: 300 }), (T0 + 300) * 1000);
   assert.equal(at({ timeout: 300, ticketLifetimeHint: 7200 }), (T0 + 300) * 1000);
   assert.equal(at({ timeout: 7200, ticketLifetimeHint: 0 }), (T0 + 7200) * 1000);
@@ -20,7 +21,12 @@ test('an entry round-trips, and anything that is not one decodes to undefined', 
   const der = new TlsSession({ time: T0, timeout: 300, ticket: Buffer.alloc(8, 1) }).toDER();
   const bytes = encodeEntry({ protocolVersion: 0x0304, expiresAt: 123_456, certNotAfter: 789, der });
   const back = decodeEntry(new Uint8Array(bytes));
-  assert.deepEqual(back && { ...back, der: Buffer.from(back.der) }, { protocolVersion: 0x0304, expiresAt: 123_456, certNotAfter: 789, der });
+  assert.deepEqual(back && { ...back, der: Buffer.from(back.der) }, {
+    protocolVersion: 0x0304,
+    expiresAt: 123_456,
+    certNotAfter: 789,
+    der,
+  });
 
   assert.equal(decodeEntry(der), undefined, 'a bare session is not an entry');
   assert.equal(decodeEntry(bytes.subarray(0, 24)), undefined, 'header only');

@@ -113,6 +113,9 @@ test('TLS 1.3 stateful tickets (s_server -no_ticket): the session id is the PSK 
   );
   const identities = recorder.hellos.flatMap((h) => h.pskIdentities.map(hex));
   assert.equal(identities.length, 3);
-  assert.ok(identities.every((id) => id.length === 64), 'stateful identities are 32-byte session ids');
+  assert.ok(
+    identities.every((id) => id.length === 64),
+    'stateful identities are 32-byte session ids',
+  );
   assert.equal(new Set(identities).size, 3);
 });

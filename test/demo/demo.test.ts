@@ -35,8 +35,15 @@ test('runDemo: one full handshake per version, then every connection resumes', a
 });
 
 test('tls-sessions demo --json exits 0 by itself and reports the figures', { timeout: 60_000 }, async () => {
-  const { stdout } = await run(process.execPath, [BIN, 'demo', '-n', '10', '--json', '--key', 'ecdsa'], { timeout: 50_000 });
-  const j = JSON.parse(stdout) as { connections: number; store: string; phases: { protocol: string; resumed: number }[]; server: { hits: number } };
+  const { stdout } = await run(process.execPath, [BIN, 'demo', '-n', '10', '--json', '--key', 'ecdsa'], {
+    timeout: 50_000,
+  });
+  const j = JSON.parse(stdout) as {
+    connections: number;
+    store: string;
+    phases: { protocol: string; resumed: number }[];
+    server: { hits: number };
+  };
   assert.equal(j.connections, 10);
   assert.equal(j.store, 'memory');
   assert.deepEqual(
@@ -60,7 +67,11 @@ test('tls-sessions demo --store sqlite:PATH keeps the server sessions in that fi
   const dir = await tmpDir('demo-sqlite-');
   t.after(() => dir.cleanup());
   const db = join(dir.path, 'sessions.db');
-  const { stdout } = await run(process.execPath, [BIN, 'demo', '-n', '5', '--json', '--store', `sqlite:${db}`, '--key', 'ecdsa'], { timeout: 50_000 });
+  const { stdout } = await run(
+    process.execPath,
+    [BIN, 'demo', '-n', '5', '--json', '--store', `sqlite:${db}`, '--key', 'ecdsa'],
+    { timeout: 50_000 },
+  );
   const j = JSON.parse(stdout) as { store: string; phases: { resumed: number }[] };
   assert.equal(j.store, `sqlite:${db}`);
   assert.deepEqual(
@@ -81,8 +92,14 @@ test('tls-sessions demo: usage errors exit 2 with one line', async () => {
   }
 });
 
-test('tls-sessions demo with an unreachable Redis store says what resumed (TLS 1.2 tickets), what did not, and why', { timeout: 60_000 }, async () => {
-  const { stdout } = await run(process.execPath, [BIN, 'demo', '-n', '10', '--store', 'redis://127.0.0.1:1', '--key', 'ecdsa'], { timeout: 50_000 });
+test('tls-sessions demo with an unreachable Redis store says what resumed (TLS 1.2 tickets), what did not, and why', {
+  timeout: 60_000,
+}, async () => {
+  const { stdout } = await run(
+    process.execPath,
+    [BIN, 'demo', '-n', '10', '--store', 'redis://127.0.0.1:1', '--key', 'ecdsa'],
+    { timeout: 50_000 },
+  );
   // TLS 1.2 tickets need no store; TLS 1.3 stateful sessions do.
   assert.match(stdout, /resumed handshakes\s+9\s+0\n/);
   const sentence = stdout.trim().split('\n').at(-1)!;
@@ -99,7 +116,10 @@ test('tls-sessions demo --store with a Redis database that is not a number: usag
     (e: { code: number; stderr: string }) => e,
   );
   assert.equal(err.code, 2);
-  assert.match(err.stderr, /^tls-sessions demo: --store: RedisStore: the database in url must be a number from 0 to 2147483647 \(got '\/abc'\)\n$/);
+  assert.match(
+    err.stderr,
+    /^tls-sessions demo: --store: RedisStore: the database in url must be a number from 0 to 2147483647 \(got '\/abc'\)\n$/,
+  );
 });
 
 test("demo's closing sentence: a run where some connections resumed claims no more than that", async () => {
@@ -123,5 +143,8 @@ test("demo's closing sentence: a run where some connections resumed claims no mo
     meaning({ phases: [phase(4)], server: stats }, 'memory'),
     "What it means: clients resumed some of their sessions (TLSv1.2: 4 of 10 connections resumed, in 50.0% of a full handshake's time). TLS 1.2 resumed 3 times by stateless tickets (the server's ticket key, no store) and once by session id from the server cache. The server cache's store (memory) failed 4 calls (1 of them timed out); a lookup that fails costs a full handshake.",
   );
-  assert.match(meaning({ phases: [phase(9)], server: { storeErrors: 0, storeTimeouts: 0 } as never }, 'memory'), /^What it means: after one full handshake, clients resumed their sessions \(TLSv1\.2: 9 of 10/);
+  assert.match(
+    meaning({ phases: [phase(9)], server: { storeErrors: 0, storeTimeouts: 0 } as never }, 'memory'),
+    /^What it means: after one full handshake, clients resumed their sessions \(TLSv1\.2: 9 of 10/,
+  );
 });

@@ -317,12 +317,20 @@ export async function startRedisCluster(count = 3): Promise<RedisClusterHandle> 
  * text: simple strings, integers and bulk strings (arrays are not parsed). A Redis error reply
  * rejects. Bounded by `timeoutMs`.
  */
-export async function redisCommand(port: number, args: ReadonlyArray<string | Buffer>, timeoutMs = 2000): Promise<string> {
+export async function redisCommand(
+  port: number,
+  args: ReadonlyArray<string | Buffer>,
+  timeoutMs = 2000,
+): Promise<string> {
   return (await redisCommandBuffer(port, args, timeoutMs)).toString('utf8');
 }
 
 /** {@link redisCommand}, with the reply as bytes. */
-export function redisCommandBuffer(port: number, args: ReadonlyArray<string | Buffer>, timeoutMs = 2000): Promise<Buffer> {
+export function redisCommandBuffer(
+  port: number,
+  args: ReadonlyArray<string | Buffer>,
+  timeoutMs = 2000,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: HOST, port });
     let data = Buffer.alloc(0);

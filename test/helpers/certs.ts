@@ -128,14 +128,15 @@ function checkName(name: string): void {
 }
 
 function newKeyArgs(keyType: KeyType): string[] {
-  return keyType === 'rsa'
-    ? ['-newkey', 'rsa:2048']
-    : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+  return keyType === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
 }
 
 /** `openssl ca` date: YYYYMMDDHHMMSSZ in UTC. */
 function caDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 function leafSection(opts: IssueOptions, keyType: KeyType): string {
@@ -176,9 +177,23 @@ export async function makePki(opts: MakePkiOptions = {}): Promise<Pki> {
     await writeFile(config, CONFIG_BASE);
     await runOpensslOk(
       [
-        'req', '-x509', '-new', ...newKeyArgs(opts.caKeyType ?? 'ecdsa'), '-nodes',
-        '-config', config, '-extensions', 'root', '-subj', `/CN=${caName}`, '-days', '3650',
-        '-keyout', 'key.pem', '-out', 'cert.pem',
+        'req',
+        '-x509',
+        '-new',
+        ...newKeyArgs(opts.caKeyType ?? 'ecdsa'),
+        '-nodes',
+        '-config',
+        config,
+        '-extensions',
+        'root',
+        '-subj',
+        `/CN=${caName}`,
+        '-days',
+        '3650',
+        '-keyout',
+        'key.pem',
+        '-out',
+        'cert.pem',
       ],
       { cwd: caDir },
     );
@@ -196,8 +211,18 @@ export async function makePki(opts: MakePkiOptions = {}): Promise<Pki> {
       await writeFile(join(leafDir, 'index.txt'), '');
       await runOpensslOk(
         [
-          'req', '-new', ...newKeyArgs(keyType), '-nodes', '-config', leafConfig,
-          '-subj', `/CN=${issueOpts.cn}`, '-keyout', 'key.pem', '-out', 'req.csr',
+          'req',
+          '-new',
+          ...newKeyArgs(keyType),
+          '-nodes',
+          '-config',
+          leafConfig,
+          '-subj',
+          `/CN=${issueOpts.cn}`,
+          '-keyout',
+          'key.pem',
+          '-out',
+          'req.csr',
         ],
         { cwd: leafDir },
       );
@@ -210,8 +235,21 @@ export async function makePki(opts: MakePkiOptions = {}): Promise<Pki> {
           : ['-days', String(issueOpts.days ?? 30)];
       await runOpensslOk(
         [
-          'ca', '-batch', '-notext', '-config', leafConfig, '-extensions', 'leaf',
-          '-cert', ca.certPath, '-keyfile', ca.keyPath, '-in', 'req.csr', '-out', 'cert.pem',
+          'ca',
+          '-batch',
+          '-notext',
+          '-config',
+          leafConfig,
+          '-extensions',
+          'leaf',
+          '-cert',
+          ca.certPath,
+          '-keyfile',
+          ca.keyPath,
+          '-in',
+          'req.csr',
+          '-out',
+          'cert.pem',
           ...validity,
         ],
         { cwd: leafDir },

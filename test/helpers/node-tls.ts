@@ -163,10 +163,7 @@ export async function nodeConnect(opts: NodeConnectOptions): Promise<NodeConnect
 
   const established = new Promise<void>((resolve, reject) => {
     socket.once('secureConnect', () => resolve());
-    done.then(
-      () => reject(new Error('TLS connection closed before the handshake completed')),
-      reject,
-    );
+    done.then(() => reject(new Error('TLS connection closed before the handshake completed')), reject);
   });
   await established;
   if (request !== undefined) socket.write(request);

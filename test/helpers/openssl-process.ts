@@ -87,10 +87,7 @@ export interface RunOpensslOptions {
  * Runs `openssl ...args` to completion. Resolves with whatever exit code it had (check `code`);
  * rejects only when it cannot start or exceeds `timeoutMs`.
  */
-export function runOpenssl(
-  args: readonly string[],
-  opts: RunOpensslOptions = {},
-): Promise<RunOpensslResult> {
+export function runOpenssl(args: readonly string[], opts: RunOpensslOptions = {}): Promise<RunOpensslResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_OPENSSL_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const child = spawnOpenssl(args, opts.cwd);
@@ -123,10 +120,7 @@ export function runOpenssl(
 }
 
 /** Like {@link runOpenssl} but rejects when the exit code is not 0, quoting stderr. */
-export async function runOpensslOk(
-  args: readonly string[],
-  opts: RunOpensslOptions = {},
-): Promise<RunOpensslResult> {
+export async function runOpensslOk(args: readonly string[], opts: RunOpensslOptions = {}): Promise<RunOpensslResult> {
   const result = await runOpenssl(args, opts);
   if (result.code !== 0) {
     const detail = result.stderr.trim().split('\n').slice(-3).join(' | ');

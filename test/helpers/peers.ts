@@ -32,5 +32,7 @@ export function skipUnlessPeer(missing: string | undefined): string | undefined 
 /** Throws {@link PeerMissingError} with `missing` when a peer is missing; launchers call it first. */
 export function requirePeer(missing: string | undefined): void {
   if (missing === undefined) return;
-  throw new PeerMissingError(IN_CI ? `${missing}; under CI a missing peer fails the test rather than skip it` : missing);
+  throw new PeerMissingError(
+    IN_CI ? `${missing}; under CI a missing peer fails the test rather than skip it` : missing,
+  );
 }

@@ -13,11 +13,21 @@ import { sharedPki, startNodeServer } from '../helpers/index.js';
 const CHANGED = 'Node changed how it hands client sessions around (src/node/client-sessions.ts)';
 
 /** One TLS 1.2 connection with Node's own tls.connect: whether it resumed, and the session buffer Node emitted. */
-async function handshake(port: number, options: { session?: Buffer; servername?: string; rejectUnauthorized?: boolean }) {
+async function handshake(
+  port: number,
+  options: { session?: Buffer; servername?: string; rejectUnauthorized?: boolean },
+) {
   const pki = await sharedPki();
   return new Promise<{ reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
     let session: Buffer | undefined;
-    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.ca.cert, maxVersion: 'TLSv1.2', ...options });
+    const socket = connect({
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      ca: pki.ca.cert,
+      maxVersion: 'TLSv1.2',
+      ...options,
+    });
     socket.on('session', (s: Buffer) => {
       session = s;
     });
@@ -49,11 +59,23 @@ test('sessionForConnect() resumes on this line; the forms this line ignores are 
   const { der } = unwrapNodeSession((await handshake(server.port, {})).session!);
 
   const options = { host: '127.0.0.1', servername: 'localhost' };
-  assert.equal((await handshake(server.port, { session: sessionForConnect(der, options) })).reused, true, `${CHANGED}: sessionForConnect`);
+  assert.equal(
+    (await handshake(server.port, { session: sessionForConnect(der, options) })).reused,
+    true,
+    `${CHANGED}: sessionForConnect`,
+  );
   // Plain DER on a verified connection: offered on Node 20, ignored by the lines that bind.
-  assert.equal((await handshake(server.port, { session: der })).reused, !nodeBindsClientSessions(), `${CHANGED}: plain DER, verified`);
+  assert.equal(
+    (await handshake(server.port, { session: der })).reused,
+    !nodeBindsClientSessions(),
+    `${CHANGED}: plain DER, verified`,
+  );
   // Plain DER without verification is offered on every line.
-  assert.equal((await handshake(server.port, { session: der, rejectUnauthorized: false })).reused, true, `${CHANGED}: plain DER, unverified`);
+  assert.equal(
+    (await handshake(server.port, { session: der, rejectUnauthorized: false })).reused,
+    true,
+    `${CHANGED}: plain DER, unverified`,
+  );
   if (nodeBindsClientSessions()) {
     // Bound to another identity: ignored. The identity is compared exactly, case included.
     for (const other of ['other.test', 'LOCALHOST']) {

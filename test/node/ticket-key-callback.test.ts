@@ -36,7 +36,11 @@ interface Call {
 /** Installs a recording callback with one key; `decryptResult` is what decryption answers. */
 function install(server: Server, key: Buffer, decryptResult: () => number): Call[] {
   const ctx = contextOf(server);
-  assert.equal(typeof ctx.enableTicketKeyCallback, 'function', `${CHANGED}: SecureContext#enableTicketKeyCallback is gone`);
+  assert.equal(
+    typeof ctx.enableTicketKeyCallback,
+    'function',
+    `${CHANGED}: SecureContext#enableTicketKeyCallback is gone`,
+  );
   const calls: Call[] = [];
   ctx.enableTicketKeyCallback();
   ctx.onticketkeycallback = function (this: TicketContext, name, iv, encrypt): TicketKeyAnswer {
@@ -71,21 +75,39 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     assert.equal(enc[0]!.name.length, 16, `${CHANGED}: the callback's name argument is not 16 bytes`);
     assert.equal(enc[0]!.iv.length, 16, `${CHANGED}: the callback's iv argument is not 16 bytes`);
     assert.equal(enc[0]!.self, contextOf(srv.server), `${CHANGED}: the callback is not called on the server's context`);
-    assert.equal(ticketKeyName(first.session!), key.toString('hex', 0, 16), `${CHANGED}: the returned name does not start the ticket`);
+    assert.equal(
+      ticketKeyName(first.session!),
+      key.toString('hex', 0, 16),
+      `${CHANGED}: the returned name does not start the ticket`,
+    );
 
     calls.length = 0;
-    const resumed = await handshake(srv.port, version, { session: first.session, tickets: version === 'TLSv1.3' ? 1 : 0, timeoutMs: 1000 });
+    const resumed = await handshake(srv.port, version, {
+      session: first.session,
+      tickets: version === 'TLSv1.3' ? 1 : 0,
+      timeoutMs: 1000,
+    });
     assert.equal(resumed.reused, true, `${CHANGED}: a ticket decrypted with answer 1 does not resume`);
     const dec = calls.filter((c) => !c.encrypt);
     assert.equal(dec.length, 1, `${CHANGED}: onticketkeycallback is not called once to decrypt`);
-    assert.equal(dec[0]!.name.toString('hex'), key.toString('hex', 0, 16), `${CHANGED}: the decrypt call does not get the ticket's key name`);
+    assert.equal(
+      dec[0]!.name.toString('hex'),
+      key.toString('hex', 0, 16),
+      `${CHANGED}: the decrypt call does not get the ticket's key name`,
+    );
     if (version === 'TLSv1.3') assert.equal(resumed.sessions, 0, `${CHANGED}: answer 1 now issues a new ticket`);
 
     result = 2;
     calls.length = 0;
-    const renewed = await handshake(srv.port, version, { session: first.session, tickets: version === 'TLSv1.3' ? 1 : 0 });
+    const renewed = await handshake(srv.port, version, {
+      session: first.session,
+      tickets: version === 'TLSv1.3' ? 1 : 0,
+    });
     assert.equal(renewed.reused, true, `${CHANGED}: a ticket decrypted with answer 2 does not resume`);
-    assert.ok(calls.some((c) => c.encrypt), `${CHANGED}: answer 2 does not renew the ticket`);
+    assert.ok(
+      calls.some((c) => c.encrypt),
+      `${CHANGED}: answer 2 does not renew the ticket`,
+    );
 
     result = 0;
     const refused = await handshake(srv.port, version, { session: first.session });
@@ -100,7 +122,8 @@ for (const mode of ['SNICallback', 'addContext'] as const) {
     const aContext = createSecureContext({ key: a.key, cert: a.cert });
     const srv = await startNodeServer({
       cert: pki.server,
-      tlsOptions: mode === 'SNICallback' ? { SNICallback: (name, cb) => cb(null, name === 'a.test' ? aContext : undefined) } : {},
+      tlsOptions:
+        mode === 'SNICallback' ? { SNICallback: (name, cb) => cb(null, name === 'a.test' ? aContext : undefined) } : {},
     });
     t.after(() => srv.close());
     if (mode === 'addContext') srv.server.addContext('a.test', { key: a.key, cert: a.cert });
@@ -108,7 +131,13 @@ for (const mode of ['SNICallback', 'addContext'] as const) {
     const calls = install(srv.server, key, () => 1);
     const { connect } = await import('node:tls');
     const session = await new Promise<Buffer>((resolve, reject) => {
-      const s: TLSSocket = connect({ host: '127.0.0.1', port: srv.port, servername: 'a.test', ca: pki.ca.cert, maxVersion: 'TLSv1.2' });
+      const s: TLSSocket = connect({
+        host: '127.0.0.1',
+        port: srv.port,
+        servername: 'a.test',
+        ca: pki.ca.cert,
+        maxVersion: 'TLSv1.2',
+      });
       s.once('session', (sess: Buffer) => resolve(unwrapNodeSession(sess).der));
       s.once('secureConnect', () => {
         assert.equal(s.getPeerCertificate().subject?.CN, 'a.test');
@@ -117,7 +146,10 @@ for (const mode of ['SNICallback', 'addContext'] as const) {
       s.once('error', reject);
       s.once('close', () => reject(new Error('closed without a session')));
     });
-    assert.ok(calls.length >= 1 && calls.every((c) => c.self === contextOf(srv.server)), `${CHANGED}: a virtual host's context handles tickets`);
+    assert.ok(
+      calls.length >= 1 && calls.every((c) => c.self === contextOf(srv.server)),
+      `${CHANGED}: a virtual host's context handles tickets`,
+    );
     assert.equal(ticketKeyName(session), key.toString('hex', 0, 16));
   });
 }
@@ -129,7 +161,11 @@ test('setSessionTimeout sets the ticket lifetime the server announces', async (t
   contextOf(srv.server).setSessionTimeout(1234);
   for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     const h = await handshake(srv.port, version);
-    assert.equal(ticketLifetime(h.session!), 1234, `${CHANGED}: the session timeout is not the ticket lifetime (${version})`);
+    assert.equal(
+      ticketLifetime(h.session!),
+      1234,
+      `${CHANGED}: the session timeout is not the ticket lifetime (${version})`,
+    );
   }
 });
 
@@ -153,9 +189,15 @@ test('attach: a missing internal is named in one line of ERR_TICKET_NODE, and th
   const server = srv.server as TicketServerInternals;
   const ctx = contextOf(srv.server);
   const cases: Array<[string, () => () => void]> = [
-    ['the native SecureContext has no enableTicketKeyCallback()', () => shadow(ctx, 'enableTicketKeyCallback', undefined)],
+    [
+      'the native SecureContext has no enableTicketKeyCallback()',
+      () => shadow(ctx, 'enableTicketKeyCallback', undefined),
+    ],
     ['the native SecureContext has no setSessionTimeout()', () => shadow(ctx, 'setSessionTimeout', 'not a function')],
-    ['SecureContext.kTicketKeyIVIndex is not 4', () => shadow(ctx, 'constructor', { ...indexesOf(ctx), kTicketKeyIVIndex: 5 })],
+    [
+      'SecureContext.kTicketKeyIVIndex is not 4',
+      () => shadow(ctx, 'constructor', { ...indexesOf(ctx), kTicketKeyIVIndex: 5 }),
+    ],
     ['tls.Server has no _sharedCreds secure context', () => shadow(server, '_sharedCreds', undefined)],
   ];
   for (const [why, breakIt] of cases) {
@@ -191,7 +233,13 @@ function shadow(target: object, key: string, value: unknown): () => void {
 function indexesOf(ctx: TicketContext): Record<string, unknown> {
   const ctor = (ctx as unknown as { constructor: Record<string, unknown> }).constructor;
   const out: Record<string, unknown> = {};
-  for (const name of ['kTicketKeyReturnIndex', 'kTicketKeyHMACIndex', 'kTicketKeyAESIndex', 'kTicketKeyNameIndex', 'kTicketKeyIVIndex']) {
+  for (const name of [
+    'kTicketKeyReturnIndex',
+    'kTicketKeyHMACIndex',
+    'kTicketKeyAESIndex',
+    'kTicketKeyNameIndex',
+    'kTicketKeyIVIndex',
+  ]) {
     out[name] = ctor[name];
   }
   return out;

@@ -58,7 +58,9 @@ after(async () => {
 });
 
 /** A server on SSL_accept with a session cache (session ids, no tickets), a client through the proxy; one byte each way. */
-async function connectedPair(version: number): Promise<{ sctx: SSL_CTX; cctx: SSL_CTX; serverssl: SSL; clientssl: SSL }> {
+async function connectedPair(
+  version: number,
+): Promise<{ sctx: SSL_CTX; cctx: SSL_CTX; serverssl: SSL; clientssl: SSL }> {
   const sctx = await serverCtx({ minProtoVersion: version, maxProtoVersion: version });
   SSL_CTX_set_options(sctx, SSL_OP_NO_TICKET);
   const cctx = await clientCtx({ minProtoVersion: version, maxProtoVersion: version });
@@ -70,7 +72,10 @@ async function connectedPair(version: number): Promise<{ sctx: SSL_CTX; cctx: SS
     SSL_set_fd(serverssl, sock);
     return SSL_accept(serverssl, { timeoutMs: 5000 });
   });
-  const ret = await Promise.all([SSL_connect(clientssl, { port: proxy.port, servername: 'localhost', timeoutMs: 5000 }), accepting]);
+  const ret = await Promise.all([
+    SSL_connect(clientssl, { port: proxy.port, servername: 'localhost', timeoutMs: 5000 }),
+    accepting,
+  ]);
   assert.deepEqual(ret, [1, 1], drainErrors().join('; '));
   assert.equal(await SSL_write(serverssl, 'x'), 1);
   assert.equal(await SSL_read(clientssl, Buffer.alloc(1)), 1);
@@ -98,7 +103,7 @@ for (const version of [TLS1_2_VERSION, TLS1_3_VERSION]) {
       assert.deepEqual(drainErrors(), expected);
       assert.equal(SSL_get_shutdown(serverssl), 0);
       assert.equal(SSL_SESSION_is_resumable(SSL_get0_session(serverssl)!), 0);
-      assert.equal(SSL_CTX_sess_number(sctx), version === TLS1_3_VERSION ? 1 : 0, 'the connection\'s session is gone');
+      assert.equal(SSL_CTX_sess_number(sctx), version === TLS1_3_VERSION ? 1 : 0, "the connection's session is gone");
       assert.equal(await SSL_read(serverssl, buf, { timeoutMs: READ_TIMEOUT_MS }), -1);
       assert.equal(SSL_get_error(serverssl, -1), SSL_ERROR_SYSCALL);
       assert.equal(await SSL_write(serverssl, 'z'), -1);
@@ -113,7 +118,10 @@ for (const version of [TLS1_2_VERSION, TLS1_3_VERSION]) {
 
     test('a client that closes TCP without close_notify: libssl fails it (SSL_ERROR_SSL, unexpected eof) unless SSL_OP_IGNORE_UNEXPECTED_EOF, which every Node context has and cannot clear: SSL_read 0, SSL_ERROR_ZERO_RETURN, session kept', async () => {
       const { sctx, serverssl, clientssl } = await connectedPair(version);
-      assert.equal(SSL_CTX_clear_options(sctx, SSL_OP_IGNORE_UNEXPECTED_EOF) & SSL_OP_IGNORE_UNEXPECTED_EOF, SSL_OP_IGNORE_UNEXPECTED_EOF);
+      assert.equal(
+        SSL_CTX_clear_options(sctx, SSL_OP_IGNORE_UNEXPECTED_EOF) & SSL_OP_IGNORE_UNEXPECTED_EOF,
+        SSL_OP_IGNORE_UNEXPECTED_EOF,
+      );
       assert.equal(SSL_CTX_get_options(sctx) & SSL_OP_IGNORE_UNEXPECTED_EOF, SSL_OP_IGNORE_UNEXPECTED_EOF);
       drainErrors();
       const cached = SSL_CTX_sess_number(sctx);
@@ -129,7 +137,7 @@ for (const version of [TLS1_2_VERSION, TLS1_3_VERSION]) {
       SSL_free(serverssl);
     });
 
-    test('the client\'s fatal alert: SSL_read(server) returns 0 with SSL_ERROR_SSL and SSL_RECEIVED_SHUTDOWN, the session leaves the cache (libssl)', async () => {
+    test("the client's fatal alert: SSL_read(server) returns 0 with SSL_ERROR_SSL and SSL_RECEIVED_SHUTDOWN, the session leaves the cache (libssl)", async () => {
       const { sctx, serverssl, clientssl } = await connectedPair(version);
       drainErrors();
       // The client reads a record it cannot decrypt and sends bad_record_mac to the server.
@@ -141,7 +149,10 @@ for (const version of [TLS1_2_VERSION, TLS1_3_VERSION]) {
       assert.equal(await SSL_read(serverssl, buf, { timeoutMs: READ_TIMEOUT_MS }), 0);
       assert.equal(SSL_get_error(serverssl, 0), SSL_ERROR_SSL);
       const errors = drainErrors();
-      assert.ok(errors.some((e) => /SSL routines::sslv3 alert bad record mac/.test(e)), errors.join('; '));
+      assert.ok(
+        errors.some((e) => /SSL routines::sslv3 alert bad record mac/.test(e)),
+        errors.join('; '),
+      );
       assert.equal(SSL_get_shutdown(serverssl) & SSL_RECEIVED_SHUTDOWN, SSL_RECEIVED_SHUTDOWN);
       assert.equal(SSL_SESSION_is_resumable(SSL_get0_session(serverssl)!), 0);
       assert.equal(SSL_CTX_sess_number(sctx), version === TLS1_3_VERSION ? 1 : 0);
@@ -172,7 +183,11 @@ describe('SSL_read after an error happened while nobody was reading', () => {
       SSL_CTX_set_session_cache_mode(cctx, SSL_SESS_CACHE_CLIENT);
       contexts.push(cctx);
       const clientssl = newSsl(cctx);
-      assert.equal(await SSL_connect(clientssl, { port: relay.port, servername: 'localhost', timeoutMs: 5000 }), 1, drainErrors().join('; '));
+      assert.equal(
+        await SSL_connect(clientssl, { port: relay.port, servername: 'localhost', timeoutMs: 5000 }),
+        1,
+        drainErrors().join('; '),
+      );
       const socket = SSL_get_socket(clientssl)!;
       const closed = new Promise((resolve) => socket.once('close', resolve));
       drainErrors();

@@ -201,10 +201,16 @@ describe('one context per session', () => {
     const s = session(6);
     SSL_CTX_add_session(a, s);
     assert.equal(SSL_CTX_add_session(b, s), 0);
-    assert.equal(ERR_error_string(ERR_get_error()), 'error:0A000110:SSL routines::attempt to reuse session in different context');
+    assert.equal(
+      ERR_error_string(ERR_get_error()),
+      'error:0A000110:SSL routines::attempt to reuse session in different context',
+    );
     const ssl = SSL_new(b);
     assert.equal(SSL_set_session(ssl, s), 0);
-    assert.equal(ERR_error_string(ERR_get_error()), 'error:0A000110:SSL routines::attempt to reuse session in different context');
+    assert.equal(
+      ERR_error_string(ERR_get_error()),
+      'error:0A000110:SSL routines::attempt to reuse session in different context',
+    );
     assert.equal(s.references, 2, 'no reference taken');
     // Its own context is fine; a copy (in no cache) goes anywhere.
     const own = SSL_new(a);

@@ -99,7 +99,10 @@ after(async () => {
   await l.close();
 });
 
-async function pairOfCtx(version: number, serverOptions: { noTicket?: boolean } = {}): Promise<{ sctx: SSL_CTX; cctx: SSL_CTX }> {
+async function pairOfCtx(
+  version: number,
+  serverOptions: { noTicket?: boolean } = {},
+): Promise<{ sctx: SSL_CTX; cctx: SSL_CTX }> {
   const sctx = await serverCtx();
   const cctx = await clientCtx({ minProtoVersion: version, maxProtoVersion: version });
   if (serverOptions.noTicket) SSL_CTX_set_options(sctx, SSL_OP_NO_TICKET);
@@ -132,7 +135,10 @@ describe('SSL_get0_session / SSL_get_session: borrowed pointers', () => {
     const time = SSL_SESSION_get_time(borrowed);
     await shutdownSslConnection(serverssl, clientssl);
     assert.throws(() => SSL_SESSION_get_time(borrowed), usage('ERR_OPENSSL_USE_AFTER_FREE'));
-    assert.throws(() => SSL_SESSION_is_resumable(borrowed), /borrowed session pointer \(SSL_get0_session\) used after SSL_free/);
+    assert.throws(
+      () => SSL_SESSION_is_resumable(borrowed),
+      /borrowed session pointer \(SSL_get0_session\) used after SSL_free/,
+    );
     assert.equal(SSL_SESSION_get_time(owned), time);
     assert.equal(SSL_SESSION_is_resumable(owned), 1);
     SSL_SESSION_free(owned);
@@ -358,7 +364,13 @@ describe('statistics', () => {
       [3, 3, 1, 1],
     );
     assert.deepEqual(
-      [SSL_CTX_sess_accept(sctx), SSL_CTX_sess_accept_good(sctx), SSL_CTX_sess_hits(sctx), SSL_CTX_sess_misses(sctx), SSL_CTX_sess_timeouts(sctx)],
+      [
+        SSL_CTX_sess_accept(sctx),
+        SSL_CTX_sess_accept_good(sctx),
+        SSL_CTX_sess_hits(sctx),
+        SSL_CTX_sess_misses(sctx),
+        SSL_CTX_sess_timeouts(sctx),
+      ],
       [3, 3, 1, 0, 1],
     );
     SSL_SESSION_free(sess);
@@ -422,7 +434,10 @@ describe('session id contexts', () => {
     SSL_set_session(clientssl, foreign);
     assert.equal(await createSslConnection(l, serverssl, clientssl), false);
     const errors = drainErrors();
-    assert.ok(errors.includes('error:0A000110:SSL routines::attempt to reuse session in different context'), errors.join('; '));
+    assert.ok(
+      errors.includes('error:0A000110:SSL routines::attempt to reuse session in different context'),
+      errors.join('; '),
+    );
     assert.equal(SSL_get_error(clientssl, -1), SSL_ERROR_SSL);
     SSL_free(serverssl);
     SSL_free(clientssl);
@@ -465,7 +480,7 @@ describe('session id contexts', () => {
       SSL_free(clientssl);
     }
     assert.equal(SSL_CTX_sess_hits(sctx), 0);
-    assert.equal(serverSess.owner, sctx, 'the cached session was never the connection\'s: it stays');
+    assert.equal(serverSess.owner, sctx, "the cached session was never the connection's: it stays");
 
     // With a session id context, the same setup resumes.
     assert.equal(SSL_CTX_set_session_id_context(sctx, 'with-client-certs'), 1);
@@ -509,7 +524,10 @@ describe('failures', () => {
     assert.equal(await createSslConnection(l, serverssl, clientssl), false);
     assert.equal(SSL_get_error(clientssl, -1), SSL_ERROR_SSL);
     const errors = drainErrors();
-    assert.ok(errors.some((e) => e.startsWith('error:0A000086:SSL routines::certificate verify failed')), errors.join('; '));
+    assert.ok(
+      errors.some((e) => e.startsWith('error:0A000086:SSL routines::certificate verify failed')),
+      errors.join('; '),
+    );
     SSL_free(serverssl);
     SSL_free(clientssl);
   });
@@ -598,9 +616,8 @@ describe('interop with the openssl command line', () => {
   });
 });
 
-
 describe('SSL_free when the program freed its session once too often', () => {
-  test('SSL_free throws ERR_OPENSSL_DOUBLE_FREE naming SSL_free, after closing the socket and dropping its context reference, as libssl\'s SSL_free does before freeing the session', async () => {
+  test("SSL_free throws ERR_OPENSSL_DOUBLE_FREE naming SSL_free, after closing the socket and dropping its context reference, as libssl's SSL_free does before freeing the session", async () => {
     const sctx = await serverCtx();
     const cctx = await clientCtx();
     contexts.push(sctx);
@@ -609,11 +626,18 @@ describe('SSL_free when the program freed its session once too often', () => {
     const g = SSL_get1_session(clientssl)!;
     SSL_SESSION_free(g);
     SSL_SESSION_free(g); // the connection's own reference (undefined behaviour in C)
-    assert.throws(() => SSL_free(clientssl), (e) => usage('ERR_OPENSSL_DOUBLE_FREE')(e) && /^SSL_free: /.test((e as Error).message));
+    assert.throws(
+      () => SSL_free(clientssl),
+      (e) => usage('ERR_OPENSSL_DOUBLE_FREE')(e) && /^SSL_free: /.test((e as Error).message),
+    );
     assert.equal(socket.destroyed, true, 'the socket is closed');
     assert.throws(() => SSL_free(clientssl), usage('ERR_OPENSSL_DOUBLE_FREE'), 'the SSL is freed');
     SSL_CTX_free(cctx);
-    assert.throws(() => SSL_CTX_sess_number(cctx), usage('ERR_OPENSSL_USE_AFTER_FREE'), 'the connection no longer holds the context');
+    assert.throws(
+      () => SSL_CTX_sess_number(cctx),
+      usage('ERR_OPENSSL_USE_AFTER_FREE'),
+      'the connection no longer holds the context',
+    );
     SSL_free(serverssl);
   });
 });
@@ -644,7 +668,7 @@ describe('SSL_set_session while SSL_connect is pending', () => {
 });
 
 describe('SSL_SESSION_up_ref on a borrowed pointer', () => {
-  test('the promoted pointer is the session\'s owning object: SSL_get1_session returns the same object (C compares pointers with ==)', async () => {
+  test("the promoted pointer is the session's owning object: SSL_get1_session returns the same object (C compares pointers with ==)", async () => {
     const { sctx, cctx } = await pairOfCtx(TLS1_2_VERSION);
     const { serverssl, clientssl } = await connection(sctx, cctx);
     const promoted = SSL_get0_session(clientssl)!;

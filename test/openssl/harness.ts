@@ -90,7 +90,10 @@ export async function createSslConnection(l: TcpListener, serverssl: SSL, client
     SSL_set_fd(serverssl, sock);
     return SSL_accept(serverssl, { timeoutMs: 5000 });
   });
-  const [c, s] = await Promise.all([SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }), accepting]);
+  const [c, s] = await Promise.all([
+    SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }),
+    accepting,
+  ]);
   if (c !== 1 || s !== 1) return false;
   if ((await SSL_write(serverssl, 'x')) !== 1) return false;
   return (await SSL_read(clientssl, Buffer.alloc(1), { timeoutMs: 5000 })) === 1;
@@ -114,7 +117,10 @@ export async function connectToSServer(clientssl: SSL, port: number): Promise<bo
 
 /** shutdown_ssl_connection: SSL_shutdown on both ends, then SSL_free both. */
 export async function shutdownSslConnection(serverssl: SSL | null, clientssl: SSL): Promise<void> {
-  await Promise.all([SSL_shutdown(clientssl, { timeoutMs: 2000 }), serverssl ? SSL_shutdown(serverssl, { timeoutMs: 2000 }) : 0]);
+  await Promise.all([
+    SSL_shutdown(clientssl, { timeoutMs: 2000 }),
+    serverssl ? SSL_shutdown(serverssl, { timeoutMs: 2000 }) : 0,
+  ]);
   SSL_free(serverssl);
   SSL_free(clientssl);
 }

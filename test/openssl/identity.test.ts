@@ -58,7 +58,12 @@ async function serverFor(names: string[]): Promise<SSL_CTX> {
 }
 
 /** One connection to `sctx` under SNI `name`, offering `session` when given; both ends shut down cleanly. */
-async function visit(sctx: SSL_CTX, cctx: SSL_CTX, name: string, session?: SSL_SESSION): Promise<{ reused: number; sess: SSL_SESSION }> {
+async function visit(
+  sctx: SSL_CTX,
+  cctx: SSL_CTX,
+  name: string,
+  session?: SSL_SESSION,
+): Promise<{ reused: number; sess: SSL_SESSION }> {
   const serverssl: SSL = newSsl(sctx);
   const clientssl: SSL = newSsl(cctx);
   SSL_set_tlsext_host_name(clientssl, name);

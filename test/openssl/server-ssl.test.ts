@@ -58,7 +58,10 @@ async function handshake(serverssl: SSL, cctx: SSL_CTX): Promise<SSL> {
     SSL_set_fd(serverssl, sock);
     return SSL_accept(serverssl, { timeoutMs: 5000 });
   });
-  const ret = await Promise.all([SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }), accepting]);
+  const ret = await Promise.all([
+    SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }),
+    accepting,
+  ]);
   assert.deepEqual(ret, [1, 1], drainErrors().join('; '));
   assert.equal(await SSL_write(serverssl, 'x'), 1);
   assert.equal(await SSL_read(clientssl, Buffer.alloc(1)), 1);
@@ -74,7 +77,7 @@ function masterKey(ssl: SSL): Buffer {
 for (const version of [TLS1_2_VERSION, TLS1_3_VERSION]) {
   const name = version === TLS1_3_VERSION ? 'TLSv1.3' : 'TLSv1.2';
   describe(`a server SSL used again, ${name} with tickets`, () => {
-    test('SSL_clear after a clean shutdown, then SSL_accept: SSL_get_session(server) is the new handshake\'s session, with the client\'s master key (libssl)', async () => {
+    test("SSL_clear after a clean shutdown, then SSL_accept: SSL_get_session(server) is the new handshake's session, with the client's master key (libssl)", async () => {
       const sctx = await serverCtx({ maxProtoVersion: version, minProtoVersion: version });
       const cctx = await clientCtx({ maxProtoVersion: version, minProtoVersion: version });
       contexts.push(sctx, cctx);
@@ -85,12 +88,12 @@ for (const version of [TLS1_2_VERSION, TLS1_3_VERSION]) {
       assert.equal(SSL_clear(serverssl), 1);
       const second = await handshake(serverssl, cctx);
       assert.equal(SSL_session_reused(second), 0);
-      assert.notDeepEqual(masterKey(serverssl), firstKey, 'not the previous client\'s secret');
+      assert.notDeepEqual(masterKey(serverssl), firstKey, "not the previous client's secret");
       assert.deepEqual(masterKey(serverssl), masterKey(second));
       for (const s of [serverssl, first, second]) SSL_free(s);
     });
 
-    test('SSL_set_session on a server SSL, then SSL_accept: the handshake\'s own session replaces it (libssl)', async () => {
+    test("SSL_set_session on a server SSL, then SSL_accept: the handshake's own session replaces it (libssl)", async () => {
       const sctx = await serverCtx({ maxProtoVersion: version, minProtoVersion: version });
       const cctx = await clientCtx({ maxProtoVersion: version, minProtoVersion: version });
       contexts.push(sctx, cctx);
@@ -139,7 +142,10 @@ describe('large times (C long), as sslapitest session_cache_overflow sets them',
       SSL_set_fd(again, sock);
       return SSL_accept(again, { timeoutMs: 5000 });
     });
-    const ret = await Promise.all([SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }), accepting]);
+    const ret = await Promise.all([
+      SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }),
+      accepting,
+    ]);
     assert.deepEqual(ret, [1, 1]);
     assert.equal(SSL_session_reused(clientssl), 1);
     for (const s of [serverSess, sess]) SSL_SESSION_free(s);
@@ -181,7 +187,10 @@ describe('a server with a session id context', () => {
         SSL_set_fd(again, sock);
         return SSL_accept(again, { timeoutMs: 5000 });
       });
-      const ret = await Promise.all([SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }), accepting]);
+      const ret = await Promise.all([
+        SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }),
+        accepting,
+      ]);
       assert.deepEqual(ret, [1, 1], drainErrors().join('; '));
       assert.equal(SSL_session_reused(clientssl), 1);
       assert.equal(SSL_CTX_sess_hits(sctx), 1);

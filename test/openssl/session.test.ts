@@ -86,7 +86,10 @@ describe('reference counts', () => {
     const core = coreOf(s, 'test');
     assert.ok(core.tls.masterKey.some((b) => b !== 0));
     SSL_SESSION_free(s);
-    assert.ok(core.tls.masterKey.every((b) => b === 0), 'master key wiped');
+    assert.ok(
+      core.tls.masterKey.every((b) => b === 0),
+      'master key wiped',
+    );
     assert.throws(() => SSL_SESSION_get_time(s), usage('ERR_OPENSSL_USE_AFTER_FREE'));
     assert.throws(() => i2d_SSL_SESSION(s), usage('ERR_OPENSSL_USE_AFTER_FREE'));
     assert.throws(() => SSL_SESSION_up_ref(s), usage('ERR_OPENSSL_USE_AFTER_FREE'));

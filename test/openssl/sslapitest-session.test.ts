@@ -239,7 +239,10 @@ async function clientHalf(sc: Scenario, peer: Peer, sctx: SSL_CTX, cctx: SSL_CTX
     assert.equal(SSL_set_session(clientssl3, sess1), 1);
     assert.equal(await p.connectToTls11(clientssl3), false, 'mismatched protocol versions must fail');
     const errors = drainErrors();
-    assert.ok(errors.some((e) => e.includes(':SSL routines::')), errors.join('; '));
+    assert.ok(
+      errors.some((e) => e.includes(':SSL routines::')),
+      errors.join('; '),
+    );
     // The session is removed from the cache automatically. Against the Node server under TLS 1.3,
     // sess1 is the resumed session, already used and non-resumable: not offered, nothing removed.
     if (useExtCache) {
@@ -402,7 +405,12 @@ const VERSIONS = [
   { name: 'TLSv1.2', maxprot: TLS1_2_VERSION },
 ];
 /** test_session_wo_ca_names: execute_test_session(TLS1_3_VERSION, 1, 0, SSL_OP_DISABLE_TLSEXT_CA_NAMES). */
-const WO_CA_NAMES = { name: 'test_session_wo_ca_names', useIntCache: true, useExtCache: false, sOptions: SSL_OP_DISABLE_TLSEXT_CA_NAMES };
+const WO_CA_NAMES = {
+  name: 'test_session_wo_ca_names',
+  useIntCache: true,
+  useExtCache: false,
+  sOptions: SSL_OP_DISABLE_TLSEXT_CA_NAMES,
+};
 
 /** The runs of each describe: every config under both versions, and test_session_wo_ca_names under TLS 1.3 as in C. */
 const RUNS = [
@@ -417,7 +425,9 @@ function countsDiffer(config: { useExtCache: boolean }, version: { maxprot: numb
 
 describe('sslapitest execute_test_session: client half against openssl s_server, server half on SSL_accept', () => {
   for (const { config, version } of RUNS) {
-    const note = countsDiffer(config, version) ? ' (server half: no ticket after a TLS 1.3 resumption on a Node server: 1 count differs)' : '';
+    const note = countsDiffer(config, version)
+      ? ' (server half: no ticket after a TLS 1.3 resumption on a Node server: 1 count differs)'
+      : '';
     test(`${config.name} ${version.name}${note}`, { timeout: 30_000 }, async () => {
       await executeTestSession({ maxprot: version.maxprot, ...config }, 'openssl', 'both');
     });

@@ -11,7 +11,11 @@ export function assertAgrees(report: ProbeReport, ref: ReferenceVerdict, label: 
     assert.equal(t.attempts > 0, ref.tls13.issued, `${label}: TLS 1.3 tickets issued`);
     assert.equal(t.resumed > 0, ref.tls13.resumed, `${label}: TLS 1.3 resumption`);
     assert.equal(t.perFullHandshake, ref.tls13.ticketsPerFullHandshake, `${label}: TLS 1.3 tickets per full handshake`);
-    assert.equal(t.perResumedHandshake, ref.tls13.ticketsPerResumedHandshake, `${label}: TLS 1.3 tickets per resumed handshake`);
+    assert.equal(
+      t.perResumedHandshake,
+      ref.tls13.ticketsPerResumedHandshake,
+      `${label}: TLS 1.3 tickets per resumed handshake`,
+    );
     assert.equal(report.tls13.ticketReuseAccepted, ref.tls13.reuseAccepted, `${label}: TLS 1.3 ticket reuse`);
   }
   assert.equal(report.tls12 === null, ref.tls12 === null, `${label}: TLS 1.2 spoken`);

@@ -37,7 +37,20 @@ describe('tls-sessions probe: usage', () => {
   test('--help prints the options and exits 0', async () => {
     const r = await run(['--help']);
     assert.equal(r.code, 0);
-    for (const flag of ['--servername', '--ca', '--insecure', '--cert', '--alpn', '--tls1.2', '--tls1.3', '--attempts', '--other-servername', '--timeout', '--save-sessions', '--json']) {
+    for (const flag of [
+      '--servername',
+      '--ca',
+      '--insecure',
+      '--cert',
+      '--alpn',
+      '--tls1.2',
+      '--tls1.3',
+      '--attempts',
+      '--other-servername',
+      '--timeout',
+      '--save-sessions',
+      '--json',
+    ]) {
       assert.ok(r.stdout.includes(flag), flag);
     }
   });
@@ -73,15 +86,23 @@ describe('tls-sessions probe: failures', () => {
     const r = await run([`127.0.0.1:${port}`, '--insecure']);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
-    assert.equal(r.stderr, `tls-sessions probe: cannot connect to 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+    assert.equal(
+      r.stderr,
+      `tls-sessions probe: cannot connect to 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`,
+    );
   });
 
-  test('untrusted certificate: exit 1 naming --ca and --insecure; --insecure probes', { timeout: 30_000 }, async (t) => {
+  test('untrusted certificate: exit 1 naming --ca and --insecure; --insecure probes', {
+    timeout: 30_000,
+  }, async (t) => {
     const server = await startSServer({ cert: pki.server });
     t.after(() => server.stop());
     const r = await run([`127.0.0.1:${server.port}`, '--attempts', '1']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^tls-sessions probe: 127\.0\.0\.1:\d+: certificate not accepted \(.+\); use --ca FILE .* or --insecure/);
+    assert.match(
+      r.stderr,
+      /^tls-sessions probe: 127\.0\.0\.1:\d+: certificate not accepted \(.+\); use --ca FILE .* or --insecure/,
+    );
     assert.equal(r.stderr.trimEnd().split('\n').length, 1);
     const ok = await run([`127.0.0.1:${server.port}`, '--attempts', '1', '--insecure']);
     assert.equal(ok.code, 0, ok.stderr);
@@ -90,7 +111,15 @@ describe('tls-sessions probe: failures', () => {
   test('wrong name in the certificate: exit 1', { timeout: 30_000 }, async (t) => {
     const server = await startSServer({ cert: pki.server });
     t.after(() => server.stop());
-    const r = await run([`127.0.0.1:${server.port}`, '--ca', pki.ca.certPath, '--servername', 'other.test', '--attempts', '1']);
+    const r = await run([
+      `127.0.0.1:${server.port}`,
+      '--ca',
+      pki.ca.certPath,
+      '--servername',
+      'other.test',
+      '--attempts',
+      '1',
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /certificate not accepted/);
   });
@@ -108,7 +137,16 @@ describe('tls-sessions probe: output', () => {
   test('--json: the documented keys, no key material', { timeout: 30_000 }, async (t) => {
     const server = await startSServer({ cert: pki.server });
     t.after(() => server.stop());
-    const r = await run([`127.0.0.1:${server.port}`, '--ca', pki.ca.certPath, '--servername', 'localhost', '--json', '--other-servername', 'localhost']);
+    const r = await run([
+      `127.0.0.1:${server.port}`,
+      '--ca',
+      pki.ca.certPath,
+      '--servername',
+      'localhost',
+      '--json',
+      '--other-servername',
+      'localhost',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '', 'no progress line when stderr is not a terminal');
     const report = JSON.parse(r.stdout) as Record<string, unknown> & {
@@ -118,11 +156,14 @@ describe('tls-sessions probe: output', () => {
       findings: Array<Record<string, unknown>>;
       crossHost: Record<string, unknown>;
     };
-    for (const key of ['target', 'servername', 'tls12', 'tls13', 'crossHost', 'timing', 'findings']) assert.ok(key in report, key);
+    for (const key of ['target', 'servername', 'tls12', 'tls13', 'crossHost', 'timing', 'findings'])
+      assert.ok(key in report, key);
     assert.equal(report['target'], `127.0.0.1:${server.port}`);
     assert.equal(report['servername'], 'localhost');
-    for (const key of ['attempts', 'resumed']) assert.equal(typeof report.tls12['sessionId']?.[key], 'number', `tls12.sessionId.${key}`);
-    for (const key of ['attempts', 'resumed', 'lifetimeHint']) assert.equal(typeof report.tls12['ticket']?.[key], 'number', `tls12.ticket.${key}`);
+    for (const key of ['attempts', 'resumed'])
+      assert.equal(typeof report.tls12['sessionId']?.[key], 'number', `tls12.sessionId.${key}`);
+    for (const key of ['attempts', 'resumed', 'lifetimeHint'])
+      assert.equal(typeof report.tls12['ticket']?.[key], 'number', `tls12.ticket.${key}`);
     for (const key of ['attempts', 'resumed', 'perFullHandshake', 'perResumedHandshake', 'lifetimeHint']) {
       assert.equal(typeof report.tls13.tickets[key], 'number', `tls13.tickets.${key}`);
     }
@@ -184,10 +225,22 @@ describe('tls-sessions probe: output', () => {
   test('client certificate and ALPN are used on every connection', { timeout: 30_000 }, async (t) => {
     const server = await startSServer({ cert: pki.server, verifyClient: true, args: ['-alpn', 'http/1.1'] });
     t.after(() => server.stop());
-    const base = [`127.0.0.1:${server.port}`, '--ca', pki.ca.certPath, '--servername', 'localhost', '--attempts', '2', '--json'];
+    const base = [
+      `127.0.0.1:${server.port}`,
+      '--ca',
+      pki.ca.certPath,
+      '--servername',
+      'localhost',
+      '--attempts',
+      '2',
+      '--json',
+    ];
     const refused = await run(base);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /^tls-sessions probe: 127\.0\.0\.1:\d+: no TLS 1\.2 or TLS 1\.3 handshake completed \(the server rejected the TLSv1\.3 handshake: tlsv13 alert certificate required \(the server wants a client certificate: --cert\/--key\); TLSv1\.2 handshake failed: (?:sslv3|ssl\/tls) alert handshake failure\)\n$/);
+    assert.match(
+      refused.stderr,
+      /^tls-sessions probe: 127\.0\.0\.1:\d+: no TLS 1\.2 or TLS 1\.3 handshake completed \(the server rejected the TLSv1\.3 handshake: tlsv13 alert certificate required \(the server wants a client certificate: --cert\/--key\); TLSv1\.2 handshake failed: (?:sslv3|ssl\/tls) alert handshake failure\)\n$/,
+    );
     assert.equal(refused.stderr.trimEnd().split('\n').length, 1);
     const r = await run([...base, '--cert', pki.client.certPath, '--key', pki.client.keyPath, '--alpn', 'h2,http/1.1']);
     assert.equal(r.code, 0, r.stderr);
@@ -205,7 +258,17 @@ describe('tls-sessions probe: output', () => {
     const server = await startSServer({ cert: pki.server });
     t.after(() => server.stop());
     const out = join(dir.path, 'saved');
-    const r = await run([`127.0.0.1:${server.port}`, '--ca', pki.ca.certPath, '--servername', 'localhost', '--attempts', '1', '--save-sessions', out]);
+    const r = await run([
+      `127.0.0.1:${server.port}`,
+      '--ca',
+      pki.ca.certPath,
+      '--servername',
+      'localhost',
+      '--attempts',
+      '1',
+      '--save-sessions',
+      out,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const files = {
       'tls13-ticket': { tls: '1.3' as const, noTicket: false },
@@ -217,23 +280,47 @@ describe('tls-sessions probe: output', () => {
       assert.ok(r.stdout.includes(file), `${file} listed`);
       assert.equal((await stat(file)).mode & 0o777, 0o600);
       // Plain OpenSSL PEM on every Node line, never Node's bound session state.
-      assert.match(await readFile(file, 'utf8'), /^-----BEGIN SSL SESSION PARAMETERS-----\n[A-Za-z0-9+/=\n]+-----END SSL SESSION PARAMETERS-----\n$/);
+      assert.match(
+        await readFile(file, 'utf8'),
+        /^-----BEGIN SSL SESSION PARAMETERS-----\n[A-Za-z0-9+/=\n]+-----END SSL SESSION PARAMETERS-----\n$/,
+      );
       assert.match(await sessId(file), how.tls === '1.3' ? /Protocol {2}: TLSv1\.3/ : /Protocol {2}: TLSv1\.2/);
-      const resumed = await sClient({ port: server.port, servername: 'localhost', sessIn: file, tls: how.tls, noTicket: how.noTicket });
+      const resumed = await sClient({
+        port: server.port,
+        servername: 'localhost',
+        sessIn: file,
+        tls: how.tls,
+        noTicket: how.noTicket,
+      });
       assert.equal(resumed.reused, true, `s_client resumes ${name}`);
     }
     assert.equal((await stat(out)).mode & 0o777, 0o700);
   });
 
-  test('--save-sessions with nothing to save: the report, then exit 1 with one line', { timeout: 30_000 }, async (t) => {
+  test('--save-sessions with nothing to save: the report, then exit 1 with one line', {
+    timeout: 30_000,
+  }, async (t) => {
     // TLS 1.3 only, no tickets: the server issues no session at all.
     const server = await startSServer({ cert: pki.server, tls: '1.3', numTickets: 0 });
     t.after(() => server.stop());
     const out = join(dir.path, 'nothing');
-    const r = await run([`127.0.0.1:${server.port}`, '--ca', pki.ca.certPath, '--servername', 'localhost', '--attempts', '1', '--save-sessions', out]);
+    const r = await run([
+      `127.0.0.1:${server.port}`,
+      '--ca',
+      pki.ca.certPath,
+      '--servername',
+      'localhost',
+      '--attempts',
+      '1',
+      '--save-sessions',
+      out,
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^TLS 1\.3 /m, 'the report is printed');
-    assert.equal(r.stderr, 'tls-sessions probe: --save-sessions: no session to save (the server issued no session id or ticket)\n');
+    assert.equal(
+      r.stderr,
+      'tls-sessions probe: --save-sessions: no session to save (the server issued no session id or ticket)\n',
+    );
     assert.deepEqual(await readdir(out).catch(() => []), []);
   });
 });

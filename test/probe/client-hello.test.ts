@@ -54,10 +54,16 @@ describe('probe ClientHello', () => {
     const idOnly = await captureHello({ version: 'TLSv1.2', noTicket: true });
     assert.equal(idOnly.extensions.has(EXT_SESSION_TICKET), false);
     const normal = await captureHello({ version: 'TLSv1.2' });
-    assert.deepEqual(normal.extensions.get(EXT_SESSION_TICKET), Buffer.alloc(0), 'an empty ticket extension asks for a ticket');
+    assert.deepEqual(
+      normal.extensions.get(EXT_SESSION_TICKET),
+      Buffer.alloc(0),
+      'an empty ticket extension asks for a ticket',
+    );
   });
 
-  test('offering a session puts exactly that session id, ticket or PSK identity on the wire', { timeout: 30_000 }, async (t) => {
+  test('offering a session puts exactly that session id, ticket or PSK identity on the wire', {
+    timeout: 30_000,
+  }, async (t) => {
     const pki = await sharedPki();
     const server = await startSServer({ cert: pki.server });
     t.after(() => server.stop());

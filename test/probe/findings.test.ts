@@ -47,14 +47,19 @@ describe('findingsFor', () => {
   });
 
   test('TLS 1.2 lifetime hint 0 is unspecified; no renewal is reported only when nothing was renewed', () => {
-    assert.deepEqual(ids({ attempts: 5, tls12: tls12({ lifetimeHint: 0, renewedOnResumption: false }), tls13: null, crossHost: null }), [
-      'info tls12-ticket-lifetime-unspecified',
-      'info tls12-ticket-not-renewed',
-    ]);
+    assert.deepEqual(
+      ids({ attempts: 5, tls12: tls12({ lifetimeHint: 0, renewedOnResumption: false }), tls13: null, crossHost: null }),
+      ['info tls12-ticket-lifetime-unspecified', 'info tls12-ticket-not-renewed'],
+    );
   });
 
   test('a TLS 1.3 lifetime over 7 days is high, and differing hints give one finding per version', () => {
-    const found = findingsFor({ attempts: 5, tls12: tls12({ lifetimeHint: 90_000 }), tls13: tls13({}, { lifetimeHint: 700_000 }), crossHost: null });
+    const found = findingsFor({
+      attempts: 5,
+      tls12: tls12({ lifetimeHint: 90_000 }),
+      tls13: tls13({}, { lifetimeHint: 700_000 }),
+      crossHost: null,
+    });
     assert.deepEqual(
       found.map((f) => `${f.severity} ${f.id}`),
       ['high ticket-lifetime-over-7-days', 'low ticket-lifetime-over-1-day'],
@@ -64,20 +69,36 @@ describe('findingsFor', () => {
   });
 
   test('exactly 1 day and exactly 7 days are within the limits', () => {
-    assert.deepEqual(ids({ attempts: 5, tls12: tls12({ lifetimeHint: 604_800 }), tls13: tls13({}, { lifetimeHint: 86_400 }), crossHost: null }), [
-      'low ticket-lifetime-over-1-day',
-    ]);
+    assert.deepEqual(
+      ids({
+        attempts: 5,
+        tls12: tls12({ lifetimeHint: 604_800 }),
+        tls13: tls13({}, { lifetimeHint: 86_400 }),
+        crossHost: null,
+      }),
+      ['low ticket-lifetime-over-1-day'],
+    );
   });
 
   test('reuse with 0-RTT is high, and comes first', () => {
-    assert.deepEqual(ids({ attempts: 5, tls12: null, tls13: tls13({ ticketReuseAccepted: true, maxEarlyData: 16384 }), crossHost: null }), [
-      'high ticket-reuse-accepted',
-      'low early-data',
-    ]);
+    assert.deepEqual(
+      ids({
+        attempts: 5,
+        tls12: null,
+        tls13: tls13({ ticketReuseAccepted: true, maxEarlyData: 16384 }),
+        crossHost: null,
+      }),
+      ['high ticket-reuse-accepted', 'low early-data'],
+    );
   });
 
   test('TLS 1.3 issued but never accepted, TLS 1.2 fine: a low finding for TLS 1.3 that says so', () => {
-    const found = findingsFor({ attempts: 5, tls12: tls12(), tls13: tls13({}, { resumed: 0, perResumedHandshake: null }), crossHost: null });
+    const found = findingsFor({
+      attempts: 5,
+      tls12: tls12(),
+      tls13: tls13({}, { resumed: 0, perResumedHandshake: null }),
+      crossHost: null,
+    });
     assert.deepEqual(
       found.map((f) => f.id),
       ['tls13-no-resumption'],
@@ -100,6 +121,9 @@ describe('findings: checks that could not run', () => {
       findings.map((f) => f.id),
       ['check-not-run'],
     );
-    assert.match(findings[0]?.message ?? '', /^Not every check could run, so this report is incomplete: TLSv1\.2 ticket resumption: Node handed out/);
+    assert.match(
+      findings[0]?.message ?? '',
+      /^Not every check could run, so this report is incomplete: TLSv1\.2 ticket resumption: Node handed out/,
+    );
   });
 });

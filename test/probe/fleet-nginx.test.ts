@@ -21,7 +21,10 @@ const HOSTS = FLEET_HOSTS.slice(0, 2);
 
 function grid(report: FleetReport): Record<string, string[]> {
   return Object.fromEntries(
-    report.matrices.map((m) => [m.mechanism, m.cells.map((row) => row.map((c) => (c.resumed === null ? '-' : c.resumed ? 'y' : 'n')).join(''))]),
+    report.matrices.map((m) => [
+      m.mechanism,
+      m.cells.map((row) => row.map((c) => (c.resumed === null ? '-' : c.resumed ? 'y' : 'n')).join('')),
+    ]),
   );
 }
 
@@ -39,49 +42,86 @@ async function assertCellsAgree(report: FleetReport, port: number): Promise<void
           tls: m.protocol === 'TLSv1.3' ? '1.3' : '1.2',
           noTicket: m.mechanism === 'tls12-session-id',
         });
-        assert.equal(cell.resumed, ref, `${m.mechanism} ${report.members[i]!.member} -> ${report.members[j]!.member} agrees with s_client`);
+        assert.equal(
+          cell.resumed,
+          ref,
+          `${m.mechanism} ${report.members[i]!.member} -> ${report.members[j]!.member} agrees with s_client`,
+        );
       }
     }
   }
 }
 
-async function startPair(t: { after(fn: () => Promise<void>): void }, extra: (i: number) => { ticketKeyFiles?: string[]; timeout?: string }): Promise<{ port: number }> {
+async function startPair(
+  t: { after(fn: () => Promise<void>): void },
+  extra: (i: number) => { ticketKeyFiles?: string[]; timeout?: string },
+): Promise<{ port: number }> {
   const port = await freePort();
   const instances: Nginx[] = [];
   t.after(async () => {
     for (const n of instances) await n.stop();
   });
   for (const [i, host] of HOSTS.entries()) {
-    instances.push(await startNginx({ servers: [{ names: ['localhost'], cert: pki.server }], cache: 'shared:SSL:1m', tickets: true, host, port, ...extra(i) }));
+    instances.push(
+      await startNginx({
+        servers: [{ names: ['localhost'], cert: pki.server }],
+        cache: 'shared:SSL:1m',
+        tickets: true,
+        host,
+        port,
+        ...extra(i),
+      }),
+    );
   }
   return { port };
 }
 
 describe('fleet probe against nginx', { skip }, () => {
-  test('one ssl_session_ticket_key file on both: tickets resume on either, session ids only where made', { timeout: 120_000 }, async (t) => {
+  test('one ssl_session_ticket_key file on both: tickets resume on either, session ids only where made', {
+    timeout: 120_000,
+  }, async (t) => {
     const key = randomBytes(80);
     const keyFile = join(dir.path, 'ticket.key');
     await writeFile(keyFile, key, { mode: 0o600 });
     const { port } = await startPair(t, () => ({ ticketKeyFiles: [keyFile] }));
     const report = await probeFleet({ host: 'localhost', port, ca: pki.ca.cert, members: [...HOSTS] });
-    assert.deepEqual(grid(report), { 'tls13-ticket': ['yy', 'yy'], 'tls12-session-id': ['yn', 'ny'], 'tls12-ticket': ['yy', 'yy'] });
+    assert.deepEqual(grid(report), {
+      'tls13-ticket': ['yy', 'yy'],
+      'tls12-session-id': ['yn', 'ny'],
+      'tls12-ticket': ['yy', 'yy'],
+    });
     // nginx names its tickets with the first 16 bytes of the key file.
     const name = key.subarray(0, 16).toString('hex');
     for (const m of report.members) assert.deepEqual(m.ticketKeyNames, { tls12: [name], tls13: [name] });
-    assert.deepEqual(report.findings.map((f) => f.id), ['fleet-sessions-not-shared']);
-    assert.match(report.findings[0]!.message, /^TLS 1\.2 session ids made on one member do not resume on another .* Share the session cache/);
+    assert.deepEqual(
+      report.findings.map((f) => f.id),
+      ['fleet-sessions-not-shared'],
+    );
+    assert.match(
+      report.findings[0]!.message,
+      /^TLS 1\.2 session ids made on one member do not resume on another .* Share the session cache/,
+    );
     await assertCellsAgree(report, port);
   });
 
-  test('no ticket key file, different session timeouts: the diagonal only, keys and lifetimes differ', { timeout: 120_000 }, async (t) => {
+  test('no ticket key file, different session timeouts: the diagonal only, keys and lifetimes differ', {
+    timeout: 120_000,
+  }, async (t) => {
     const { port } = await startPair(t, (i) => (i === 0 ? {} : { timeout: '10m' }));
     const report = await probeFleet({ host: 'localhost', port, ca: pki.ca.cert, members: [...HOSTS] });
-    assert.deepEqual(grid(report), { 'tls13-ticket': ['yn', 'ny'], 'tls12-session-id': ['yn', 'ny'], 'tls12-ticket': ['yn', 'ny'] });
+    assert.deepEqual(grid(report), {
+      'tls13-ticket': ['yn', 'ny'],
+      'tls12-session-id': ['yn', 'ny'],
+      'tls12-ticket': ['yn', 'ny'],
+    });
     assert.notEqual(report.members[0]!.ticketKeyNames.tls13[0], report.members[1]!.ticketKeyNames.tls13[0]);
-    assert.deepEqual(report.members.map((m) => m.lifetimeHint), [
-      { tls12: 300, tls13: 300 },
-      { tls12: 600, tls13: 600 },
-    ]);
+    assert.deepEqual(
+      report.members.map((m) => m.lifetimeHint),
+      [
+        { tls12: 300, tls13: 300 },
+        { tls12: 600, tls13: 600 },
+      ],
+    );
     assert.deepEqual(
       report.findings.map((f) => `${f.severity} ${f.id}`),
       [
@@ -94,7 +134,10 @@ describe('fleet probe against nginx', { skip }, () => {
         'low fleet-lifetimes-differ',
       ],
     );
-    assert.match(report.findings.at(-1)!.message, /^Members announce different TLS 1\.2 ticket lifetimes \(300 s \(5 min\): 127\.0\.0\.2:\d+; 600 s \(10 min\): 127\.0\.0\.3:\d+\)/);
+    assert.match(
+      report.findings.at(-1)!.message,
+      /^Members announce different TLS 1\.2 ticket lifetimes \(300 s \(5 min\): 127\.0\.0\.2:\d+; 600 s \(10 min\): 127\.0\.0\.3:\d+\)/,
+    );
     await assertCellsAgree(report, port);
   });
 });

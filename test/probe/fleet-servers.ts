@@ -59,7 +59,9 @@ export async function startNodeFleet(opts: NodeFleetOptions): Promise<NodeFleet>
   try {
     for (const host of opts.hosts) {
       const sockets = new Set<Socket>();
-      const server = createServer({ key: opts.cert.key, cert: opts.cert.cert }, (socket) => setImmediate(() => socket.end('ok\n')));
+      const server = createServer({ key: opts.cert.key, cert: opts.cert.cert }, (socket) =>
+        setImmediate(() => socket.end('ok\n')),
+      );
       server.on('tlsClientError', () => {});
       server.on('connection', (s: Socket) => {
         sockets.add(s);
@@ -73,7 +75,11 @@ export async function startNodeFleet(opts: NodeFleetOptions): Promise<NodeFleet>
         const keys = new RedisStore({ url: opts.redisUrl, prefix: `${prefix}k:`, onError: () => {} });
         stores.push(sessions, keys);
         await Promise.all(stores.map((s) => s.ready(5000)));
-        cache = new ServerSessionCache({ store: new EncryptedStore(sessions, { key: kek }), tickets: 'stateless', timeout: opts.timeout ?? 300 }).attach(server);
+        cache = new ServerSessionCache({
+          store: new EncryptedStore(sessions, { key: kek }),
+          tickets: 'stateless',
+          timeout: opts.timeout ?? 300,
+        }).attach(server);
         ring = new TicketKeyRing({ store: keys, kek, ...opts.ring });
         await ring.start();
       } else {

@@ -61,6 +61,9 @@ describe('probe against two servers behind one address', () => {
       ['TLS 1.3 tickets', 'TLS 1.2 tickets'],
     );
     assert.match(partial[0]?.message ?? '', new RegExp(`resumed only ${t13.resumed} of 5 times: .*ticket keys`));
-    assert.equal(report.findings.some((f) => f.id === 'no-resumption'), false);
+    assert.equal(
+      report.findings.some((f) => f.id === 'no-resumption'),
+      false,
+    );
   });
 });

@@ -78,7 +78,9 @@ const settings = (port: number, timeoutMs: number) => ({
 });
 
 describe('a server that keeps sending tickets', () => {
-  test(`a burst of a million tickets: the connection closes after ${MAX_TICKETS_PER_CONNECTION}`, { timeout: 30_000 }, async (t) => {
+  test(`a burst of a million tickets: the connection closes after ${MAX_TICKETS_PER_CONNECTION}`, {
+    timeout: 30_000,
+  }, async (t) => {
     const server = await startSServer({ cert: pki.server, tls: '1.3', numTickets: 1_000_000 });
     t.after(() => server.stop());
     const started = Date.now();
@@ -116,7 +118,15 @@ describe('a server that keeps sending tickets', () => {
     });
     const timeoutMs = 1000;
     const started = Date.now();
-    const report = await probe({ host: '127.0.0.1', port: proxy.port, servername: 'localhost', ca: pki.ca.cert, versions: ['TLSv1.3'], attempts: 1, timeoutMs });
+    const report = await probe({
+      host: '127.0.0.1',
+      port: proxy.port,
+      servername: 'localhost',
+      ca: pki.ca.cert,
+      versions: ['TLSv1.3'],
+      attempts: 1,
+      timeoutMs,
+    });
     const took = Date.now() - started;
     // Four connections (version check, full, resumed, reuse), each at most 3 x timeoutMs.
     assert.equal(report.connections, 4);

@@ -46,15 +46,22 @@ function negotiatedGroup(port: number): Promise<string | undefined> {
 }
 
 describe(`probe through key shares and HelloRetryRequests (Node ${process.version}, OpenSSL ${process.versions.openssl})`, () => {
-  test(hybridByDefault ? "the probe's TLS 1.3 hello leads with a hybrid X25519MLKEM768 share" : "the probe's TLS 1.3 hello has classic shares only", async () => {
-    const groups = shareGroups(await captureProbeHello({ version: 'TLSv1.3' }));
-    if (hybridByDefault) assert.equal(groups[0], X25519MLKEM768);
-    else assert.ok(!groups.includes(X25519MLKEM768));
-    // What makes a P-256-only server below answer with a HelloRetryRequest.
-    assert.ok(!groups.includes(P256), `shares: ${groups.map((g) => g.toString(16)).join(', ')}`);
-  });
+  test(
+    hybridByDefault
+      ? "the probe's TLS 1.3 hello leads with a hybrid X25519MLKEM768 share"
+      : "the probe's TLS 1.3 hello has classic shares only",
+    async () => {
+      const groups = shareGroups(await captureProbeHello({ version: 'TLSv1.3' }));
+      if (hybridByDefault) assert.equal(groups[0], X25519MLKEM768);
+      else assert.ok(!groups.includes(X25519MLKEM768));
+      // What makes a P-256-only server below answer with a HelloRetryRequest.
+      assert.ok(!groups.includes(P256), `shares: ${groups.map((g) => g.toString(16)).join(', ')}`);
+    },
+  );
 
-  test('a Node server with default groups (hybrid where both ends have OpenSSL 3.5): verdicts agree with s_client', { timeout: 60_000 }, async (t) => {
+  test('a Node server with default groups (hybrid where both ends have OpenSSL 3.5): verdicts agree with s_client', {
+    timeout: 60_000,
+  }, async (t) => {
     const server = await startNodeServer({ cert: pki.server });
     t.after(() => server.close());
     const group = await negotiatedGroup(server.port);
@@ -63,10 +70,16 @@ describe(`probe through key shares and HelloRetryRequests (Node ${process.versio
     assert.equal(report.tls13?.tickets.resumed, 5);
     assert.equal(report.tls12?.ticket.resumed, 5);
     assert.deepEqual(report.notRun, []);
-    assertAgrees(report, await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }), 'node default groups');
+    assertAgrees(
+      report,
+      await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }),
+      'node default groups',
+    );
   });
 
-  test('a Node server limited to P-256 (HelloRetryRequest): resumption measured as s_client sees it', { timeout: 60_000 }, async (t) => {
+  test('a Node server limited to P-256 (HelloRetryRequest): resumption measured as s_client sees it', {
+    timeout: 60_000,
+  }, async (t) => {
     const server = await startNodeServer({ cert: pki.server, tlsOptions: { ecdhCurve: 'P-256' } });
     t.after(() => server.close());
     assert.equal(await negotiatedGroup(server.port), 'prime256v1');
@@ -75,10 +88,16 @@ describe(`probe through key shares and HelloRetryRequests (Node ${process.versio
     assert.equal(report.tls13?.tickets.resumed, 5, 'stateless tickets resume through a HelloRetryRequest');
     assert.equal(report.tls12?.ticket.resumed, 5);
     assert.deepEqual(report.notRun, []);
-    assertAgrees(report, await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }), 'node P-256 only');
+    assertAgrees(
+      report,
+      await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }),
+      'node P-256 only',
+    );
   });
 
-  test('openssl s_server -groups P-256 (HelloRetryRequest): resumption measured as s_client sees it', { timeout: 60_000 }, async (t) => {
+  test('openssl s_server -groups P-256 (HelloRetryRequest): resumption measured as s_client sees it', {
+    timeout: 60_000,
+  }, async (t) => {
     const server = await startSServer({ cert: pki.server, args: ['-groups', 'P-256'] });
     t.after(() => server.stop());
     const report = await probe({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: pki.ca.cert });
@@ -86,6 +105,10 @@ describe(`probe through key shares and HelloRetryRequests (Node ${process.versio
     assert.equal(report.tls13?.tickets.perResumedHandshake, 1);
     assert.equal(report.tls12?.sessionId.resumed, 5);
     assert.equal(report.tls12?.ticket.resumed, 5);
-    assertAgrees(report, await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }), 's_server P-256 only');
+    assertAgrees(
+      report,
+      await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }),
+      's_server P-256 only',
+    );
   });
 });

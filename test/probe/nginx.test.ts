@@ -62,8 +62,14 @@ const CASES: Case[] = [
 
 describe('probe against nginx', { skip }, () => {
   for (const c of CASES) {
-    test(`ssl_session_cache ${c.cache}; ssl_session_tickets ${c.tickets ? 'on' : 'off'}`, { timeout: 60_000 }, async (t) => {
-      const ng = await startNginx({ servers: [{ names: ['localhost'], cert: pki.server }], cache: c.cache, tickets: c.tickets });
+    test(`ssl_session_cache ${c.cache}; ssl_session_tickets ${c.tickets ? 'on' : 'off'}`, {
+      timeout: 60_000,
+    }, async (t) => {
+      const ng = await startNginx({
+        servers: [{ names: ['localhost'], cert: pki.server }],
+        cache: c.cache,
+        tickets: c.tickets,
+      });
       t.after(() => ng.stop());
       const report = await probe({ host: '127.0.0.1', port: ng.port, servername: 'localhost', ca: pki.ca.cert });
       const t13 = report.tls13;
@@ -88,29 +94,59 @@ describe('probe against nginx', { skip }, () => {
   }
 
   test('ssl_session_timeout 2d: lifetime over a day; 8d: over the 7-day limit', { timeout: 60_000 }, async (t) => {
-    const twoDays = await startNginx({ servers: [{ names: ['localhost'], cert: pki.server }], cache: 'shared:SSL:1m', tickets: true, timeout: '2d' });
+    const twoDays = await startNginx({
+      servers: [{ names: ['localhost'], cert: pki.server }],
+      cache: 'shared:SSL:1m',
+      tickets: true,
+      timeout: '2d',
+    });
     t.after(() => twoDays.stop());
-    const r2 = await probe({ host: '127.0.0.1', port: twoDays.port, servername: 'localhost', ca: pki.ca.cert, attempts: 1 });
+    const r2 = await probe({
+      host: '127.0.0.1',
+      port: twoDays.port,
+      servername: 'localhost',
+      ca: pki.ca.cert,
+      attempts: 1,
+    });
     assert.equal(r2.tls12?.ticket.lifetimeHint, 172800);
     assert.equal(r2.tls13?.tickets.lifetimeHint, 172800);
     assert.deepEqual(
       r2.findings.filter((f) => f.id.startsWith('ticket-lifetime')).map((f) => [f.id, f.severity]),
       [['ticket-lifetime-over-1-day', 'low']],
     );
-    assert.match(r2.findings.find((f) => f.id === 'ticket-lifetime-over-1-day')?.message ?? '', /^TLS 1\.3 and TLS 1\.2 tickets claim a lifetime of 172800 s \(2 d\)/);
+    assert.match(
+      r2.findings.find((f) => f.id === 'ticket-lifetime-over-1-day')?.message ?? '',
+      /^TLS 1\.3 and TLS 1\.2 tickets claim a lifetime of 172800 s \(2 d\)/,
+    );
 
-    const eightDays = await startNginx({ servers: [{ names: ['localhost'], cert: pki.server }], cache: 'shared:SSL:1m', tickets: true, timeout: '8d' });
+    const eightDays = await startNginx({
+      servers: [{ names: ['localhost'], cert: pki.server }],
+      cache: 'shared:SSL:1m',
+      tickets: true,
+      timeout: '8d',
+    });
     t.after(() => eightDays.stop());
-    const r8 = await probe({ host: '127.0.0.1', port: eightDays.port, servername: 'localhost', ca: pki.ca.cert, attempts: 1 });
+    const r8 = await probe({
+      host: '127.0.0.1',
+      port: eightDays.port,
+      servername: 'localhost',
+      ca: pki.ca.cert,
+      attempts: 1,
+    });
     assert.equal(r8.tls12?.ticket.lifetimeHint, 691200);
     // OpenSSL caps what it announces under TLS 1.3 at the RFC 8446 limit.
     assert.equal(r8.tls13?.tickets.lifetimeHint, 604800);
     const over = r8.findings.filter((f) => f.id === 'ticket-lifetime-over-7-days');
-    assert.deepEqual(over.map((f) => f.severity), ['medium']);
+    assert.deepEqual(
+      over.map((f) => f.severity),
+      ['medium'],
+    );
     assert.match(over[0]?.message ?? '', /TLS 1\.2 .*691200 s \(8 d\)/);
   });
 
-  test('two server blocks on one port: sessions cross virtual hosts, as s_client sees too', { timeout: 60_000 }, async (t) => {
+  test('two server blocks on one port: sessions cross virtual hosts, as s_client sees too', {
+    timeout: 60_000,
+  }, async (t) => {
     // Measured with nginx 1.22 / OpenSSL 3.0: OpenSSL looks sessions up (and decrypts tickets)
     // in the context the connection started in, before the SNI callback switches server blocks.
     const [a, b] = await Promise.all([pki.issue({ cn: 'a.test' }), pki.issue({ cn: 'b.test' })]);
@@ -127,7 +163,13 @@ describe('probe against nginx', { skip }, () => {
       ['a.test', 'b.test'],
       ['b.test', 'a.test'],
     ] as const) {
-      const report = await probe({ host: '127.0.0.1', port: ng.port, servername: from, otherServername: to, ca: pki.ca.cert });
+      const report = await probe({
+        host: '127.0.0.1',
+        port: ng.port,
+        servername: from,
+        otherServername: to,
+        ca: pki.ca.cert,
+      });
       const cross = report.crossHost;
       assert.ok(cross);
       assert.deepEqual(

@@ -61,7 +61,9 @@ function nginxPath(): string | null {
 
 /** Why nginx tests cannot run here, or undefined when they can. */
 export function nginxMissing(): string | undefined {
-  return nginxPath() === null ? 'nginx is not installed (.ci/run installs nginx-light; locally: apt-get install -y nginx-light)' : undefined;
+  return nginxPath() === null
+    ? 'nginx is not installed (.ci/run installs nginx-light; locally: apt-get install -y nginx-light)'
+    : undefined;
 }
 
 function canConnect(port: number, host: string): Promise<boolean> {

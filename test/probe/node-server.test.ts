@@ -16,7 +16,9 @@ const dir = await tmpDir('probe-node-');
 after(() => dir.cleanup());
 
 describe('probe against a Node.js server', () => {
-  test('defaults: stateless tickets, no session cache, no ticket after a TLS 1.3 resumption', { timeout: 60_000 }, async (t) => {
+  test('defaults: stateless tickets, no session cache, no ticket after a TLS 1.3 resumption', {
+    timeout: 60_000,
+  }, async (t) => {
     const server = await startNodeServer({ cert: pki.server });
     t.after(() => server.close());
     const report = await probe({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: pki.ca.cert });
@@ -39,20 +41,36 @@ describe('probe against a Node.js server', () => {
     assert.ok(t12);
     // Node announces a session id but keeps no cache unless 'newSession'/'resumeSession' are handled.
     assert.deepEqual(t12.sessionId, { issued: true, attempts: 5, resumed: 0 });
-    assert.deepEqual(t12.ticket, { issued: true, attempts: 5, resumed: 5, lifetimeHint: 7200, renewedOnResumption: false });
+    assert.deepEqual(t12.ticket, {
+      issued: true,
+      attempts: 5,
+      resumed: 5,
+      lifetimeHint: 7200,
+      renewedOnResumption: false,
+    });
     assert.deepEqual(findingIds(report), [
       'ticket-reuse-accepted',
       'tls12-session-id-not-resumed',
       'tls12-ticket-not-renewed',
       'tls13-no-ticket-after-resumption',
     ]);
-    assert.match(report.findings.find((f) => f.id === 'tls13-no-ticket-after-resumption')?.message ?? '', /after 2 resumptions/);
+    assert.match(
+      report.findings.find((f) => f.id === 'tls13-no-ticket-after-resumption')?.message ?? '',
+      /after 2 resumptions/,
+    );
 
-    assertAgrees(report, await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }), 'node defaults');
+    assertAgrees(
+      report,
+      await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }),
+      'node defaults',
+    );
   });
 
   test('tickets off and no cache: nothing resumes', { timeout: 60_000 }, async (t) => {
-    const server = await startNodeServer({ cert: pki.server, tlsOptions: { secureOptions: constants.SSL_OP_NO_TICKET } });
+    const server = await startNodeServer({
+      cert: pki.server,
+      tlsOptions: { secureOptions: constants.SSL_OP_NO_TICKET },
+    });
     t.after(() => server.close());
     const report = await probe({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: pki.ca.cert });
     assert.equal(report.tls13?.tickets.resumed, 0);
@@ -62,12 +80,19 @@ describe('probe against a Node.js server', () => {
     assert.deepEqual(findingIds(report), ['no-resumption']);
     assert.equal(report.findings[0]?.severity, 'medium');
 
-    assertAgrees(report, await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }), 'node no tickets');
+    assertAgrees(
+      report,
+      await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }),
+      'node no tickets',
+    );
   });
 
   test('a session cache in newSession/resumeSession: TLS 1.2 session ids resume', { timeout: 60_000 }, async (t) => {
     const cache = new Map<string, Buffer>();
-    const server = await startNodeServer({ cert: pki.server, tlsOptions: { secureOptions: constants.SSL_OP_NO_TICKET, maxVersion: 'TLSv1.2' } });
+    const server = await startNodeServer({
+      cert: pki.server,
+      tlsOptions: { secureOptions: constants.SSL_OP_NO_TICKET, maxVersion: 'TLSv1.2' },
+    });
     server.server.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
       cache.set(id.toString('hex'), data);
       done();
@@ -81,13 +106,25 @@ describe('probe against a Node.js server', () => {
     assert.deepEqual(report.tls12?.sessionId, { issued: true, attempts: 5, resumed: 5 });
     assert.equal(report.tls12?.ticket.issued, false);
     assert.deepEqual(findingIds(report), []);
-    assertAgrees(report, await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }), 'node Map cache');
+    assertAgrees(
+      report,
+      await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }),
+      'node Map cache',
+    );
   });
 
-  test('sessionTimeout of 8 days: TLS 1.2 hint over 7 days, TLS 1.3 capped at 7 days', { timeout: 30_000 }, async (t) => {
+  test('sessionTimeout of 8 days: TLS 1.2 hint over 7 days, TLS 1.3 capped at 7 days', {
+    timeout: 30_000,
+  }, async (t) => {
     const server = await startNodeServer({ cert: pki.server, tlsOptions: { sessionTimeout: 8 * 86_400 } });
     t.after(() => server.close());
-    const report = await probe({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: pki.ca.cert, attempts: 2 });
+    const report = await probe({
+      host: '127.0.0.1',
+      port: server.port,
+      servername: 'localhost',
+      ca: pki.ca.cert,
+      attempts: 2,
+    });
     assert.equal(report.tls12?.ticket.lifetimeHint, 8 * 86_400);
     assert.equal(report.tls13?.tickets.lifetimeHint, 7 * 86_400);
     assert.deepEqual(
@@ -138,12 +175,18 @@ describe('probe against a Node.js server', () => {
       cross.checks.map((c) => `${c.protocol} ${c.kind} ${c.resumed}`),
       [`TLSv1.3 ticket ${crosses}`, 'TLSv1.2 sessionId false', `TLSv1.2 ticket ${crosses}`],
     );
-    assert.deepEqual(reference, cross.checks.map((c) => `${c.protocol} ${c.kind} ${c.resumed}`));
+    assert.deepEqual(
+      reference,
+      cross.checks.map((c) => `${c.protocol} ${c.kind} ${c.resumed}`),
+    );
     assert.equal(cross.certificateCoversOther, false);
     if (crosses) {
       assert.equal(report.findings[0]?.id, 'cross-host-resumption');
       assert.equal(report.findings[0]?.severity, 'high');
-      assert.match(report.findings[0]?.message ?? '', /made for a\.test was resumed for b\.test \(TLSv1\.3 ticket, TLSv1\.2 ticket\)/);
+      assert.match(
+        report.findings[0]?.message ?? '',
+        /made for a\.test was resumed for b\.test \(TLSv1\.3 ticket, TLSv1\.2 ticket\)/,
+      );
     } else {
       assert.ok(!findingIds(report).includes('cross-host-resumption'));
     }
@@ -151,7 +194,15 @@ describe('probe against a Node.js server', () => {
 });
 
 describe("probe against a Node.js server with this project's ServerSessionCache", () => {
-  const CASES: Array<{ name: string; options: ServerSessionCacheOptions; tls13Storage: string; reuse: boolean; perResumed: number; tls12Ticket: boolean; findings: string[] }> = [
+  const CASES: Array<{
+    name: string;
+    options: ServerSessionCacheOptions;
+    tls13Storage: string;
+    reuse: boolean;
+    perResumed: number;
+    tls12Ticket: boolean;
+    findings: string[];
+  }> = [
     {
       name: 'defaults: TLS 1.3 stateful, used once, a fresh ticket on resumption; TLS 1.2 session ids and tickets',
       options: {},
@@ -206,7 +257,11 @@ describe("probe against a Node.js server with this project's ServerSessionCache"
       assert.deepEqual(findingIds(report), c.findings);
       assert.ok(cache.stats().hits > 0, 'resumptions went through the cache');
 
-      assertAgrees(report, await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }), c.name);
+      assertAgrees(
+        report,
+        await referenceVerdict({ port: server.port, dir: dir.path, servername: 'localhost' }),
+        c.name,
+      );
     });
   }
 
@@ -225,7 +280,13 @@ describe("probe against a Node.js server with this project's ServerSessionCache"
       await server.close();
       await cache.close();
     });
-    const report = await probe({ host: '127.0.0.1', port: server.port, servername: 'a.test', otherServername: 'b.test', ca: pki.ca.cert });
+    const report = await probe({
+      host: '127.0.0.1',
+      port: server.port,
+      servername: 'a.test',
+      otherServername: 'b.test',
+      ca: pki.ca.cert,
+    });
     const cross = report.crossHost;
     assert.ok(cross);
     assert.deepEqual(

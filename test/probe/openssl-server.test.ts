@@ -13,7 +13,13 @@ after(() => dir.cleanup());
 
 /** What a configuration is known to do (OpenSSL 3.0 behaviour). */
 interface Expected {
-  tls13: null | { perFull: number; perResumed: number | null; resumed: number; storage: 'stateful' | 'stateless' | null; reuse: boolean | null };
+  tls13: null | {
+    perFull: number;
+    perResumed: number | null;
+    resumed: number;
+    storage: 'stateful' | 'stateless' | null;
+    reuse: boolean | null;
+  };
   tls12: null | { sessionId: boolean; ticket: boolean };
   findings: string[];
 }
@@ -46,7 +52,10 @@ const CASES: Array<{ name: string; server: Partial<SServerOptions>; expected: Ex
           ? { perFull: 0, perResumed: null, resumed: 0, storage: null, reuse: null }
           : { perFull: n, perResumed: 1, resumed: 5, storage: 'stateless' as const, reuse: true },
       tls12: { sessionId: true, ticket: true },
-      findings: n === 0 ? ['tls12-ticket-not-renewed', 'tls13-no-resumption'] : ['ticket-reuse-accepted', 'tls12-ticket-not-renewed'],
+      findings:
+        n === 0
+          ? ['tls12-ticket-not-renewed', 'tls13-no-resumption']
+          : ['ticket-reuse-accepted', 'tls12-ticket-not-renewed'],
     },
   })),
   {
@@ -93,7 +102,11 @@ function checkExpected(report: ProbeReport, expected: Expected): void {
     const e = expected.tls13;
     assert.equal(r.tickets.perFullHandshake, e.perFull, 'tickets per full handshake');
     assert.equal(r.tickets.perResumedHandshake, e.perResumed, 'tickets per resumed handshake');
-    assert.equal(r.tickets.attempts, e.perFull === 0 ? 0 : report.attempts, 'one attempt per full handshake that gave a ticket');
+    assert.equal(
+      r.tickets.attempts,
+      e.perFull === 0 ? 0 : report.attempts,
+      'one attempt per full handshake that gave a ticket',
+    );
     assert.equal(r.tickets.resumed, e.resumed, 'TLS 1.3 resumed');
     assert.equal(r.tickets.storageGuess, e.storage, 'storage guess');
     assert.equal(r.tickets.identityLength === 32, e.storage === 'stateful');
@@ -119,7 +132,9 @@ function checkExpected(report: ProbeReport, expected: Expected): void {
   const newest = report.tls13 ?? report.tls12;
   assert.deepEqual(report.timing, newest?.timing);
   assert.ok((report.timing.fullMs ?? 0) > 0, 'a full handshake was timed');
-  const newestResumed = report.tls13 ? report.tls13.tickets.resumed : (report.tls12?.sessionId.resumed ?? 0) + (report.tls12?.ticket.resumed ?? 0);
+  const newestResumed = report.tls13
+    ? report.tls13.tickets.resumed
+    : (report.tls12?.sessionId.resumed ?? 0) + (report.tls12?.ticket.resumed ?? 0);
   assert.equal(report.timing.resumedMs !== null, newestResumed > 0, 'resumed handshakes timed when there were some');
 }
 
@@ -150,7 +165,12 @@ describe('probe against openssl s_server', () => {
   });
 
   test('0-RTT without anti-replay: reuse accepted is a high finding', { timeout: 30_000 }, async (t) => {
-    const server = await startSServer({ cert: pki.server, tls: '1.3', www: false, args: ['-early_data', '-no_anti_replay'] });
+    const server = await startSServer({
+      cert: pki.server,
+      tls: '1.3',
+      www: false,
+      args: ['-early_data', '-no_anti_replay'],
+    });
     t.after(() => server.stop());
     const report = await probe({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: pki.ca.cert });
     assert.equal(report.tls13?.ticketReuseAccepted, true);
@@ -160,9 +180,14 @@ describe('probe against openssl s_server', () => {
     assert.equal(report.findings[0]?.id, 'ticket-reuse-accepted', 'most severe first');
   });
 
-  test('two virtual hosts (-servername/-cert2): sessions cross, as s_client sees too', { timeout: 60_000 }, async (t) => {
+  test('two virtual hosts (-servername/-cert2): sessions cross, as s_client sees too', {
+    timeout: 60_000,
+  }, async (t) => {
     const [a, b] = await Promise.all([pki.issue({ cn: 'a.test' }), pki.issue({ cn: 'b.test' })]);
-    const server = await startSServer({ cert: a, args: ['-servername', 'b.test', '-cert2', b.certPath, '-key2', b.keyPath] });
+    const server = await startSServer({
+      cert: a,
+      args: ['-servername', 'b.test', '-cert2', b.certPath, '-key2', b.keyPath],
+    });
     t.after(() => server.stop());
     const report = await probe({
       host: '127.0.0.1',

@@ -141,8 +141,16 @@ export async function referenceFleetCell(opts: {
   tls: '1.2' | '1.3';
   noTicket?: boolean;
 }): Promise<boolean> {
-  const file = join(opts.dir, `ref-fleet-${opts.from}-${opts.to}-${opts.port}-${opts.tls}-${opts.noTicket ? 'id' : 'ticket'}.pem`);
-  const common: SClientOptions = { port: opts.port, servername: opts.servername, tls: opts.tls, noTicket: opts.noTicket === true };
+  const file = join(
+    opts.dir,
+    `ref-fleet-${opts.from}-${opts.to}-${opts.port}-${opts.tls}-${opts.noTicket ? 'id' : 'ticket'}.pem`,
+  );
+  const common: SClientOptions = {
+    port: opts.port,
+    servername: opts.servername,
+    tls: opts.tls,
+    noTicket: opts.noTicket === true,
+  };
   await sClient({ ...common, host: opts.from, sessOut: file });
   const again = await sClient({ ...common, host: opts.to, sessIn: file });
   return again.reused;

@@ -60,7 +60,10 @@ test('attach sets the session id context and timeout; detach gives the server ba
   // Node 22+ sets each connection's session id context itself (32 bytes of its own), over the
   // context's: what is checked there is that detach gives the same one back.
   if (NODE_MAJOR < 22) {
-    assert.equal(before.sessionIdContext.toString('latin1'), (server as unknown as { sessionIdContext: string }).sessionIdContext);
+    assert.equal(
+      before.sessionIdContext.toString('latin1'),
+      (server as unknown as { sessionIdContext: string }).sessionIdContext,
+    );
   }
   assert.equal(plain1.reused, false);
 
@@ -87,7 +90,10 @@ test('attach sets the session id context and timeout; detach gives the server ba
   assert.equal(TlsSession.fromDER(t13.sessions.at(-1)!).ticket?.length, 32);
   const t12 = await nodeConnect({ port: node.port, maxVersion: 'TLSv1.2' });
   assert.ok((TlsSession.fromDER(t12.sessions.at(-1)!).ticket?.length ?? 0) > 32);
-  assert.equal((await nodeConnect({ port: node.port, maxVersion: 'TLSv1.2', session: t12.sessions.at(-1)! })).reused, true);
+  assert.equal(
+    (await nodeConnect({ port: node.port, maxVersion: 'TLSv1.2', session: t12.sessions.at(-1)! })).reused,
+    true,
+  );
 
   cache.detach();
   assert.equal(cache.server, undefined);
@@ -132,7 +138,13 @@ test('cacheMode OFF: no session is cached, handshakes are counted', async (t) =>
   const cache = new ServerSessionCache({ cacheMode: SessionCacheMode.OFF }).attach(node.server);
   t.after(() => cache.close());
   assert.equal(node.server.listenerCount('resumeSession'), 0);
-  const run = await sClient({ port: node.port, tls: '1.2', noTicket: true, extraArgs: ['-reconnect'], timeoutMs: 10_000 });
+  const run = await sClient({
+    port: node.port,
+    tls: '1.2',
+    noTicket: true,
+    extraArgs: ['-reconnect'],
+    timeoutMs: 10_000,
+  });
   assert.equal(run.stdout.match(/^Reused, /gm)?.length ?? 0, 0);
   const st = cache.stats();
   assert.equal(st.accept, 6);
@@ -147,7 +159,9 @@ test("tickets 'stateless': Node's tickets resume TLS 1.3, the cache serves TLS 1
   const pki = await sharedPki();
   const node = await startNodeServer({ cert: pki.server });
   t.after(() => node.close());
-  const cache = new ServerSessionCache({ tickets: 'stateless' } satisfies ServerSessionCacheOptions).attach(node.server);
+  const cache = new ServerSessionCache({ tickets: 'stateless' } satisfies ServerSessionCacheOptions).attach(
+    node.server,
+  );
   t.after(() => cache.close());
   const file = join(dir.path, 's.pem');
   assert.equal((await sClient({ port: node.port, sessOut: file })).reused, false);
@@ -157,7 +171,13 @@ test("tickets 'stateless': Node's tickets resume TLS 1.3, the cache serves TLS 1
   assert.equal(cache.stats().stored, 0, 'TLS 1.3 sessions of stateless tickets are not stored');
   assert.equal(cache.stats().hits, 0);
 
-  const run = await sClient({ port: node.port, tls: '1.2', noTicket: true, extraArgs: ['-reconnect'], timeoutMs: 10_000 });
+  const run = await sClient({
+    port: node.port,
+    tls: '1.2',
+    noTicket: true,
+    extraArgs: ['-reconnect'],
+    timeoutMs: 10_000,
+  });
   assert.equal(run.stdout.match(/^Reused, TLSv1\.2/gm)?.length ?? 0, 5);
   assert.equal(cache.stats().hits, 5);
 });
@@ -194,10 +214,13 @@ test('bad options are typed errors', () => {
     { now: 5 },
   ];
   for (const options of bad) {
-    assert.throws(() => new ServerSessionCache(options as ServerSessionCacheOptions), (e: unknown) => {
-      const err = e as { code?: string; message?: string };
-      return err.code === 'ERR_CACHE_OPTION' && typeof err.message === 'string' && !err.message.includes('\n');
-    });
+    assert.throws(
+      () => new ServerSessionCache(options as ServerSessionCacheOptions),
+      (e: unknown) => {
+        const err = e as { code?: string; message?: string };
+        return err.code === 'ERR_CACHE_OPTION' && typeof err.message === 'string' && !err.message.includes('\n');
+      },
+    );
   }
 });
 
@@ -217,12 +240,15 @@ test('attach after close() is ERR_CACHE_CLOSED: a closed cache would keep nothin
   t.after(() => node.close());
   const cache = new ServerSessionCache().attach(node.server);
   await cache.close();
-  assert.throws(() => cache.attach(node.server), (e: unknown) => {
-    assert.ok(e instanceof ServerSessionCacheError);
-    assert.equal(e.code, 'ERR_CACHE_CLOSED');
-    assert.equal(e.message, 'attach: the cache is closed');
-    return true;
-  });
+  assert.throws(
+    () => cache.attach(node.server),
+    (e: unknown) => {
+      assert.ok(e instanceof ServerSessionCacheError);
+      assert.equal(e.code, 'ERR_CACHE_CLOSED');
+      assert.equal(e.message, 'attach: the cache is closed');
+      return true;
+    },
+  );
   // The server is left as it was: Node's own listener, no session events.
   assert.equal(node.server.listenerCount('resumeSession'), 0);
   assert.equal((await nodeConnect({ port: node.port })).reused, false);

@@ -52,7 +52,10 @@ test('a client certificate that expires between two connections: the cache refus
   assert.equal((await sClient({ port: srv.port, tls: '1.2', cert: client, sessOut: f('c12') })).reused, false);
   assert.equal((await sClient({ port: srv.port, tls: '1.2', cert: client, sessIn: f('c12') })).reused, true);
   assert.equal((await sClient({ port: srv.port, tls: '1.3', cert: client, sessOut: f('c13a') })).reused, false);
-  assert.equal((await sClient({ port: srv.port, tls: '1.3', cert: client, sessIn: f('c13a'), sessOut: f('c13b') })).reused, true);
+  assert.equal(
+    (await sClient({ port: srv.port, tls: '1.3', cert: client, sessIn: f('c13a'), sessOut: f('c13b') })).reused,
+    true,
+  );
   assert.equal((await sClient({ port: plain.port, tls: '1.3', cert: client, sessOut: f('p13') })).reused, false);
   assert.equal(srv.cache.stats().hits, 2);
 
@@ -75,7 +78,12 @@ test('a client certificate that expires between two connections: the cache refus
   assert.equal(st.clientCertificateRefusals, 2);
   assert.equal(st.hits, 2);
   assert.equal(st.resumed, 2);
-  assert.deepEqual(refused, ['remove client-certificate', 'miss client-certificate', 'remove client-certificate', 'miss client-certificate']);
+  assert.deepEqual(refused, [
+    'remove client-certificate',
+    'miss client-certificate',
+    'remove client-certificate',
+    'miss client-certificate',
+  ]);
 });
 
 test('checkClientCertificate can refuse a session (revocation); the full handshake that follows sees the certificate again', async (t) => {
@@ -97,7 +105,10 @@ test('checkClientCertificate can refuse a session (revocation); the full handsha
   const seen = watch(srv.server);
   const f = (name: string) => join(dir.path, `${name}.pem`);
   assert.equal((await sClient({ port: srv.port, tls: '1.3', cert: pki.client, sessOut: f('a') })).reused, false);
-  assert.equal((await sClient({ port: srv.port, tls: '1.3', cert: pki.client, sessIn: f('a'), sessOut: f('b') })).reused, true);
+  assert.equal(
+    (await sClient({ port: srv.port, tls: '1.3', cert: pki.client, sessIn: f('a'), sessOut: f('b') })).reused,
+    true,
+  );
   revoked.add(new (await import('node:crypto')).X509Certificate(pki.client.cert).serialNumber);
   const after = await sClient({ port: srv.port, tls: '1.3', cert: pki.client, sessIn: f('b') });
   assert.equal(after.reused, false);

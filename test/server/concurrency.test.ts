@@ -12,12 +12,27 @@ test('concurrent offers of one TLS 1.2 session under two server names: only its 
   const srv = await startCachedServer({ vhosts: 'addContext' });
   t.after(() => srv.close());
   const ca = (await sharedPki()).ca.cert;
-  const made = await nodeConnect({ port: srv.port, servername: 'a.test', maxVersion: 'TLSv1.2', secureOptions: constants.SSL_OP_NO_TICKET, ca, rejectUnauthorized: false });
+  const made = await nodeConnect({
+    port: srv.port,
+    servername: 'a.test',
+    maxVersion: 'TLSv1.2',
+    secureOptions: constants.SSL_OP_NO_TICKET,
+    ca,
+    rejectUnauthorized: false,
+  });
   const session = made.sessions.at(-1)!;
   const names = Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? 'a.test' : 'b.test'));
   const results = await Promise.all(
     names.map((servername) =>
-      nodeConnect({ port: srv.port, servername, maxVersion: 'TLSv1.2', secureOptions: constants.SSL_OP_NO_TICKET, session, ca, rejectUnauthorized: false }),
+      nodeConnect({
+        port: srv.port,
+        servername,
+        maxVersion: 'TLSv1.2',
+        secureOptions: constants.SSL_OP_NO_TICKET,
+        session,
+        ca,
+        rejectUnauthorized: false,
+      }),
     ),
   );
   assert.deepEqual(

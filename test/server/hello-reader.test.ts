@@ -67,7 +67,11 @@ test('input that is not a ClientHello gets the answer it gets without the cache'
 });
 
 /** A TCP relay that forwards the client's first `slow` bytes `piece` bytes at a time, then everything. */
-async function dribblingProxy(target: number, piece: number, slow: number): Promise<{ port: number; close(): Promise<void> }> {
+async function dribblingProxy(
+  target: number,
+  piece: number,
+  slow: number,
+): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const proxy = net.createServer((client) => {
     const upstream = net.connect({ port: target, host: '127.0.0.1' });

@@ -59,12 +59,22 @@ test('a session OpenSSL does not resume is no hit, and a single-use ticket taken
   srv.cache.on('miss', (_id, reason) => misses.push(reason));
   const file = join(dir.path, 's.pem');
   await sClient({ port: srv.port, tls: '1.3', sessOut: file, extraArgs: ['-ciphersuites', 'TLS_AES_128_GCM_SHA256'] });
-  const other = await sClient({ port: srv.port, tls: '1.3', sessIn: file, extraArgs: ['-ciphersuites', 'TLS_AES_256_GCM_SHA384'] });
+  const other = await sClient({
+    port: srv.port,
+    tls: '1.3',
+    sessIn: file,
+    extraArgs: ['-ciphersuites', 'TLS_AES_256_GCM_SHA384'],
+  });
   assert.equal(other.reused, false);
   let st = srv.cache.stats();
   assert.equal(st.hits, 0);
   assert.deepEqual(misses, ['declined']);
-  const same = await sClient({ port: srv.port, tls: '1.3', sessIn: file, extraArgs: ['-ciphersuites', 'TLS_AES_128_GCM_SHA256'] });
+  const same = await sClient({
+    port: srv.port,
+    tls: '1.3',
+    sessIn: file,
+    extraArgs: ['-ciphersuites', 'TLS_AES_128_GCM_SHA256'],
+  });
   assert.equal(same.reused, true, 'the declined ticket went back for its client');
   st = srv.cache.stats();
   assert.equal(st.hits, 1);
@@ -85,7 +95,11 @@ async function nodeClientGroups(): Promise<readonly number[]> {
         }, reject);
       });
     });
-    const client = tls.connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', servername: 'localhost' });
+    const client = tls.connect({
+      port: (server.address() as AddressInfo).port,
+      host: '127.0.0.1',
+      servername: 'localhost',
+    });
     client.on('error', () => {});
     return await seen;
   } finally {

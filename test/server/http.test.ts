@@ -40,9 +40,12 @@ function get(port: number, agent: https.Agent, path: string): Promise<{ body: st
 for (const version of VERSIONS) {
   test(`https.Server (${version}): requests on new connections resume through the cache`, async (t) => {
     const pki = await sharedPki();
-    const server = https.createServer({ key: pki.server.key, cert: pki.server.cert, maxVersion: version }, (req, res) => {
-      res.end(`hello ${req.url}`);
-    });
+    const server = https.createServer(
+      { key: pki.server.key, cert: pki.server.cert, maxVersion: version },
+      (req, res) => {
+        res.end(`hello ${req.url}`);
+      },
+    );
     const cache = new ServerSessionCache().attach(server);
     const port = await listen(server);
     const agent = new https.Agent({ keepAlive: false, ca: pki.ca.cert, maxVersion: version });

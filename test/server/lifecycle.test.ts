@@ -17,10 +17,16 @@ type Version = 'TLSv1.2' | 'TLSv1.3';
 
 /** TLS 1.2 clients here ask for no ticket: the session-id path is the cache's (tickets resume by themselves). */
 function versionOptions(version: Version) {
-  return version === 'TLSv1.2' ? { maxVersion: version, secureOptions: constants.SSL_OP_NO_TICKET } : { maxVersion: version };
+  return version === 'TLSv1.2'
+    ? { maxVersion: version, secureOptions: constants.SSL_OP_NO_TICKET }
+    : { maxVersion: version };
 }
 
-async function connect(port: number, version: Version, session?: Buffer): Promise<{ reused: boolean; session: Buffer }> {
+async function connect(
+  port: number,
+  version: Version,
+  session?: Buffer,
+): Promise<{ reused: boolean; session: Buffer }> {
   const c = await nodeConnect({ port, ...versionOptions(version), ...(session === undefined ? {} : { session }) });
   // A TLS 1.2 resumption brings no new session: the offered one stays in use.
   const last = c.sessions.at(-1) ?? session;
@@ -44,7 +50,9 @@ async function connectAndHold(port: number, version: Version) {
 
 for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
   for (const strictShutdown of [true, false]) {
-    const what = strictShutdown ? 'strictShutdown (OpenSSL): it loses its sessions' : 'by default its sessions stay (as nginx, s_server)';
+    const what = strictShutdown
+      ? 'strictShutdown (OpenSSL): it loses its sessions'
+      : 'by default its sessions stay (as nginx, s_server)';
     test(`${version}: a connection reset after its handshake, before the server ended it: ${what}`, async (t) => {
       let hold = true;
       const srv = await startCachedServer({
@@ -57,7 +65,9 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
       t.after(() => srv.close());
       const reasons: string[] = [];
       srv.cache.on('remove', (_id, reason) => reasons.push(reason));
-      const serverClosed = new Promise((resolve) => srv.server.once('secureConnection', (s: TLSSocket) => s.on('close', resolve)));
+      const serverClosed = new Promise((resolve) =>
+        srv.server.once('secureConnection', (s: TLSSocket) => s.on('close', resolve)),
+      );
 
       const c = await connectAndHold(srv.port, version);
       const session = c.sessions.at(-1)!;
@@ -98,7 +108,8 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     c.socket.on('error', () => {});
     // An application-data record that cannot be decrypted: the server sends bad_record_mac.
     c.tcp.write(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x40]), Buffer.alloc(0x40, 0xa5)]));
-    for (let i = 0; i < 200 && srv.cache.stats().uncleanRemovals < stored; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 200 && srv.cache.stats().uncleanRemovals < stored; i++)
+      await new Promise((r) => setTimeout(r, 5));
     c.tcp.destroy();
     assert.match(errors[0] ?? '', /^ERR_SSL_/);
     const st = srv.cache.stats();
@@ -300,7 +311,12 @@ test('TLS 1.3: a client gone while the store looks its ticket up: the taken tick
   store.delayMs = 150;
   const tcp = net.connect({ port: srv.port, host: '127.0.0.1' });
   await once(tcp, 'connect');
-  const tlsSocket = tls.connect({ socket: tcp, servername: 'localhost', rejectUnauthorized: false, session: first.session });
+  const tlsSocket = tls.connect({
+    socket: tcp,
+    servername: 'localhost',
+    rejectUnauthorized: false,
+    session: first.session,
+  });
   tlsSocket.on('error', () => {});
   await new Promise((r) => setTimeout(r, 40));
   tcp.resetAndDestroy();

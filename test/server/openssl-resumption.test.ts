@@ -65,7 +65,13 @@ test('TLS 1.3 with reuseTls13: the same session resumes again', async (t) => {
 test('TLS 1.2: s_client -no_ticket -reconnect reports 5 reuses', async (t) => {
   const srv = await startCachedServer();
   t.after(() => srv.close());
-  const run = await sClient({ port: srv.port, tls: '1.2', noTicket: true, extraArgs: ['-reconnect'], timeoutMs: 10_000 });
+  const run = await sClient({
+    port: srv.port,
+    tls: '1.2',
+    noTicket: true,
+    extraArgs: ['-reconnect'],
+    timeoutMs: 10_000,
+  });
   const reused = run.stdout.match(/^Reused, TLSv1\.2/gm)?.length ?? 0;
   const fresh = run.stdout.match(/^New, TLSv1\.2/gm)?.length ?? 0;
   assert.equal(reused, 5);
@@ -105,7 +111,11 @@ for (const vhosts of ['addContext', 'SNICallback'] as const) {
       assert.equal(same.reused, true);
       if (variant === '1.2 asking for a ticket') {
         assert.equal((await readFile(file, 'utf8')).length > 0, true);
-        assert.equal(TlsSession.fromPEM(await readFile(file, 'utf8')).ticket, undefined, 'no TLS 1.2 ticket was issued');
+        assert.equal(
+          TlsSession.fromPEM(await readFile(file, 'utf8')).ticket,
+          undefined,
+          'no TLS 1.2 ticket was issued',
+        );
       }
 
       const st = srv.cache.stats();

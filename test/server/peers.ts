@@ -21,7 +21,8 @@ interface Run {
 function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Run> {
   return new Promise((resolve) => {
     execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
+      const code =
+        err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null;
       resolve({ code, stdout, stderr });
     });
   });
@@ -38,7 +39,9 @@ async function available(file: string, args: string[]): Promise<boolean> {
  */
 export async function requirePeer(t: TestContext, peer: 'go' | 'curl'): Promise<boolean> {
   const ok = peer === 'go' ? await available('go', ['version']) : await available('curl', ['--version']);
-  const missing = ok ? undefined : `${peer} is not installed (.ci/run installs ${peer === 'go' ? 'golang-go' : 'curl'})`;
+  const missing = ok
+    ? undefined
+    : `${peer} is not installed (.ci/run installs ${peer === 'go' ? 'golang-go' : 'curl'})`;
   const skip = skipUnlessPeer(missing);
   if (skip !== undefined) {
     t.skip(skip);

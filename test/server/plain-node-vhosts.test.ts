@@ -27,7 +27,10 @@ for (const kind of ['TLS 1.2 ticket', 'TLS 1.2 session id (a Map)', 'TLS 1.3 tic
     const node = await startNodeServer({
       cert: pki.server,
       handler: (s: TLSSocket) => {
-        seen.push({ reused: s.isSessionReused(), servername: (s as TLSSocket & { servername?: string | false | null }).servername });
+        seen.push({
+          reused: s.isSessionReused(),
+          servername: (s as TLSSocket & { servername?: string | false | null }).servername,
+        });
         setImmediate(() => s.end('ok\n'));
       },
     });
@@ -40,9 +43,15 @@ for (const kind of ['TLS 1.2 ticket', 'TLS 1.2 session id (a Map)', 'TLS 1.3 tic
         sessions.set(id.toString('hex'), der);
         done();
       });
-      node.server.on('resumeSession', (id: Buffer, cb: (err: null, der: Buffer | null) => void) => cb(null, sessions.get(id.toString('hex')) ?? null));
+      node.server.on('resumeSession', (id: Buffer, cb: (err: null, der: Buffer | null) => void) =>
+        cb(null, sessions.get(id.toString('hex')) ?? null),
+      );
     }
-    const opts = { port: node.port, tls: kind.startsWith('TLS 1.3') ? ('1.3' as const) : ('1.2' as const), noTicket: kind.includes('Map') };
+    const opts = {
+      port: node.port,
+      tls: kind.startsWith('TLS 1.3') ? ('1.3' as const) : ('1.2' as const),
+      noTicket: kind.includes('Map'),
+    };
     const file = join(dir.path, 'a.pem');
     await sClient({ ...opts, servername: 'a.test', sessOut: file });
     assert.equal((await sClient({ ...opts, servername: 'a.test', sessIn: file })).reused, true);

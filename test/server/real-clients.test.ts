@@ -86,7 +86,7 @@ test('curl TLS 1.2 clients (session ids only) resume with the default cache; a p
   assert.equal(log.match(/SSL re-using session ID/g)?.length ?? 0, N - 1);
 });
 
-test('with a TicketKeyRing attached, TLS 1.2 tickets are the ring\'s and TLS 1.3 stays stateful', async (t) => {
+test("with a TicketKeyRing attached, TLS 1.2 tickets are the ring's and TLS 1.3 stays stateful", async (t) => {
   if (!(await requirePeer(t, 'go'))) return;
   const srv = await startHttps(t, true);
   const ring = new TicketKeyRing().attach(srv.cache!);

@@ -57,7 +57,10 @@ test('two processes with the same certificate share sessions through a shared st
   t.after(() => other.stop());
 
   // Node's own context comes from process.argv: it differs; the cache's does not.
-  assert.notEqual(same.nodeSessionIdContext, (local.server as unknown as { sessionIdContext: string }).sessionIdContext);
+  assert.notEqual(
+    same.nodeSessionIdContext,
+    (local.server as unknown as { sessionIdContext: string }).sessionIdContext,
+  );
   assert.equal(same.sessionIdContext, local.cache.sessionIdContext);
   assert.notEqual(other.sessionIdContext, local.cache.sessionIdContext);
 
@@ -86,14 +89,20 @@ test('the client-certificate policy and the vhost certificates are part of the c
   // PEM line endings do not matter: certificates are hashed as DER.
   assert.equal(contextOf({ cert: pki.server.cert.replace(/\n/g, '\r\n') }), base);
   assert.notEqual(contextOf({ requestCert: true, ca: pki.ca.cert }), base);
-  assert.notEqual(contextOf({ requestCert: true, ca: pki.ca.cert }), contextOf({ requestCert: true, rejectUnauthorized: false, ca: pki.ca.cert }));
+  assert.notEqual(
+    contextOf({ requestCert: true, ca: pki.ca.cert }),
+    contextOf({ requestCert: true, rejectUnauthorized: false, ca: pki.ca.cert }),
+  );
   assert.notEqual(contextOf({ key: pki.rsaServer.key, cert: pki.rsaServer.cert }), base);
   assert.notEqual(
     contextOf({}, (s) => s.addContext('a.test', { key: pki.server.key, cert: pki.server.cert })),
     base,
   );
   // An explicit context replaces the derivation.
-  assert.equal(contextOf({}, undefined, 'fleet-1'), contextOf({ key: pki.rsaServer.key, cert: pki.rsaServer.cert }, undefined, 'fleet-1'));
+  assert.equal(
+    contextOf({}, undefined, 'fleet-1'),
+    contextOf({ key: pki.rsaServer.key, cert: pki.rsaServer.cert }, undefined, 'fleet-1'),
+  );
 });
 
 test('a new secure context (setSecureContext) gets a context of its own before the next handshake', async (t) => {

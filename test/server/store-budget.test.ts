@@ -53,7 +53,13 @@ class ControlledStore implements SessionStore {
 async function connect(port: number, version: 'TLSv1.2' | 'TLSv1.3', session?: Buffer) {
   // TLS 1.2 without tickets: the session-id path goes through the store.
   const noTicket = version === 'TLSv1.2' ? { secureOptions: constants.SSL_OP_NO_TICKET } : {};
-  const c = await nodeConnect({ port, maxVersion: version, ...noTicket, timeoutMs: 3000, ...(session === undefined ? {} : { session }) });
+  const c = await nodeConnect({
+    port,
+    maxVersion: version,
+    ...noTicket,
+    timeoutMs: 3000,
+    ...(session === undefined ? {} : { session }),
+  });
   return { reused: c.reused, session: c.sessions.at(-1) ?? session, received: c.received() };
 }
 

@@ -48,7 +48,7 @@ for (const tickets of ['stateful', 'auto'] as const) {
   });
 }
 
-test('strictShutdown: OpenSSL\'s rule removes the session of every connection dropped without close_notify', async (t) => {
+test("strictShutdown: OpenSSL's rule removes the session of every connection dropped without close_notify", async (t) => {
   const srv = await startCachedServer({ cache: { tickets: 'stateful', strictShutdown: true }, handler: silent });
   t.after(() => srv.close());
   const run = await sTimeReuse(srv.port);

@@ -40,7 +40,13 @@ test('records round-trip and keep the DER byte for byte', () => {
 
 test('foreign or truncated values are ERR_CACHE_RECORD, never a crash', () => {
   const good = encodeRecord({ tls13: false, serverName: 'a.test', createdMs: 0, expiresMs: 1, der: der12 });
-  const bad = [Buffer.alloc(0), Buffer.from('hello'), der12, good.subarray(0, 20), Buffer.from([0x53, 2, ...good.subarray(2)])];
+  const bad = [
+    Buffer.alloc(0),
+    Buffer.from('hello'),
+    der12,
+    good.subarray(0, 20),
+    Buffer.from([0x53, 2, ...good.subarray(2)]),
+  ];
   for (let cut = 0; cut < 27; cut++) bad.push(good.subarray(0, cut));
   for (const value of bad) assert.throws(() => decodeRecord(value), { code: 'ERR_CACHE_RECORD' });
 });
@@ -52,7 +58,12 @@ test('derProtocolVersion reads ssl_version without decoding', () => {
   const long = new TlsSession({ protocolVersion: 0x0303, cipherId: 0xc02b, ticket: Buffer.alloc(300, 5) }).toDER();
   assert.equal(long[1], 0x82);
   assert.equal(derProtocolVersion(long), 0x0303);
-  for (const junk of [Buffer.alloc(0), Buffer.from('3003020101', 'hex'), Buffer.from('308002010102020304', 'hex'), Buffer.alloc(40, 0x30)]) {
+  for (const junk of [
+    Buffer.alloc(0),
+    Buffer.from('3003020101', 'hex'),
+    Buffer.from('308002010102020304', 'hex'),
+    Buffer.alloc(40, 0x30),
+  ]) {
     assert.equal(derProtocolVersion(junk), undefined);
   }
 });

@@ -5,7 +5,13 @@ import { after, before, test } from 'node:test';
 import { connect } from 'node:tls';
 import { main } from '../../src/cli/main.js';
 import { nodeBindsClientSessions } from '../../src/node/index.js';
-import { NODE_SESSION_PREFIX, TlsSession, TlsSessionError, unwrapNodeSession, wrapNodeSession } from '../../src/session/index.js';
+import {
+  NODE_SESSION_PREFIX,
+  TlsSession,
+  TlsSessionError,
+  unwrapNodeSession,
+  wrapNodeSession,
+} from '../../src/session/index.js';
 import { runOpensslOk, sharedPki, startNodeServer, tmpDir, type TmpDir } from '../helpers/index.js';
 import { runCli } from './run-cli.js';
 
@@ -21,7 +27,13 @@ before(async () => {
     for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
       const session = await new Promise<Buffer>((resolve, reject) => {
         let last: Buffer | undefined;
-        const s = connect({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: pki.ca.cert, maxVersion });
+        const s = connect({
+          host: '127.0.0.1',
+          port: server.port,
+          servername: 'localhost',
+          ca: pki.ca.cert,
+          maxVersion,
+        });
         s.on('session', (b: Buffer) => {
           last = b;
         });
@@ -37,7 +49,7 @@ before(async () => {
 });
 after(() => dir.cleanup());
 
-test("what Node hands out is read in its own form: bound on Node 22+, plain DER on Node 20", () => {
+test('what Node hands out is read in its own form: bound on Node 22+, plain DER on Node 20', () => {
   for (const [version, bytes] of raw) {
     const s = TlsSession.parse(bytes);
     assert.equal(s.protocol, version);
@@ -69,9 +81,15 @@ test('the header: exact prefix, length big endian, UTF-8 identity; cut-short hea
   assert.equal(wrapped.readUInt16BE(NODE_SESSION_PREFIX.length), Buffer.byteLength('bücher.test'));
   assert.equal(unwrapNodeSession(wrapped).identity, 'bücher.test');
   for (const cut of [NODE_SESSION_PREFIX.length + 1, NODE_SESSION_PREFIX.length + 5]) {
-    assert.throws(() => TlsSession.parse(wrapped.subarray(0, cut)), (e: unknown) => e instanceof TlsSessionError && e.code === 'ERR_SESSION_TRUNCATED');
+    assert.throws(
+      () => TlsSession.parse(wrapped.subarray(0, cut)),
+      (e: unknown) => e instanceof TlsSessionError && e.code === 'ERR_SESSION_TRUNCATED',
+    );
   }
-  assert.throws(() => wrapNodeSession(der, ''), (e: unknown) => e instanceof TlsSessionError && e.code === 'ERR_SESSION_IDENTITY');
+  assert.throws(
+    () => wrapNodeSession(der, ''),
+    (e: unknown) => e instanceof TlsSessionError && e.code === 'ERR_SESSION_IDENTITY',
+  );
   assert.throws(() => new TlsSession().toNodeSession(), /no identity/);
 });
 
@@ -85,14 +103,22 @@ test('inspect shows the binding (text and --json); the rest of the text is opens
   assert.equal(first, 'Node.js session bound to: localhost');
   const derFile = join(dir.path, 'bound.der');
   await writeFile(derFile, unwrapNodeSession(bytes).der);
-  const expected = (await runOpensslOk(['sess_id', '-inform', 'DER', '-in', derFile, '-text', '-noout'])).stdout.toString('latin1');
+  const expected = (
+    await runOpensslOk(['sess_id', '-inform', 'DER', '-in', derFile, '-text', '-noout'])
+  ).stdout.toString('latin1');
   assert.equal(rest.join('\n'), expected);
 
-  const json = JSON.parse((await runCli(main, ['inspect', '--json', file])).stdout.toString()) as Record<string, unknown>;
+  const json = JSON.parse((await runCli(main, ['inspect', '--json', file])).stdout.toString()) as Record<
+    string,
+    unknown
+  >;
   assert.equal(json['form'], 'node');
   assert.equal(json['boundIdentity'], 'localhost');
   assert.equal(json['masterKey'], undefined, 'no secret without --reveal');
-  const plain = JSON.parse((await runCli(main, ['inspect', '--json', derFile])).stdout.toString()) as Record<string, unknown>;
+  const plain = JSON.parse((await runCli(main, ['inspect', '--json', derFile])).stdout.toString()) as Record<
+    string,
+    unknown
+  >;
   assert.equal(plain['form'], 'der');
   assert.equal(plain['boundIdentity'], null);
 });

@@ -9,17 +9,36 @@ import { inspect } from 'node:util';
 import { TlsSession, TlsSessionError } from '../../src/index.js';
 
 const fieldError = (field: string) => (err: unknown) =>
-  err instanceof TlsSessionError && err.code === 'ERR_SESSION_FIELD' && err.message.startsWith(`${field}: must be an integer number of seconds`) && !err.message.includes('\n');
+  err instanceof TlsSessionError &&
+  err.code === 'ERR_SESSION_FIELD' &&
+  err.message.startsWith(`${field}: must be an integer number of seconds`) &&
+  !err.message.includes('\n');
 
 test('a NaN, infinite, fractional or string timeout or time is refused with ERR_SESSION_FIELD, in one line', () => {
-  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1.5, 2 ** 60, '300' as unknown as number, undefined as unknown as number]) {
+  for (const bad of [
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    1.5,
+    2 ** 60,
+    '300' as unknown as number,
+    undefined as unknown as number,
+  ]) {
     const s = new TlsSession({ time: 1_700_000_000, timeout: 300 });
-    assert.throws(() => {
-      s.timeout = bad;
-    }, fieldError('timeout'), String(bad));
-    assert.throws(() => {
-      s.time = bad;
-    }, fieldError('time'), String(bad));
+    assert.throws(
+      () => {
+        s.timeout = bad;
+      },
+      fieldError('timeout'),
+      String(bad),
+    );
+    assert.throws(
+      () => {
+        s.time = bad;
+      },
+      fieldError('time'),
+      String(bad),
+    );
     // The session is left as it was, and still prints, serializes and expires.
     assert.equal(s.timeout, 300);
     assert.equal(s.time, 1_700_000_000);
@@ -46,7 +65,14 @@ test('integer times, negative and huge ones included, are kept and expire by the
 });
 
 test('a peer certificate that does not parse: toText() and toJSON() both refuse it, as openssl does', () => {
-  const s = new TlsSession({ protocolVersion: 0x0303, cipherId: 0xc02f, sessionId: Buffer.alloc(32, 1), masterKey: Buffer.alloc(48, 2), time: 1_700_000_000, timeout: 300 });
+  const s = new TlsSession({
+    protocolVersion: 0x0303,
+    cipherId: 0xc02f,
+    sessionId: Buffer.alloc(32, 1),
+    masterKey: Buffer.alloc(48, 2),
+    time: 1_700_000_000,
+    timeout: 300,
+  });
   s.peerCertificateDER = Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01]);
   const decoded = TlsSession.fromDER(s.toDER());
   const peerError = (err: unknown) => err instanceof TlsSessionError && err.code === 'ERR_SESSION_PEER_CERT';

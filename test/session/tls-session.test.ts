@@ -74,7 +74,10 @@ describe('TlsSession on real sessions', () => {
         assert.equal(s.peerCertificate?.fingerprint256, want.fingerprint256, c.name);
         assert.equal(s.toJSON().peerCertificate?.subject, want.subject, c.name);
       }
-      assert.ok(s.masterKey.length === 48 || s.masterKey.length === 32, `${c.name}: master key length ${s.masterKey.length}`);
+      assert.ok(
+        s.masterKey.length === 48 || s.masterKey.length === 32,
+        `${c.name}: master key length ${s.masterKey.length}`,
+      );
       assert.ok(Math.abs(s.time - Date.now() / 1000) < 600, `${c.name}: start time is recent`);
       assert.ok(s.timeout > 0, c.name);
       assert.equal(s.isResumable(), true, c.name);
@@ -108,7 +111,10 @@ describe('TlsSession on real sessions', () => {
     assert.ok(d.toDER().equals(s.toDER()));
     d.wipe();
     assert.ok(d.masterKey.every((b) => b === 0));
-    assert.ok(s.masterKey.some((b) => b !== 0), 'original keeps its key');
+    assert.ok(
+      s.masterKey.some((b) => b !== 0),
+      'original keeps its key',
+    );
     d.ticket?.fill(0);
     assert.ok(!s.ticket || s.ticket.some((b) => b !== 0));
   });
@@ -131,7 +137,12 @@ describe('secrets stay hidden', () => {
       const s = TlsSession.fromDER(c.der);
       const hex = s.masterKey.toString('hex');
       const HEX = hex.toUpperCase();
-      for (const out of [JSON.stringify(s), inspect(s, { depth: 5, showHidden: true }), s.toText(), JSON.stringify(s.toJSON())]) {
+      for (const out of [
+        JSON.stringify(s),
+        inspect(s, { depth: 5, showHidden: true }),
+        s.toText(),
+        JSON.stringify(s.toJSON()),
+      ]) {
         assert.ok(!out.includes(hex) && !out.includes(HEX), `${c.name}: secret leaked`);
       }
       assert.match(s.toText(), /(Master-Key|Resumption PSK): <redacted>/);
@@ -168,7 +179,11 @@ describe('bad input', () => {
     ['over-long session id context', () => withField({ sessionIdContext: Buffer.alloc(33, 1) }), 'ERR_SESSION_FIELD'],
     ['wrong PEM label', () => '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', 'ERR_SESSION_PEM'],
     ['PEM without end line', () => '-----BEGIN SSL SESSION PARAMETERS-----\nAAAA\n', 'ERR_SESSION_PEM'],
-    ['PEM with bad base64', () => '-----BEGIN SSL SESSION PARAMETERS-----\n!!!!\n-----END SSL SESSION PARAMETERS-----\n', 'ERR_SESSION_PEM'],
+    [
+      'PEM with bad base64',
+      () => '-----BEGIN SSL SESSION PARAMETERS-----\n!!!!\n-----END SSL SESSION PARAMETERS-----\n',
+      'ERR_SESSION_PEM',
+    ],
     ['indefinite length', () => Buffer.of(0x30, 0x80, 0, 0), 'ERR_SESSION_MALFORMED'],
     ['non-minimal length', () => Buffer.of(0x30, 0x81, 0x03, 0x02, 0x01, 0x01), 'ERR_SESSION_MALFORMED'],
   ];
@@ -245,15 +260,36 @@ describe('tls-sessions inspect', () => {
       assert.equal(res.code, 0);
       const j = JSON.parse(res.stdout.toString()) as Record<string, unknown>;
       for (const k of [
-        'protocol', 'cipher', 'cipherId', 'sessionId', 'sessionIdContext', 'startTime', 'timeout', 'expiresAt',
-        'resumable', 'hostname', 'alpn', 'ticket', 'ticketLifetimeHint', 'ticketAgeAdd', 'maxEarlyData',
-        'extendedMasterSecret', 'verifyResult', 'kexGroup', 'peerCertificate',
+        'protocol',
+        'cipher',
+        'cipherId',
+        'sessionId',
+        'sessionIdContext',
+        'startTime',
+        'timeout',
+        'expiresAt',
+        'resumable',
+        'hostname',
+        'alpn',
+        'ticket',
+        'ticketLifetimeHint',
+        'ticketAgeAdd',
+        'maxEarlyData',
+        'extendedMasterSecret',
+        'verifyResult',
+        'kexGroup',
+        'peerCertificate',
       ]) {
         assert.ok(k in j, `${c.name}: missing ${k}`);
       }
       assert.equal('masterKey' in j, false);
-      assert.equal(j['expiresAt'], new Date(((j['startTime'] as number) + (j['timeout'] as number)) * 1000).toISOString());
-      const revealed = JSON.parse((await runCli(main, ['inspect', '--json', '--reveal', file])).stdout.toString()) as Record<string, unknown>;
+      assert.equal(
+        j['expiresAt'],
+        new Date(((j['startTime'] as number) + (j['timeout'] as number)) * 1000).toISOString(),
+      );
+      const revealed = JSON.parse(
+        (await runCli(main, ['inspect', '--json', '--reveal', file])).stdout.toString(),
+      ) as Record<string, unknown>;
       assert.equal(revealed['masterKey'], TlsSession.fromDER(c.der).masterKey.toString('hex'));
     }
   });
@@ -266,7 +302,9 @@ describe('tls-sessions inspect', () => {
       await writeFile(inFile, c.der);
       const res = await runCli(main, ['inspect', inFile, '--out', outFile, '--outform', outform]);
       assert.equal(res.code, 0);
-      const back = (await runOpensslOk(['sess_id', '-inform', outform.toUpperCase(), '-in', outFile, '-outform', 'DER'])).stdout;
+      const back = (
+        await runOpensslOk(['sess_id', '-inform', outform.toUpperCase(), '-in', outFile, '-outform', 'DER'])
+      ).stdout;
       assert.ok(back.equals(c.der));
     }
   });

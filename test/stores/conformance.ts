@@ -25,11 +25,16 @@ export interface ConformanceOptions {
 
 const k = (s: string): Uint8Array => new TextEncoder().encode(s);
 const v = (s: string): Uint8Array => new TextEncoder().encode(s);
-const text = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : new TextDecoder().decode(b));
+const text = (b: Uint8Array | undefined): string | undefined =>
+  b === undefined ? undefined : new TextDecoder().decode(b);
 const TTL = 60_000;
 
 /** Registers the contract tests for one store. */
-export function storeConformance(name: string, open: () => Promise<OpenedStore>, options: ConformanceOptions = {}): void {
+export function storeConformance(
+  name: string,
+  open: () => Promise<OpenedStore>,
+  options: ConformanceOptions = {},
+): void {
   const it = (title: string, fn: (s: OpenedStore) => Promise<void>): void => {
     test(title, { skip: options.skip ?? false, timeout: 20_000 }, async (t) => {
       const s = await open();
@@ -58,7 +63,9 @@ export function storeConformance(name: string, open: () => Promise<OpenedStore>,
       assert.deepEqual(got.map(text), ['one', undefined, 'three', undefined, undefined, 'one']);
     });
 
-    it('keys and values are binary-safe: every byte value, NUL, empty value, prefix-related keys', async ({ store }) => {
+    it('keys and values are binary-safe: every byte value, NUL, empty value, prefix-related keys', async ({
+      store,
+    }) => {
       const all = Uint8Array.from({ length: 256 }, (_, i) => i);
       const key = Uint8Array.from({ length: 256 }, (_, i) => 255 - i);
       await store.set(key, all, TTL);
@@ -117,7 +124,10 @@ export function storeConformance(name: string, open: () => Promise<OpenedStore>,
       assert.equal(await store.take(k('never')), undefined);
     });
 
-    it('take is atomic: of 64 concurrent takes on two handles, exactly one gets the value', async ({ store, other }) => {
+    it('take is atomic: of 64 concurrent takes on two handles, exactly one gets the value', async ({
+      store,
+      other,
+    }) => {
       for (let round = 0; round < 5; round++) {
         const key = k(`race-${round}`);
         await store.set(key, v(`v${round}`), TTL);
@@ -161,7 +171,9 @@ export function storeConformance(name: string, open: () => Promise<OpenedStore>,
     }) => {
       const n = 40;
       for (let i = 0; i < n; i++) await store.push(k('tickets'), v(`t${i}`), TTL, n);
-      const results = await Promise.all(Array.from({ length: 3 * n }, (_, i) => (i % 2 ? other : store).pop(k('tickets'))));
+      const results = await Promise.all(
+        Array.from({ length: 3 * n }, (_, i) => (i % 2 ? other : store).pop(k('tickets'))),
+      );
       const got = results.filter((r) => r !== undefined).map((r) => text(r)!);
       assert.equal(got.length, n);
       assert.equal(new Set(got).size, n, 'an entry was popped twice');

@@ -24,7 +24,10 @@ function examples(markdown: string): string[] {
   return out;
 }
 
-test('every example of docs/stores.md runs and prints what its comments say', { skip: skipUnlessPeer(redisClusterSkipReason()), timeout: 90_000 }, async (t) => {
+test('every example of docs/stores.md runs and prints what its comments say', {
+  skip: skipUnlessPeer(redisClusterSkipReason()),
+  timeout: 90_000,
+}, async (t) => {
   const pki = await sharedPki();
   const dir = await tmpDir('docs-stores-');
   t.after(() => dir.cleanup());

@@ -83,7 +83,12 @@ test('EncryptedStore: keys rotate; values sealed under a retired key open while 
   assert.equal(rotated.keyId, 'k2');
   assert.equal(Buffer.from((await rotated.get(enc('old')))!).toString(), 'sealed by k1');
   await rotated.set(enc('new'), enc('sealed by k2'), TTL);
-  assert.equal(Buffer.from((await inner.get(enc('new')))!).subarray(2, 4).toString(), 'k2');
+  assert.equal(
+    Buffer.from((await inner.get(enc('new')))!)
+      .subarray(2, 4)
+      .toString(),
+    'k2',
+  );
   const retired = new EncryptedStore(inner, { key: k2 });
   await assert.rejects(retired.get(enc('old')), {
     code: 'ERR_STORE_UNSEAL',
@@ -116,7 +121,12 @@ test('EncryptedStore: key material never shows in errors, inspect or JSON', asyn
   await store.set(enc('a'), enc(SECRET), TTL);
   await inner.set(enc('b'), Buffer.from((await inner.get(enc('a')))!), TTL);
   const err = await store.get(enc('b')).catch((e: unknown) => e as Error);
-  const shown = [inspect(store, { depth: 10, showHidden: true }), JSON.stringify(store), String(err), (err as Error).stack].join('\n');
+  const shown = [
+    inspect(store, { depth: 10, showHidden: true }),
+    JSON.stringify(store),
+    String(err),
+    (err as Error).stack,
+  ].join('\n');
   for (const s of [...hexes, ...b64s, SECRET]) assert.ok(!shown.includes(s), 'secret material shown');
 });
 
@@ -148,12 +158,19 @@ test('warnIfUnsealed warns once for a persistent, unsealed store, and never for 
   Object.defineProperty(custom, STORE_TRAITS, { value: undefined });
   assert.equal(warnIfUnsealed(persistent, 'server sessions', warn), true);
   assert.equal(warnIfUnsealed(persistent, 'server sessions', warn), false, 'once per store');
-  assert.equal(warnIfUnsealed(custom, 'server sessions', warn), true, 'a store that says nothing is taken as persistent');
+  assert.equal(
+    warnIfUnsealed(custom, 'server sessions', warn),
+    true,
+    'a store that says nothing is taken as persistent',
+  );
   assert.equal(warnIfUnsealed(new MemoryStore(), 'server sessions', warn), false);
   assert.equal(warnIfUnsealed(new EncryptedStore(persistent, { key: k1 }), 'server sessions', warn), false);
   assert.equal(warnings.length, 2);
   assert.equal(warnings[0]!.code, 'TLS_SESSIONS_UNSEALED_STORE');
-  assert.match(warnings[0]!.message, /^server sessions are kept outside this process without encryption.*EncryptedStore/);
+  assert.match(
+    warnings[0]!.message,
+    /^server sessions are kept outside this process without encryption.*EncryptedStore/,
+  );
 });
 
 test('warnIfUnsealed emits a process warning by default', async (t) => {

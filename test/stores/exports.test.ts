@@ -33,7 +33,8 @@ function reachableBareImports(entry: string): Map<string, string> {
 
 test('the root export reaches neither better-sqlite3 nor ioredis', () => {
   const bare = reachableBareImports(join(root, 'src/index.ts'));
-  for (const peer of ['better-sqlite3', 'ioredis', 'node:sqlite']) assert.equal(bare.get(peer), undefined, `${peer} reached via ${bare.get(peer)}`);
+  for (const peer of ['better-sqlite3', 'ioredis', 'node:sqlite'])
+    assert.equal(bare.get(peer), undefined, `${peer} reached via ${bare.get(peer)}`);
   for (const spec of bare.keys()) assert.ok(spec.startsWith('node:'), `the root export imports ${spec}`);
 });
 

@@ -39,7 +39,10 @@ async function stats(child: Child): Promise<Record<string, number>> {
   return JSON.parse(child.lines.at(-1)!) as Record<string, number>;
 }
 
-test('fleet: two server processes over one RedisStore resume each other’s sessions', { skip, timeout: 60_000 }, async (t) => {
+test('fleet: two server processes over one RedisStore resume each other’s sessions', {
+  skip,
+  timeout: 60_000,
+}, async (t) => {
   const redis = await startRedisServer();
   t.after(() => redis.dispose());
   const pki = await sharedPki();
@@ -79,7 +82,11 @@ test('fleet: two server processes over one RedisStore resume each other’s sess
   for (let round = 0; round < 20; round++) {
     const { session } = await handshake(ports[round % 2]!, 'TLSv1.3');
     const [a, b] = await Promise.all(ports.map((p) => handshake(p, 'TLSv1.3', session)));
-    assert.equal(Number(a!.reused) + Number(b!.reused), 1, `round ${round}: resumed on ${Number(a!.reused) + Number(b!.reused)} members`);
+    assert.equal(
+      Number(a!.reused) + Number(b!.reused),
+      1,
+      `round ${round}: resumed on ${Number(a!.reused) + Number(b!.reused)} members`,
+    );
     if (a!.reused) onFirst++;
   }
   t.diagnostic(`race winners: member 1 ${onFirst}, member 2 ${20 - onFirst}`);

@@ -37,7 +37,9 @@ storeConformance(
   { skip },
 );
 
-test('RedisStore on a cluster spreads entries over every node; clients started from different nodes see them all', { skip }, async (t) => {
+test('RedisStore on a cluster spreads entries over every node; clients started from different nodes see them all', {
+  skip,
+}, async (t) => {
   const a = new RedisStore({ cluster: [cluster!.nodes[0]!], prefix: 'spread:' });
   const b = new RedisStore({ cluster: [cluster!.nodes[1]!], prefix: 'spread:' });
   t.after(() => Promise.all([a.close(), b.close()]));
@@ -53,7 +55,10 @@ test('RedisStore on a cluster spreads entries over every node; clients started f
   for (const [key] of entries) assert.equal(await a.get(key), undefined, 'taken through the other client');
 });
 
-test('Redis Cluster: two servers, each talking to the cluster through a different node, resume each other’s sessions', { skip, timeout: 60_000 }, async (t) => {
+test('Redis Cluster: two servers, each talking to the cluster through a different node, resume each other’s sessions', {
+  skip,
+  timeout: 60_000,
+}, async (t) => {
   // Start empty, so that what each node holds below is this test's sessions.
   await Promise.all(cluster!.servers.map((s) => s.command('FLUSHALL')));
   const pki = await sharedPki();
@@ -90,7 +95,11 @@ test('Redis Cluster: two servers, each talking to the cluster through a differen
     for (let i = 0; i < 15; i++) {
       const made = await connect(i % 2, version);
       const resumed = await connect((i + 1) % 2, version, made.session);
-      assert.equal(resumed.reused, true, `${version}: session ${i} made on server ${(i % 2) + 1} did not resume on the other`);
+      assert.equal(
+        resumed.reused,
+        true,
+        `${version}: session ${i} made on server ${(i % 2) + 1} did not resume on the other`,
+      );
     }
   }
   const sizes = await Promise.all(cluster!.servers.map(async (s) => Number(await s.command('DBSIZE'))));
@@ -99,5 +108,8 @@ test('Redis Cluster: two servers, each talking to the cluster through a differen
     `sessions on every node (${sizes.join(', ')})`,
   );
   const hits = servers.map((s) => s.cache.stats().hits);
-  assert.ok(hits.every((h) => h > 0), `both servers resumed (${hits.join(', ')})`);
+  assert.ok(
+    hits.every((h) => h > 0),
+    `both servers resumed (${hits.join(', ')})`,
+  );
 });

@@ -17,7 +17,10 @@ const skip = skipUnlessPeer(redisSkipReason());
 const binSkip = skip ?? skipUnlessPeer(binSkipReason());
 const enc = (s: string) => Buffer.from(s);
 const optionError = (pattern: RegExp) => (err: unknown) =>
-  err instanceof SessionStoreError && err.code === 'ERR_STORE_OPTION' && pattern.test(err.message) && !err.message.includes('\n');
+  err instanceof SessionStoreError &&
+  err.code === 'ERR_STORE_OPTION' &&
+  pattern.test(err.message) &&
+  !err.message.includes('\n');
 
 let dir: TmpDir;
 let kekFile: string;
@@ -32,23 +35,37 @@ test('RedisStore: a database in the URL that is not a number is refused at const
   for (const path of ['abc', '3x', '-1', '1.5', '99999999999', '0/1']) {
     assert.throws(
       () => new RedisStore({ url: `redis://:hunter2@127.0.0.1:1/${path}` }),
-      (err: unknown) => optionError(/^RedisStore: the database in url must be a number from 0 to 2147483647 \(got '\/.*'\)$/)(err) && !String((err as Error).message).includes('hunter2'),
+      (err: unknown) =>
+        optionError(/^RedisStore: the database in url must be a number from 0 to 2147483647 \(got '\/.*'\)$/)(err) &&
+        !String((err as Error).message).includes('hunter2'),
       path,
     );
   }
-  assert.throws(() => new RedisStore({ url: 'http://127.0.0.1:6379' }), optionError(/url must start with redis:\/\/ or rediss:\/\//));
+  assert.throws(
+    () => new RedisStore({ url: 'http://127.0.0.1:6379' }),
+    optionError(/url must start with redis:\/\/ or rediss:\/\//),
+  );
   assert.throws(() => new RedisStore({ url: 'not a url' }), optionError(/url is not a URL/));
-  assert.throws(() => new RedisStore({ redisOptions: { db: Number.NaN } }), optionError(/redisOptions\.db must be an integer/));
+  assert.throws(
+    () => new RedisStore({ redisOptions: { db: Number.NaN } }),
+    optionError(/redisOptions\.db must be an integer/),
+  );
 });
 
-test('RedisStore: a database the server does not have fails ready() and every call; nothing lands in database 0', { skip, timeout: 30_000 }, async (t) => {
+test('RedisStore: a database the server does not have fails ready() and every call; nothing lands in database 0', {
+  skip,
+  timeout: 30_000,
+}, async (t) => {
   const redis = await startRedisServer();
   t.after(() => redis.dispose());
   const errors: string[] = [];
   const store = new RedisStore({ url: `${redis.url}/99`, onError: (e) => errors.push(e.message) });
   t.after(() => store.close());
   const started = Date.now();
-  await assert.rejects(store.ready(5000), optionError(/^RedisStore: database 99 cannot be selected: ERR DB index is out of range$/));
+  await assert.rejects(
+    store.ready(5000),
+    optionError(/^RedisStore: database 99 cannot be selected: ERR DB index is out of range$/),
+  );
   assert.ok(Date.now() - started < 3000, 'fails as soon as the server answers, not at the deadline');
   await assert.rejects(store.set(enc('k'), enc('v'), 60_000), optionError(/database 99 cannot be selected/));
   await assert.rejects(store.get(enc('k')), optionError(/database 99 cannot be selected/));
@@ -70,7 +87,10 @@ async function passwordServer(): Promise<RedisServer> {
   return redis;
 }
 
-test('RedisStore: a missing or wrong password is reported by ready() at once, with Redis reason', { skip, timeout: 30_000 }, async (t) => {
+test('RedisStore: a missing or wrong password is reported by ready() at once, with Redis reason', {
+  skip,
+  timeout: 30_000,
+}, async (t) => {
   const redis = await passwordServer();
   t.after(() => redis.dispose());
   const cases: Array<[string, RegExp]> = [
@@ -80,7 +100,11 @@ test('RedisStore: a missing or wrong password is reported by ready() at once, wi
   for (const [url, reason] of cases) {
     const store = new RedisStore({ url, onError: () => {} });
     const started = Date.now();
-    await assert.rejects(store.ready(5000), (err: unknown) => err instanceof SessionStoreError && err.code === 'ERR_STORE_UNAVAILABLE' && reason.test(err.message));
+    await assert.rejects(
+      store.ready(5000),
+      (err: unknown) =>
+        err instanceof SessionStoreError && err.code === 'ERR_STORE_UNAVAILABLE' && reason.test(err.message),
+    );
     assert.ok(Date.now() - started < 3000, `${url}: not at the 5 s deadline`);
     await store.close();
   }
@@ -89,17 +113,28 @@ test('RedisStore: a missing or wrong password is reported by ready() at once, wi
   await good.ready(5000);
 });
 
-test('RedisStore: an unreachable server: the timeout names the last connection error', { timeout: 30_000 }, async () => {
+test('RedisStore: an unreachable server: the timeout names the last connection error', {
+  timeout: 30_000,
+}, async () => {
   const store = new RedisStore({ url: 'redis://127.0.0.1:1', onError: () => {} });
-  await assert.rejects(store.ready(300), /^SessionStoreError: RedisStore: not connected within 300 ms \(last error: connect ECONNREFUSED 127\.0\.0\.1:1\)$/);
+  await assert.rejects(
+    store.ready(300),
+    /^SessionStoreError: RedisStore: not connected within 300 ms \(last error: connect ECONNREFUSED 127\.0\.0\.1:1\)$/,
+  );
   await store.close();
 });
 
-test('tls-sessions keys: a bad or missing database is a usage error (exit 2), one line, no stack', { skip: binSkip, timeout: 60_000 }, async (t) => {
+test('tls-sessions keys: a bad or missing database is a usage error (exit 2), one line, no stack', {
+  skip: binSkip,
+  timeout: 60_000,
+}, async (t) => {
   const redis = await startRedisServer();
   t.after(() => redis.dispose());
   for (const [db, message] of [
-    ['abc', /^tls-sessions keys: --redis: RedisStore: the database in url must be a number from 0 to 2147483647 \(got '\/abc'\)\n$/],
+    [
+      'abc',
+      /^tls-sessions keys: --redis: RedisStore: the database in url must be a number from 0 to 2147483647 \(got '\/abc'\)\n$/,
+    ],
     ['99', /^tls-sessions keys: --redis: RedisStore: database 99 cannot be selected: ERR DB index is out of range\n$/],
   ] as const) {
     const r = await runBin(['keys', 'generate', '--redis', `${redis.url}/${db}`, '--kek-file', kekFile]);
@@ -110,7 +145,10 @@ test('tls-sessions keys: a bad or missing database is a usage error (exit 2), on
   assert.equal(await redis.command('DBSIZE'), '0', 'nothing written to database 0');
 });
 
-test('tls-sessions keys: NOAUTH and WRONGPASS are reported (exit 1), and a failing run exits at once', { skip: binSkip, timeout: 60_000 }, async (t) => {
+test('tls-sessions keys: NOAUTH and WRONGPASS are reported (exit 1), and a failing run exits at once', {
+  skip: binSkip,
+  timeout: 60_000,
+}, async (t) => {
   const redis = await passwordServer();
   t.after(() => redis.dispose());
   const cases: Array<[string, RegExp]> = [
@@ -125,18 +163,39 @@ test('tls-sessions keys: NOAUTH and WRONGPASS are reported (exit 1), and a faili
     // Before: "not connected within 2000 ms", then 2 s more for a timer ioredis left running.
     assert.ok(r.elapsedMs < 2000, `${r.elapsedMs} ms`);
   }
-  const ok = await runBin(['keys', 'list', '--redis', `redis://:sekret@127.0.0.1:${redis.port}`, '--kek-file', kekFile]);
+  const ok = await runBin([
+    'keys',
+    'list',
+    '--redis',
+    `redis://:sekret@127.0.0.1:${redis.port}`,
+    '--kek-file',
+    kekFile,
+  ]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.ok(ok.elapsedMs < 2000, `a successful run exits at once too: ${ok.elapsedMs} ms`);
 
   // Unreachable: the store's own bound, then the process ends (no 2 s linger).
-  const gone = await runBin(['keys', 'list', '--redis', 'redis://127.0.0.1:1', '--kek-file', kekFile, '--timeout', '500']);
+  const gone = await runBin([
+    'keys',
+    'list',
+    '--redis',
+    'redis://127.0.0.1:1',
+    '--kek-file',
+    kekFile,
+    '--timeout',
+    '500',
+  ]);
   assert.equal(gone.code, 1, gone.stderr);
-  assert.match(gone.stderr, /^tls-sessions keys: RedisStore: not connected within 500 ms \(last error: connect ECONNREFUSED 127\.0\.0\.1:1\)\n$/);
+  assert.match(
+    gone.stderr,
+    /^tls-sessions keys: RedisStore: not connected within 500 ms \(last error: connect ECONNREFUSED 127\.0\.0\.1:1\)\n$/,
+  );
   assert.ok(gone.elapsedMs < 500 + 1500, `${gone.elapsedMs} ms`);
 });
 
-test('tls-sessions keys: a malformed or missing KEK file is a usage error (exit 2), its content never echoed', { skip: binSkip }, async () => {
+test('tls-sessions keys: a malformed or missing KEK file is a usage error (exit 2), its content never echoed', {
+  skip: binSkip,
+}, async () => {
   const shortKek = join(dir.path, 'short');
   await writeFile(shortKek, 'abcdef0123');
   for (const [file, message] of [

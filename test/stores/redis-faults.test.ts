@@ -14,7 +14,10 @@ const skip = skipUnlessPeer(redisSkipReason());
 type Version = 'TLSv1.2' | 'TLSv1.3';
 const VERSIONS: Version[] = ['TLSv1.2', 'TLSv1.3'];
 
-test('Redis stopped mid-run of 600+ handshakes: none fails; after restart resumption is back within 2 s', { skip, timeout: 90_000 }, async (t) => {
+test('Redis stopped mid-run of 600+ handshakes: none fails; after restart resumption is back within 2 s', {
+  skip,
+  timeout: 90_000,
+}, async (t) => {
   const redis = await startRedisServer();
   t.after(() => redis.dispose());
   const store = new RedisStore({ url: redis.url, prefix: 'faults:', onError: () => {} });

@@ -45,7 +45,9 @@ storeConformance(
   { skip },
 );
 
-test('RedisStore: keys carry the prefix and a millisecond TTL; another prefix is another store', { skip }, async (t) => {
+test('RedisStore: keys carry the prefix and a millisecond TTL; another prefix is another store', {
+  skip,
+}, async (t) => {
   const a = open({ prefix: 'app-a:' });
   const b = open({ prefix: 'app-b:' });
   t.after(() => Promise.all([a.close(), b.close()]));
@@ -96,7 +98,9 @@ test('RedisStore: errors carry neither values nor the command, even when Redis e
   assert.ok(!everything.includes(secret.toString('hex')));
 });
 
-test('RedisStore with no server: calls reject at once, nothing is queued, it connects when one appears', { skip }, async (t) => {
+test('RedisStore with no server: calls reject at once, nothing is queued, it connects when one appears', {
+  skip,
+}, async (t) => {
   const port = await freePort();
   const errors: SessionStoreError[] = [];
   const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, prefix: 'late:', onError: (e) => errors.push(e) });
@@ -148,7 +152,12 @@ test('RedisStore: a frozen Redis makes calls reject after commandTimeoutMs, not 
   await store.set(enc('k'), enc('v'), 10_000);
   own.pause();
   t.after(() => own.resume());
-  const calls = [store.get(enc('k')), store.take(enc('other')), store.push(enc('s'), enc('v'), 1000, 2), store.pop(enc('s'))];
+  const calls = [
+    store.get(enc('k')),
+    store.take(enc('other')),
+    store.push(enc('s'), enc('v'), 1000, 2),
+    store.pop(enc('s')),
+  ];
   const settled = await withBudget(Promise.allSettled(calls), 2000, 'calls on a frozen server');
   for (const r of settled) {
     assert.equal(r.status, 'rejected');

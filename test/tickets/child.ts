@@ -53,7 +53,10 @@ export async function startMember(
         resolve(q);
         return;
       }
-      const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms; stderr: ${stderr.trim()}`)), ms);
+      const timer = setTimeout(
+        () => reject(new Error(`${what}: no answer within ${ms} ms; stderr: ${stderr.trim()}`)),
+        ms,
+      );
       waiting.push((line) => {
         clearTimeout(timer);
         if (line === undefined) reject(new Error(`${what}: the member exited; stderr: ${stderr.trim()}`));

@@ -46,8 +46,16 @@ describe('tls-sessions keys: usage', () => {
     ['no --redis', ['list', '--kek-file', 'x'], /--redis URL is required/],
     ['not a redis URL', ['list', '--redis', 'http://x', '--kek-file', 'x'], /redis:\/\//],
     ['no --kek-file', ['list', '--redis', 'redis://127.0.0.1:1'], /--kek-file FILE is required/],
-    ['--revoke with list', ['list', '--revoke', '--redis', 'redis://127.0.0.1:1', '--kek-file', 'x'], /--revoke goes with rotate/],
-    ['bad --grace', ['list', '--grace', '0', '--redis', 'redis://127.0.0.1:1', '--kek-file', 'x'], /--grace must be a positive integer/],
+    [
+      '--revoke with list',
+      ['list', '--revoke', '--redis', 'redis://127.0.0.1:1', '--kek-file', 'x'],
+      /--revoke goes with rotate/,
+    ],
+    [
+      'bad --grace',
+      ['list', '--grace', '0', '--redis', 'redis://127.0.0.1:1', '--kek-file', 'x'],
+      /--grace must be a positive integer/,
+    ],
     ['unknown option', ['list', '--frobnicate'], /Unknown option/],
   ];
   for (const [name, args, message] of bad) {
@@ -62,11 +70,25 @@ describe('tls-sessions keys: usage', () => {
   test('--help lists the commands and options, exit 0', async () => {
     const r = await run(['--help']);
     assert.equal(r.code, 0);
-    for (const word of ['generate', 'rotate', 'list', '--revoke', '--reveal', '--json', '--kek-file', '--redis', '--prefix']) assert.ok(r.stdout.includes(word), word);
+    for (const word of [
+      'generate',
+      'rotate',
+      'list',
+      '--revoke',
+      '--reveal',
+      '--json',
+      '--kek-file',
+      '--redis',
+      '--prefix',
+    ])
+      assert.ok(r.stdout.includes(word), word);
   });
 });
 
-test('generate, list, rotate, rotate --revoke against redis-server, with a server following along', { skip, timeout: 60_000 }, async (t) => {
+test('generate, list, rotate, rotate --revoke against redis-server, with a server following along', {
+  skip,
+  timeout: 60_000,
+}, async (t) => {
   const redis = await startRedisServer();
   t.after(() => redis.dispose());
   const dir = await tmpDir('keys-cli-');
@@ -100,7 +122,10 @@ test('generate, list, rotate, rotate --revoke against redis-server, with a serve
     listed.keys.map((k) => k.role),
     ['current', 'next'],
   );
-  assert.ok(listed.keys.every((k) => k.material === undefined), 'no material without --reveal');
+  assert.ok(
+    listed.keys.every((k) => k.material === undefined),
+    'no material without --reveal',
+  );
   const revealed = JSON.parse((await run(['list', ...base, '--json', '--reveal'])).stdout) as Listing;
   assert.ok(revealed.keys.every((k) => /^[0-9a-f]{96}$/.test(k.material ?? '') && k.material!.startsWith(k.name)));
   const text = await run(['list', ...base]);
@@ -133,7 +158,11 @@ test('generate, list, rotate, rotate --revoke against redis-server, with a serve
   assert.equal(afterRotate.keys.find((k) => k.name === listed.keys[0]!.name)?.role, 'previous');
   await ring.sync();
   assert.equal(ring.currentName, current.name, 'the server took the new key at its sync');
-  assert.equal((await handshake(srv.port, 'TLSv1.3', { session: before.session })).reused, true, 'the old key still decrypts');
+  assert.equal(
+    (await handshake(srv.port, 'TLSv1.3', { session: before.session })).reused,
+    true,
+    'the old key still decrypts',
+  );
 
   const revoked = await run(['rotate', '--revoke', ...base, '--json']);
   assert.equal(revoked.code, 0, revoked.stderr);

@@ -21,7 +21,10 @@ interface Ready {
   ok: boolean;
 }
 
-test('two server processes sharing a ring through redis-server resume each other’s tickets across a rotation', { skip, timeout: 60_000 }, async (t) => {
+test('two server processes sharing a ring through redis-server resume each other’s tickets across a rotation', {
+  skip,
+  timeout: 60_000,
+}, async (t) => {
   const redis = await startRedisServer();
   t.after(() => redis.dispose());
   const pki = await sharedPki();
@@ -50,26 +53,44 @@ test('two server processes sharing a ring through redis-server resume each other
   );
   const raw = await redis.command('GET', `tls-sessions:s:tk:slot:${Math.floor(Number(env.RING_START_MS) / 3_600_000)}`);
   assert.ok(raw.length > 0, 'the slot record is in Redis');
-  assert.ok(!Buffer.from(raw, 'latin1').includes(Buffer.from(ra.current, 'hex')), 'the key name is not in the store in clear');
+  assert.ok(
+    !Buffer.from(raw, 'latin1').includes(Buffer.from(ra.current, 'hex')),
+    'the key name is not in the store in clear',
+  );
 
   const tickets: Record<string, Buffer> = {};
   for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     const fromA = await handshake(ra.port, version);
     assert.equal(ticketKeyName(fromA.session!), ra.current);
-    assert.equal((await handshake(rb.port, version, { session: fromA.session })).reused, true, `${version}: A's ticket resumes on B`);
+    assert.equal(
+      (await handshake(rb.port, version, { session: fromA.session })).reused,
+      true,
+      `${version}: A's ticket resumes on B`,
+    );
     tickets[version] = fromA.session!;
   }
 
   // One rotation on both members: the next key, known to both, takes over.
   const next = keys.keys.find((k) => k.role === 'next')!.name;
-  const [afterA, afterB] = await Promise.all([a.member.ask<Ready>(`advance ${HOUR}`), b.member.ask<Ready>(`advance ${HOUR}`)]);
+  const [afterA, afterB] = await Promise.all([
+    a.member.ask<Ready>(`advance ${HOUR}`),
+    b.member.ask<Ready>(`advance ${HOUR}`),
+  ]);
   assert.equal(afterA.current, next);
   assert.equal(afterB.current, next);
   for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
-    assert.equal((await handshake(rb.port, version, { session: tickets[version] })).reused, true, `${version}: key-1 ticket on B after rotation`);
+    assert.equal(
+      (await handshake(rb.port, version, { session: tickets[version] })).reused,
+      true,
+      `${version}: key-1 ticket on B after rotation`,
+    );
     const fromB = await handshake(rb.port, version);
     assert.equal(ticketKeyName(fromB.session!), next);
-    assert.equal((await handshake(ra.port, version, { session: fromB.session })).reused, true, `${version}: B's new ticket resumes on A`);
+    assert.equal(
+      (await handshake(ra.port, version, { session: fromB.session })).reused,
+      true,
+      `${version}: B's new ticket resumes on A`,
+    );
   }
 
   // Key 1 retires 2 h after its turn ended: on both members. (Members sync every minute; these
@@ -79,10 +100,22 @@ test('two server processes sharing a ring through redis-server resume each other
     assert.equal(x.current, y.current, 'both members encrypt with the same key');
   }
   for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
-    assert.equal((await handshake(ra.port, version, { session: tickets[version] })).reused, false, `${version}: retired on A`);
-    assert.equal((await handshake(rb.port, version, { session: tickets[version] })).reused, false, `${version}: retired on B`);
+    assert.equal(
+      (await handshake(ra.port, version, { session: tickets[version] })).reused,
+      false,
+      `${version}: retired on A`,
+    );
+    assert.equal(
+      (await handshake(rb.port, version, { session: tickets[version] })).reused,
+      false,
+      `${version}: retired on B`,
+    );
   }
-  assert.equal(await redis.command('EXISTS', `tls-sessions:s:tk:slot:${Math.floor(Number(env.RING_START_MS) / 3_600_000)}`), '0', 'the retired key is gone from Redis');
+  assert.equal(
+    await redis.command('EXISTS', `tls-sessions:s:tk:slot:${Math.floor(Number(env.RING_START_MS) / 3_600_000)}`),
+    '0',
+    'the retired key is gone from Redis',
+  );
 
   // Redis down: both keep their keys and keep resuming; a sync says so.
   const held = await handshake(ra.port, 'TLSv1.3');

@@ -39,7 +39,11 @@ test('turns: a slot is its turn, a primary decrypts for grace after it, a demote
   assert.equal(decryptsUntil(100, k, s), 101 * R + 2 * R);
   assert.equal(decryptsUntil(100, demoted(T + 5), s), T + 5);
   assert.deepEqual(timesOf(k, 100, s), { encryptsFromMs: 100 * R, encryptsUntilMs: 101 * R, decryptsUntilMs: 103 * R });
-  assert.deepEqual(timesOf(demoted(T + 5), 100, s), { encryptsFromMs: null, encryptsUntilMs: null, decryptsUntilMs: T + 5 });
+  assert.deepEqual(timesOf(demoted(T + 5), 100, s), {
+    encryptsFromMs: null,
+    encryptsUntilMs: null,
+    decryptsUntilMs: T + 5,
+  });
   // The oldest slot that may still decrypt: its primary's (epoch + 1) * R + grace is after T.
   const lowest = lowestLiveEpoch(T, s);
   assert.ok(decryptsUntil(lowest + 1, k, s) > T);

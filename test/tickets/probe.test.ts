@@ -23,17 +23,22 @@ async function probeJson(port: number, caPath: string): Promise<ProbeReport> {
   err.on('data', (c: Buffer) => {
     errText += c.toString();
   });
-  const code = await main(['probe', `127.0.0.1:${port}`, '--ca', caPath, '--servername', 'localhost', '--attempts', '2', '--json'], {
-    stdin: Readable.from([]),
-    stdout: out,
-    stderr: err,
-  });
+  const code = await main(
+    ['probe', `127.0.0.1:${port}`, '--ca', caPath, '--servername', 'localhost', '--attempts', '2', '--json'],
+    {
+      stdin: Readable.from([]),
+      stdout: out,
+      stderr: err,
+    },
+  );
   assert.equal(code, 0, errText);
   return JSON.parse(text) as ProbeReport;
 }
 
 for (const moment of ['start', 'last second'] as const) {
-  test(`probe at the ${moment} of the key's turn: lifetimes within the key's remaining life`, { timeout: 60_000 }, async (t) => {
+  test(`probe at the ${moment} of the key's turn: lifetimes within the key's remaining life`, {
+    timeout: 60_000,
+  }, async (t) => {
     const pki = await sharedPki();
     // Asked for 3 days; the ring allows its grace (2 h) at most.
     const srv = await startNodeServer({ cert: pki.server, tlsOptions: { sessionTimeout: 72 * HOUR } });
@@ -58,7 +63,10 @@ for (const moment of ['start', 'last second'] as const) {
       ['TLS 1.3 lifetime', tls13?.lifetimeHint],
     ] as const) {
       assert.equal(lifetime, 2 * HOUR, what);
-      assert.ok(lifetime !== null && lifetime !== undefined && lifetime <= remaining, `${what} ${lifetime} s > ${remaining} s left`);
+      assert.ok(
+        lifetime !== null && lifetime !== undefined && lifetime <= remaining,
+        `${what} ${lifetime} s > ${remaining} s left`,
+      );
     }
   });
 }

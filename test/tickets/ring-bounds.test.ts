@@ -15,15 +15,26 @@ import { redisSkipReason, startRedisServer } from '../helpers-redis/redis-server
 import { fakeClock, HOUR } from './kit.js';
 
 const optionError = (pattern: RegExp) => (err: unknown) =>
-  err instanceof TicketKeyError && err.code === 'ERR_TICKET_OPTION' && pattern.test(err.message) && !err.message.includes('\n');
+  err instanceof TicketKeyError &&
+  err.code === 'ERR_TICKET_OPTION' &&
+  pattern.test(err.message) &&
+  !err.message.includes('\n');
 
 test('a grace period of more than 4096 rotation intervals is refused in one line', () => {
   assert.throws(
     () => new TicketKeyRing({ rotateEvery: 1, grace: 86_400 }),
-    optionError(/^TicketKeyRing: grace must be at most 4096 times rotateEvery \(86400 s of grace over 1 s turns keeps 86400 keys live\)$/),
+    optionError(
+      /^TicketKeyRing: grace must be at most 4096 times rotateEvery \(86400 s of grace over 1 s turns keeps 86400 keys live\)$/,
+    ),
   );
-  assert.throws(() => new TicketKeyRing({ rotateEvery: 1, grace: 366 * 24 * HOUR }), optionError(/at most 4096 times rotateEvery/));
-  assert.throws(() => new TicketKeyRing({ grace: 367 * 24 * HOUR }), optionError(/grace must be an integer number of seconds from 1 to 31622400/));
+  assert.throws(
+    () => new TicketKeyRing({ rotateEvery: 1, grace: 366 * 24 * HOUR }),
+    optionError(/at most 4096 times rotateEvery/),
+  );
+  assert.throws(
+    () => new TicketKeyRing({ grace: 367 * 24 * HOUR }),
+    optionError(/grace must be an integer number of seconds from 1 to 31622400/),
+  );
   // Rotating every minute with a day of grace stays possible.
   assert.doesNotThrow(() => new TicketKeyRing({ rotateEvery: 60, grace: 86_400 }));
 });
@@ -70,7 +81,10 @@ test('a sync over 1443 live slots is one batched read (getMany), or every get at
     await ring.close();
     if (batched) {
       assert.equal(store.calls.getMany, 1, 'one read of every slot');
-      assert.ok(store.calls.keysPerGetMany[0]! >= 1440 && store.calls.keysPerGetMany[0]! <= 1444, String(store.calls.keysPerGetMany));
+      assert.ok(
+        store.calls.keysPerGetMany[0]! >= 1440 && store.calls.keysPerGetMany[0]! <= 1444,
+        String(store.calls.keysPerGetMany),
+      );
       // The meta record, and the read-back of the two keys this member made.
       assert.ok(store.calls.get <= 3, `${store.calls.get} single gets`);
     } else {
@@ -84,7 +98,11 @@ test('a sync over 1443 live slots is one batched read (getMany), or every get at
 test('a meta record with a grace period of too many intervals is refused as a record; the ring keeps its own settings', async () => {
   const store = new MemoryStore();
   const clock = fakeClock();
-  await store.set(Buffer.from('tk:meta'), encodeMeta({ rotateEveryMs: 1000, graceMs: 366 * 24 * HOUR * 1000, revokedBeforeMs: 0 }), 60_000);
+  await store.set(
+    Buffer.from('tk:meta'),
+    encodeMeta({ rotateEveryMs: 1000, graceMs: 366 * 24 * HOUR * 1000, revokedBeforeMs: 0 }),
+    60_000,
+  );
   const ring = new TicketKeyRing({ store, now: clock.now });
   const errors: TicketKeyError[] = [];
   ring.on('error', (e) => errors.push(e));
@@ -95,13 +113,19 @@ test('a meta record with a grace period of too many intervals is refused as a re
   assert.equal(ring.rotateEvery, 12 * HOUR);
   assert.equal(ring.grace, 24 * HOUR);
   assert.ok(
-    errors.some((e) => e.code === 'ERR_TICKET_RECORD' && /meta record: grace must be at most 4096 times rotateEvery/.test(e.message)),
+    errors.some(
+      (e) =>
+        e.code === 'ERR_TICKET_RECORD' && /meta record: grace must be at most 4096 times rotateEvery/.test(e.message),
+    ),
     errors.map((e) => e.message).join('; '),
   );
   await ring.close();
 });
 
-test('RedisStore: a sync of a fleet rotating every minute is one MGET', { skip: skipUnlessPeer(redisSkipReason()), timeout: 30_000 }, async (t) => {
+test('RedisStore: a sync of a fleet rotating every minute is one MGET', {
+  skip: skipUnlessPeer(redisSkipReason()),
+  timeout: 30_000,
+}, async (t) => {
   const redis = await startRedisServer();
   t.after(() => redis.dispose());
   const store = new RedisStore({ url: redis.url });

@@ -27,7 +27,15 @@ class FlakyStore extends MemoryStore {
 }
 
 test('options are checked', () => {
-  for (const bad of [{ rotateEvery: 0 }, { grace: -1 }, { rotateEvery: 1.5 }, { syncInterval: 0 }, { prefix: 3 }, { now: 5 }, { storeTimeoutMs: 0 }]) {
+  for (const bad of [
+    { rotateEvery: 0 },
+    { grace: -1 },
+    { rotateEvery: 1.5 },
+    { syncInterval: 0 },
+    { prefix: 3 },
+    { now: 5 },
+    { storeTimeoutMs: 0 },
+  ]) {
     assert.throws(() => new TicketKeyRing(bad as never), code('ERR_TICKET_OPTION'), JSON.stringify(bad));
   }
   assert.throws(() => new TicketKeyRing({ kek: { id: 'k', key: randomBytes(32) } }), code('ERR_TICKET_OPTION'));
@@ -125,13 +133,23 @@ test('fleet race: two rings that both created the current key agree once started
   // Both made a current key (the store was empty when they looked): the read-back settles it.
   assert.equal(a.currentName, b.currentName, 'same current key once started');
   assert.deepEqual(
-    a.list().filter((k) => k.role !== 'previous').map((k) => k.name),
-    b.list().filter((k) => k.role !== 'previous').map((k) => k.name),
+    a
+      .list()
+      .filter((k) => k.role !== 'previous')
+      .map((k) => k.name),
+    b
+      .list()
+      .filter((k) => k.role !== 'previous')
+      .map((k) => k.name),
   );
   const loser = made.find((n) => n !== a.currentName);
   assert.ok(loser, 'each ring made its own key first');
   const holder = a.list().some((k) => k.name === loser) ? a : b;
-  assert.equal(holder.list().find((k) => k.name === loser)?.role, 'previous', 'the losing key still decrypts its own tickets');
+  assert.equal(
+    holder.list().find((k) => k.name === loser)?.role,
+    'previous',
+    'the losing key still decrypts its own tickets',
+  );
   await Promise.all([a.close(), b.close()]);
 });
 

@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { TicketKeyRing } from '../../src/tickets/index.js';
 import { sClient, sharedPki, startNodeServer, tmpDir } from '../helpers/index.js';
-import { fakeClock, HOUR, handshake, printedTicketKeyName, ticketKeyName, ticketLifetime, type Version } from './kit.js';
+import {
+  fakeClock,
+  HOUR,
+  handshake,
+  printedTicketKeyName,
+  ticketKeyName,
+  ticketLifetime,
+  type Version,
+} from './kit.js';
 
 async function ringServer(t: test.TestContext, tlsOptions = {}) {
   const clock = fakeClock();
@@ -49,7 +57,10 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const satisfies Version[]) {
       assert.equal(ticketKeyName(inGrace.session), key2, 'renewed under the current key');
     }
 
-    const retiresAt = ring.list().find((k) => k.name === key1)!.decryptsUntil.getTime();
+    const retiresAt = ring
+      .list()
+      .find((k) => k.name === key1)!
+      .decryptsUntil.getTime();
     clock.set(retiresAt - 1); // one millisecond before key 1 retires
     assert.equal((await handshake(port, version, { session: first.session })).reused, true);
     clock.set(retiresAt);
@@ -108,7 +119,10 @@ test('the next key already decrypts: a server that rotated a little earlier than
   // The ring's own next key decrypts before its turn.
   const next = ring.list({ reveal: true }).find((k) => k.role === 'next');
   assert.ok(next?.material);
-  const early = await startNodeServer({ cert: pki.server, tlsOptions: { ticketKeys: Buffer.from(next.material, 'hex') } });
+  const early = await startNodeServer({
+    cert: pki.server,
+    tlsOptions: { ticketKeys: Buffer.from(next.material, 'hex') },
+  });
   t.after(() => early.close());
   // A plain Node server whose single key is our next key stands for a fleet member ahead of us.
   early.server.setTicketKeys(Buffer.from(next.material, 'hex'));
@@ -120,7 +134,11 @@ test('the next key already decrypts: a server that rotated a little earlier than
 
 test('lifetime: the server announces min(sessionTimeout, grace), never longer than the key decrypts', async (t) => {
   const { ring, port, srv } = await ringServer(t, { sessionTimeout: 5 * HOUR });
-  assert.equal(srv.server.getTicketKeys().toString('hex', 0, 16), ring.currentName, 'getTicketKeys shows the current key');
+  assert.equal(
+    srv.server.getTicketKeys().toString('hex', 0, 16),
+    ring.currentName,
+    'getTicketKeys shows the current key',
+  );
   for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     const h = await handshake(port, version);
     assert.equal(ticketLifetime(h.session!), 2 * HOUR, version);

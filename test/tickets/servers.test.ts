@@ -36,7 +36,11 @@ async function checkRotation(ring: TicketKeyRing, clock: ReturnType<typeof fakeC
     const again = await handshake(port, version, { ...opts, session: first.session });
     assert.equal(again.reused, true, `${version}: resumes after rotation`);
     clock.advance(3 * HOUR);
-    assert.equal((await handshake(port, version, { ...opts, session: first.session })).reused, false, `${version}: retired`);
+    assert.equal(
+      (await handshake(port, version, { ...opts, session: first.session })).reused,
+      false,
+      `${version}: retired`,
+    );
   }
 }
 
@@ -56,7 +60,9 @@ test('http2 secure server', async (t) => {
   server.on('stream', (stream) => stream.respond({ ':status': 200 }));
   const port = await listen(t, server as unknown as Server);
   const clock = fakeClock();
-  const ring = new TicketKeyRing({ rotateEvery: HOUR, grace: 2 * HOUR, now: clock.now }).attach(server as unknown as Server);
+  const ring = new TicketKeyRing({ rotateEvery: HOUR, grace: 2 * HOUR, now: clock.now }).attach(
+    server as unknown as Server,
+  );
   t.after(() => ring.close());
   await checkRotation(ring, clock, port, ['h2']);
 });
@@ -76,7 +82,13 @@ test('with a ServerSessionCache (stateless tickets): the cache keeps session ids
   assert.equal(ticketLifetime(h.session!), 900, 'the cache timeout is the lifetime');
   await checkRotation(ring, clock, srv.port);
   // A TLS 1.2 client that asks for no ticket still resumes by session id, through the cache.
-  const run = await sClient({ port: srv.port, tls: '1.2', noTicket: true, extraArgs: ['-reconnect'], timeoutMs: 10_000 });
+  const run = await sClient({
+    port: srv.port,
+    tls: '1.2',
+    noTicket: true,
+    extraArgs: ['-reconnect'],
+    timeoutMs: 10_000,
+  });
   assert.equal(run.stdout.match(/^Reused, TLSv1\.2/gm)?.length, 5);
   assert.equal(cache.stats().hits, 5);
 });
@@ -86,7 +98,9 @@ test('one ring, two servers in a process: tickets of one resume on the other acr
   const a = await startNodeServer({ cert: pki.server });
   const b = await startNodeServer({ cert: pki.server });
   const clock = fakeClock();
-  const ring = new TicketKeyRing({ rotateEvery: HOUR, grace: 2 * HOUR, now: clock.now }).attach(a.server).attach(b.server);
+  const ring = new TicketKeyRing({ rotateEvery: HOUR, grace: 2 * HOUR, now: clock.now })
+    .attach(a.server)
+    .attach(b.server);
   t.after(async () => {
     await Promise.all([a.close(), b.close()]);
     await ring.close();

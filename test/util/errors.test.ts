@@ -12,7 +12,11 @@ import { ClientHelloError } from '../../src/wire/errors.js';
 
 test('every error class has one shape: name, code, one-line message, and the same cause policy', () => {
   const secret = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
-  const foreign = Object.assign(new Error('ERR wrong number of arguments\nsecond line'), { code: 'EARGS', args: ['SET', secret], value: secret });
+  const foreign = Object.assign(new Error('ERR wrong number of arguments\nsecond line'), {
+    code: 'EARGS',
+    args: ['SET', secret],
+    value: secret,
+  });
   const errors = [
     new ClientSessionStoreError('ERR_CLIENT_STORE_BACKEND', 'm', { cause: foreign }),
     new ProbeError('ERR_PROBE_HANDSHAKE', 'm', { cause: foreign }),

@@ -172,9 +172,15 @@ describe('ClientHellos captured from Node tls.connect', () => {
     const identity = h.pskIdentities?.[0]?.identity;
     assert.equal(h.pskIdentities?.length, 1);
     assert.deepEqual(identity, ticket);
-    assert.ok(ids.some((id) => identity !== undefined && id.equals(identity)), 'identity is a session id the server stored');
+    assert.ok(
+      ids.some((id) => identity !== undefined && id.equals(identity)),
+      'identity is a session id the server stored',
+    );
     assert.equal(h.legacySessionId.length, 32);
-    assert.ok(identity !== undefined && !h.legacySessionId.equals(identity), 'the legacy session id is not the identity');
+    assert.ok(
+      identity !== undefined && !h.legacySessionId.equals(identity),
+      'the legacy session id is not the identity',
+    );
   });
 
   it('offers a saved TLS 1.2 ticket in session_ticket', async (t) => {
@@ -210,7 +216,10 @@ describe('parseClientHello on hand-made bodies', () => {
 
   it('takes the highest TLS version from supported_versions, ignoring GREASE', () => {
     const versions = (vs: number[]) => ext(43, vec(Buffer.concat(vs.map((v) => be(v, 2))), 1));
-    assert.equal(parseClientHello(helloBody({ extensions: [versions([0x2a2a, 0x0303, 0x0304])] })).highestVersion, 0x0304);
+    assert.equal(
+      parseClientHello(helloBody({ extensions: [versions([0x2a2a, 0x0303, 0x0304])] })).highestVersion,
+      0x0304,
+    );
     assert.equal(parseClientHello(helloBody({ extensions: [versions([0x3a3a, 0xfefd])] })).highestVersion, 0x0303);
   });
 
@@ -234,9 +243,14 @@ describe('parseClientHello on hand-made bodies', () => {
   });
 
   it('reads early_data, extended_master_secret, a non-empty ticket and other SNI name types', () => {
-    const sni = vec(Buffer.concat([Buffer.from([7]), vec(Buffer.from('zz'), 2), Buffer.from([0]), vec(Buffer.from('Host.Test'), 2)]), 2);
+    const sni = vec(
+      Buffer.concat([Buffer.from([7]), vec(Buffer.from('zz'), 2), Buffer.from([0]), vec(Buffer.from('Host.Test'), 2)]),
+      2,
+    );
     const h = parseClientHello(
-      helloBody({ extensions: [ext(0, sni), ext(42, Buffer.alloc(0)), ext(23, Buffer.alloc(0)), ext(35, Buffer.alloc(5, 9))] }),
+      helloBody({
+        extensions: [ext(0, sni), ext(42, Buffer.alloc(0)), ext(23, Buffer.alloc(0)), ext(35, Buffer.alloc(5, 9))],
+      }),
     );
     assert.equal(h.serverName, 'Host.Test');
     assert.equal(h.earlyData, true);
@@ -248,22 +262,88 @@ describe('parseClientHello on hand-made bodies', () => {
     ['empty body', Buffer.alloc(0)],
     ['body shorter than the fixed part', helloBody().subarray(0, 34)],
     ['legacy_session_id of 33 bytes', helloBody({ sessionId: Buffer.alloc(33) })],
-    ['odd cipher_suites length', Buffer.concat([be(0x0303, 2), Buffer.alloc(32), Buffer.from([0]), vec(Buffer.alloc(3), 2), vec(Buffer.from([0]), 1)])],
+    [
+      'odd cipher_suites length',
+      Buffer.concat([
+        be(0x0303, 2),
+        Buffer.alloc(32),
+        Buffer.from([0]),
+        vec(Buffer.alloc(3), 2),
+        vec(Buffer.from([0]), 1),
+      ]),
+    ],
     ['empty cipher_suites', helloBody({ suites: [] })],
     ['empty compression methods', helloBody({ compression: [] })],
     ['extensions length past the end', Buffer.concat([helloBody({ extensions: null }), be(10, 2), Buffer.alloc(4)])],
     ['bytes after the extensions', Buffer.concat([helloBody(), Buffer.from([0])])],
-    ['a lone byte where the extensions length goes', Buffer.concat([helloBody({ extensions: null }), Buffer.from([0])])],
-    ['extension data past the block', Buffer.concat([helloBody({ extensions: null }), vec(Buffer.concat([be(0xaaaa, 2), be(9, 2), Buffer.alloc(3)]), 2)])],
+    [
+      'a lone byte where the extensions length goes',
+      Buffer.concat([helloBody({ extensions: null }), Buffer.from([0])]),
+    ],
+    [
+      'extension data past the block',
+      Buffer.concat([
+        helloBody({ extensions: null }),
+        vec(Buffer.concat([be(0xaaaa, 2), be(9, 2), Buffer.alloc(3)]), 2),
+      ]),
+    ],
     ['duplicate extension', helloBody({ extensions: [ext(0xff, Buffer.alloc(0)), ext(0xff, Buffer.alloc(1))] })],
-    ['pre_shared_key not last', helloBody({ extensions: [ext(41, pskData([{ id: Buffer.alloc(8), age: 1 }], [32])), ext(45, Buffer.from([1, 1]))] })],
-    ['PSK binder count differs from identity count', helloBody({ extensions: [ext(41, pskData([{ id: Buffer.alloc(8), age: 1 }], [32, 32]))] })],
-    ['PSK binder shorter than 32 bytes', helloBody({ extensions: [ext(41, pskData([{ id: Buffer.alloc(8), age: 1 }], [31]))] })],
-    ['empty PSK identity', helloBody({ extensions: [ext(41, pskData([{ id: Buffer.alloc(0), age: 1 }, { id: Buffer.alloc(3), age: 1 }], [32, 32]))] })],
-    ['pre_shared_key with trailing bytes', helloBody({ extensions: [ext(41, Buffer.concat([pskData([{ id: Buffer.alloc(8), age: 1 }], [32]), Buffer.from([0])]))] })],
+    [
+      'pre_shared_key not last',
+      helloBody({
+        extensions: [ext(41, pskData([{ id: Buffer.alloc(8), age: 1 }], [32])), ext(45, Buffer.from([1, 1]))],
+      }),
+    ],
+    [
+      'PSK binder count differs from identity count',
+      helloBody({ extensions: [ext(41, pskData([{ id: Buffer.alloc(8), age: 1 }], [32, 32]))] }),
+    ],
+    [
+      'PSK binder shorter than 32 bytes',
+      helloBody({ extensions: [ext(41, pskData([{ id: Buffer.alloc(8), age: 1 }], [31]))] }),
+    ],
+    [
+      'empty PSK identity',
+      helloBody({
+        extensions: [
+          ext(
+            41,
+            pskData(
+              [
+                { id: Buffer.alloc(0), age: 1 },
+                { id: Buffer.alloc(3), age: 1 },
+              ],
+              [32, 32],
+            ),
+          ),
+        ],
+      }),
+    ],
+    [
+      'pre_shared_key with trailing bytes',
+      helloBody({
+        extensions: [ext(41, Buffer.concat([pskData([{ id: Buffer.alloc(8), age: 1 }], [32]), Buffer.from([0])]))],
+      }),
+    ],
     ['server_name with a NUL', helloBody({ extensions: [ext(0, sniData(Buffer.from('a\0b')))] })],
-    ['server_name with two host_names', helloBody({ extensions: [ext(0, vec(Buffer.concat([Buffer.from([0]), vec(Buffer.from('a'), 2), Buffer.from([0]), vec(Buffer.from('b'), 2)]), 2))] })],
-    ['server_name list length mismatch', helloBody({ extensions: [ext(0, Buffer.concat([sniData('a.test'), Buffer.from([0])]))] })],
+    [
+      'server_name with two host_names',
+      helloBody({
+        extensions: [
+          ext(
+            0,
+            vec(
+              Buffer.concat([Buffer.from([0]), vec(Buffer.from('a'), 2), Buffer.from([0]), vec(Buffer.from('b'), 2)]),
+              2,
+            ),
+          ),
+        ],
+      }),
+    ],
+    [
+      'server_name list length mismatch',
+      helloBody({ extensions: [ext(0, Buffer.concat([sniData('a.test'), Buffer.from([0])]))] }),
+    ],
     ['server_name host_name over 255 bytes', helloBody({ extensions: [ext(0, sniData('a'.repeat(256)))] })],
     ['empty ALPN protocol name', helloBody({ extensions: [ext(16, alpnData(['h2', '']))] })],
     ['ALPN name past the list', helloBody({ extensions: [ext(16, vec(Buffer.from([5, 0x68, 0x32]), 2))] })],
@@ -299,12 +379,27 @@ describe('parseClientHello on hand-made bodies', () => {
         return e.code;
       }
     };
-    assert.equal(code(() => parseClientHelloMessage(helloMessage(body))), 'ok');
-    assert.equal(code(() => parseClientHelloMessage(helloMessage(body).subarray(0, 3))), 'ERR_HELLO_TRUNCATED');
-    assert.equal(code(() => parseClientHelloMessage(helloMessage(body).subarray(0, 20))), 'ERR_HELLO_TRUNCATED');
-    assert.equal(code(() => parseClientHelloMessage(Buffer.concat([helloMessage(body), Buffer.from([0])]))), 'ERR_HELLO_MALFORMED');
+    assert.equal(
+      code(() => parseClientHelloMessage(helloMessage(body))),
+      'ok',
+    );
+    assert.equal(
+      code(() => parseClientHelloMessage(helloMessage(body).subarray(0, 3))),
+      'ERR_HELLO_TRUNCATED',
+    );
+    assert.equal(
+      code(() => parseClientHelloMessage(helloMessage(body).subarray(0, 20))),
+      'ERR_HELLO_TRUNCATED',
+    );
+    assert.equal(
+      code(() => parseClientHelloMessage(Buffer.concat([helloMessage(body), Buffer.from([0])]))),
+      'ERR_HELLO_MALFORMED',
+    );
     const serverHello = Buffer.from(helloMessage(body));
     serverHello[0] = 2;
-    assert.equal(code(() => parseClientHelloMessage(serverHello)), 'ERR_HELLO_MALFORMED');
+    assert.equal(
+      code(() => parseClientHelloMessage(serverHello)),
+      'ERR_HELLO_MALFORMED',
+    );
   });
 });

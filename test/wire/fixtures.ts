@@ -169,7 +169,11 @@ export interface NodeConnectResult {
 }
 
 /** Connects with Node, records every `'session'`, reads until the server ends the stream. */
-export function nodeConnect(port: number, opts: ConnectionOptions = {}, timeoutMs = 10_000): Promise<NodeConnectResult> {
+export function nodeConnect(
+  port: number,
+  opts: ConnectionOptions = {},
+  timeoutMs = 10_000,
+): Promise<NodeConnectResult> {
   return within(
     new Promise<NodeConnectResult>((resolve, reject) => {
       const sessions: Buffer[] = [];
@@ -205,7 +209,10 @@ export async function sClient(port: number, args: readonly string[]): Promise<{ 
 
 /** PEM form of a DER session, as `openssl sess_id` reads it. */
 export function sessionPem(der: Buffer): string {
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN SSL SESSION PARAMETERS-----\n${b64}\n-----END SSL SESSION PARAMETERS-----\n`;
 }
 

@@ -18,7 +18,15 @@ import {
   parseClientHelloRecords,
   readHelloLookup,
 } from '../../src/wire/index.js';
-import { bodyOf, captureNodeHello, captureOpensslHello, nodeConnect, prng, randInt, startTlsServer } from './fixtures.js';
+import {
+  bodyOf,
+  captureNodeHello,
+  captureOpensslHello,
+  nodeConnect,
+  prng,
+  randInt,
+  startTlsServer,
+} from './fixtures.js';
 import { alpnData, be, ext, helloBody, helloMessage, pskData, sniData, vec } from './hello-builder.js';
 
 const CASES = 100_000;
@@ -89,7 +97,10 @@ function mutate(rand: Rand, body: Buffer, corpus: readonly Buffer[]): Buffer {
     case 3: {
       // Splice: the head of this hello with the tail of another.
       const other = pick(rand, corpus);
-      return Buffer.concat([out.subarray(0, randInt(rand, out.length + 1)), other.subarray(randInt(rand, other.length + 1))]);
+      return Buffer.concat([
+        out.subarray(0, randInt(rand, out.length + 1)),
+        other.subarray(randInt(rand, other.length + 1)),
+      ]);
     }
     case 4: {
       // Duplicate or delete a random range.
@@ -102,7 +113,8 @@ function mutate(rand: Rand, body: Buffer, corpus: readonly Buffer[]): Buffer {
     default: {
       // Overwrite a few bytes with boundary values.
       const n = 1 + randInt(rand, 3);
-      for (let i = 0; i < n; i++) out[randInt(rand, out.length)] = pick(rand, [0, 1, 0x20, 0x21, 0x29, 0x2b, 0x7f, 0x80, 0xff]);
+      for (let i = 0; i < n; i++)
+        out[randInt(rand, out.length)] = pick(rand, [0, 1, 0x20, 0x21, 0x29, 0x2b, 0x7f, 0x80, 0xff]);
       return out;
     }
   }
@@ -161,7 +173,16 @@ describe('ClientHello fuzzing', () => {
           ext(42, Buffer.alloc(0)),
           ext(43, vec(Buffer.from([0x0a, 0x0a, 3, 4, 3, 3]), 1)),
           ext(45, vec(Buffer.from([1]), 1)),
-          ext(41, pskData([{ id: Buffer.alloc(60, 9), age: 1234 }, { id: Buffer.alloc(32, 8), age: 5 }], [32, 48])),
+          ext(
+            41,
+            pskData(
+              [
+                { id: Buffer.alloc(60, 9), age: 1234 },
+                { id: Buffer.alloc(32, 8), age: 5 },
+              ],
+              [32, 48],
+            ),
+          ),
         ],
       }),
     );
@@ -214,7 +235,11 @@ describe('ClientHello fuzzing', () => {
         if (lookup === undefined || hello === undefined) continue;
         assert.equal(lookup.serverName, hello.serverName, `case ${i}`);
         assert.equal(lookup.highestVersion, hello.highestVersion, `case ${i}`);
-        assert.deepEqual(lookup.pskIdentity, hello.pskIdentities?.find((p) => p.identity.length === 32)?.identity, `case ${i}`);
+        assert.deepEqual(
+          lookup.pskIdentity,
+          hello.pskIdentities?.find((p) => p.identity.length === 32)?.identity,
+          `case ${i}`,
+        );
       }
 
       if (hello === undefined) {
@@ -267,7 +292,10 @@ describe('ClientHello fuzzing', () => {
         off += n;
       }
       const status = reader.end();
-      statuses.set(`${status}:${reader.error?.code ?? ''}`, (statuses.get(`${status}:${reader.error?.code ?? ''}`) ?? 0) + 1);
+      statuses.set(
+        `${status}:${reader.error?.code ?? ''}`,
+        (statuses.get(`${status}:${reader.error?.code ?? ''}`) ?? 0) + 1,
+      );
       if (status === 'complete') assert.ok(reader.hello !== undefined);
       else assert.ok(reader.error instanceof ClientHelloError);
     }

@@ -80,6 +80,13 @@ export function alpnData(protocols: (string | Buffer)[]): Buffer {
 export function sslv2Hello(): Buffer {
   const specs = Buffer.from('0700c0030080010080060040040080020080000004', 'hex');
   const challenge = Buffer.alloc(16, 0x5a);
-  const body = Buffer.concat([Buffer.from([1, 3, 1]), be(specs.length, 2), be(0, 2), be(challenge.length, 2), specs, challenge]);
+  const body = Buffer.concat([
+    Buffer.from([1, 3, 1]),
+    be(specs.length, 2),
+    be(0, 2),
+    be(challenge.length, 2),
+    specs,
+    challenge,
+  ]);
   return Buffer.concat([be(0x8000 | body.length, 2), body]);
 }

@@ -223,7 +223,11 @@ describe('peekClientHello hands the socket to a TLS server', () => {
   });
 
   it('works on a server made with pauseOnConnect', async (t) => {
-    const paused = await startFront((socket) => tlsServer.server.emit('connection', socket), {}, { pauseOnConnect: true });
+    const paused = await startFront(
+      (socket) => tlsServer.server.emit('connection', socket),
+      {},
+      { pauseOnConnect: true },
+    );
     t.after(() => paused.close());
     assert.equal((await nodeConnect(paused.port)).data, 'ok\n');
     const r = await paused.peeks.next();
@@ -235,7 +239,10 @@ describe('peekClientHello hands the socket to a TLS server', () => {
   it('a hello split over TCP segments and TLS records reaches OpenSSL intact', async (t) => {
     const rand = prng(7);
     const relay = await startRelay(front.port, async (record, up) => {
-      const fragmented = fragment(record, Array.from({ length: 64 }, () => 20 + randInt(rand, 80)));
+      const fragmented = fragment(
+        record,
+        Array.from({ length: 64 }, () => 20 + randInt(rand, 80)),
+      );
       for (let off = 0; off < fragmented.length; ) {
         const n = 1 + randInt(rand, 60);
         up.write(fragmented.subarray(off, off + n));
@@ -337,7 +344,11 @@ describe('peekClientHello steps aside for what is not a usable ClientHello', () 
     ['an SSL 2.0-style hello', sslv2Hello, 'ERR_SSLV2_HELLO'],
     ['an application data record', () => Buffer.from([23, 3, 3, 0, 4, 1, 2, 3, 4]), 'ERR_NOT_TLS'],
     ['binary garbage', () => Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff)), 'ERR_NOT_TLS'],
-    ['a ClientHello with a malformed body', () => helloRecord(Buffer.concat([helloBody(), Buffer.from([0])])), 'ERR_HELLO_MALFORMED'],
+    [
+      'a ClientHello with a malformed body',
+      () => helloRecord(Buffer.concat([helloBody(), Buffer.from([0])])),
+      'ERR_HELLO_MALFORMED',
+    ],
   ];
   for (const [name, make, code] of inputs) {
     it(`${name}: ${code}, and the TLS stack answers exactly as without the peek`, async () => {

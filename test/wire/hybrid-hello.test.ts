@@ -29,20 +29,25 @@ function keyShares(data: Buffer): { group: number; length: number }[] {
 }
 
 describe(`ClientHellos of Node ${process.version} (OpenSSL ${process.versions.openssl})`, () => {
-  it(hybridByDefault ? 'the default hello leads with X25519MLKEM768 and is read whole' : 'the default hello leads with X25519', async () => {
-    const record = await captureNodeHello({ servername: 'localhost' });
-    const hello = parseClientHelloRecords(record);
-    const shares = keyShares(hello.extensions.find((e) => e.type === KEY_SHARE)!.data);
-    if (hybridByDefault) {
-      assert.equal(hello.supportedGroups?.[0], X25519MLKEM768);
-      assert.deepEqual(shares[0], { group: X25519MLKEM768, length: 1216 });
-      assert.ok(hello.length > 1400, `a hybrid hello of ${hello.length} bytes`);
-    } else {
-      assert.equal(hello.supportedGroups?.[0], X25519);
-      assert.ok(!shares.some((s) => s.group === X25519MLKEM768));
-    }
-    assert.equal(hello.serverName, 'localhost');
-  });
+  it(
+    hybridByDefault
+      ? 'the default hello leads with X25519MLKEM768 and is read whole'
+      : 'the default hello leads with X25519',
+    async () => {
+      const record = await captureNodeHello({ servername: 'localhost' });
+      const hello = parseClientHelloRecords(record);
+      const shares = keyShares(hello.extensions.find((e) => e.type === KEY_SHARE)!.data);
+      if (hybridByDefault) {
+        assert.equal(hello.supportedGroups?.[0], X25519MLKEM768);
+        assert.deepEqual(shares[0], { group: X25519MLKEM768, length: 1216 });
+        assert.ok(hello.length > 1400, `a hybrid hello of ${hello.length} bytes`);
+      } else {
+        assert.equal(hello.supportedGroups?.[0], X25519);
+        assert.ok(!shares.some((s) => s.group === X25519MLKEM768));
+      }
+      assert.equal(hello.serverName, 'localhost');
+    },
+  );
 
   it('a resuming hello carries its ticket as the last PSK identity, after the key shares', async (t) => {
     const server = await startTlsServer({ minVersion: 'TLSv1.3' });
@@ -62,10 +67,15 @@ describe(`ClientHellos of Node ${process.version} (OpenSSL ${process.versions.op
     // A Node server limited to P-256: a Node 22+ client's first hello offers no P-256 share.
     const server = await startTlsServer({ minVersion: 'TLSv1.3', ecdhCurve: 'P-256' });
     t.after(() => server.close());
-    const first = await nodeConnect(server.port, { ecdhCurve: hybridByDefault ? 'X25519MLKEM768:X25519:P-256' : 'X25519:P-256' });
+    const first = await nodeConnect(server.port, {
+      ecdhCurve: hybridByDefault ? 'X25519MLKEM768:X25519:P-256' : 'X25519:P-256',
+    });
     const session = first.sessions.at(-1);
     assert.ok(session);
-    const again = await nodeConnect(server.port, { session, ecdhCurve: hybridByDefault ? 'X25519MLKEM768:X25519:P-256' : 'X25519:P-256' });
+    const again = await nodeConnect(server.port, {
+      session,
+      ecdhCurve: hybridByDefault ? 'X25519MLKEM768:X25519:P-256' : 'X25519:P-256',
+    });
     assert.equal(again.reused, true, 'stateless tickets resume through a HelloRetryRequest');
   });
 });

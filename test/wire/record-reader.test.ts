@@ -8,7 +8,16 @@ import {
   parseClientHello,
   parseClientHelloRecords,
 } from '../../src/wire/index.js';
-import { bodyOf, captureNodeHello, captureOpensslHello, fragment, nodeConnect, prng, randInt, startTlsServer } from './fixtures.js';
+import {
+  bodyOf,
+  captureNodeHello,
+  captureOpensslHello,
+  fragment,
+  nodeConnect,
+  prng,
+  randInt,
+  startTlsServer,
+} from './fixtures.js';
 import { ext, helloBody, helloMessage, helloRecord, sslv2Hello } from './hello-builder.js';
 
 /** Feeds `bytes` in the given chunk sizes (the last chunk takes the rest); returns the reader. */
@@ -44,7 +53,11 @@ describe('ClientHelloReader on real hellos', () => {
       const session = sessions.at(-1);
       assert.ok(session !== undefined);
       const records = {
-        'node TLS 1.3 with PSK': await captureNodeHello({ session, servername: 'a.test', ALPNProtocols: ['h2', 'http/1.1'] }),
+        'node TLS 1.3 with PSK': await captureNodeHello({
+          session,
+          servername: 'a.test',
+          ALPNProtocols: ['h2', 'http/1.1'],
+        }),
         'openssl TLS 1.2': await captureOpensslHello(['-tls1_2', '-servername', 'b.test']),
         'openssl TLS 1.3': await captureOpensslHello(['-tls1_3', '-alpn', 'h2']),
       };
@@ -120,7 +133,9 @@ describe('ClientHelloReader on real hellos', () => {
   it('caps the bytes it accepts (maxBytes)', () => {
     const { record, expected } = samples[0]!;
     assert.deepEqual(parseClientHelloRecords(record, { maxBytes: record.length }), expected);
-    assert.throws(() => parseClientHelloRecords(record, { maxBytes: record.length - 1 }), { code: 'ERR_HELLO_TOO_LARGE' });
+    assert.throws(() => parseClientHelloRecords(record, { maxBytes: record.length - 1 }), {
+      code: 'ERR_HELLO_TOO_LARGE',
+    });
     // Known from the handshake header alone: no need to wait for the body.
     const early = new ClientHelloReader({ maxBytes: record.length - 1 });
     assert.equal(early.feed(record.subarray(0, 9)), 'invalid');
@@ -165,8 +180,16 @@ describe('ClientHelloReader rejects bad records', () => {
   const cases: [string, Buffer, string][] = [
     ['an empty handshake record', Buffer.concat([rec(22, 3, Buffer.alloc(0)), record]), 'ERR_HELLO_MALFORMED'],
     ['a record longer than 2^14', rec(22, 3, msg, 16_385), 'ERR_HELLO_MALFORMED'],
-    ['an alert between fragments', Buffer.concat([rec(22, 3, msg.subarray(0, 10)), rec(21, 3, Buffer.from([2, 10])), rec(22, 3, msg.subarray(10))]), 'ERR_HELLO_MALFORMED'],
-    ['a second record with version major 2', Buffer.concat([rec(22, 3, msg.subarray(0, 10)), rec(22, 2, msg.subarray(10))]), 'ERR_HELLO_MALFORMED'],
+    [
+      'an alert between fragments',
+      Buffer.concat([rec(22, 3, msg.subarray(0, 10)), rec(21, 3, Buffer.from([2, 10])), rec(22, 3, msg.subarray(10))]),
+      'ERR_HELLO_MALFORMED',
+    ],
+    [
+      'a second record with version major 2',
+      Buffer.concat([rec(22, 3, msg.subarray(0, 10)), rec(22, 2, msg.subarray(10))]),
+      'ERR_HELLO_MALFORMED',
+    ],
     ['a ServerHello', Buffer.concat([record.subarray(0, 5), Buffer.from([2]), msg.subarray(1)]), 'ERR_HELLO_MALFORMED'],
     ['a malformed body', helloRecord(Buffer.concat([helloBody(), Buffer.from([0])])), 'ERR_HELLO_MALFORMED'],
     ['a body past its record', rec(22, 3, msg.subarray(0, 20)), 'ERR_HELLO_TRUNCATED'],
