@@ -78,7 +78,9 @@ if (mode === 'map') {
     done(null, map.get(id.toString('hex')) ?? null);
   });
 }
-if (mode === 'cache') new ServerSessionCache().attach(server);
+// The cache's own lookup path, TLS 1.2 by session id: with the default tickets 'auto', a TLS 1.2
+// client that asks for a ticket would resume by Node's stateless ticket and never reach the cache.
+if (mode === 'cache') new ServerSessionCache({ tickets: 'stateful' }).attach(server);
 if (mode === 'ring') {
   // Node's stateless tickets from a TicketKeyRing holding four keys (current, next and two
   // demoted by rotations), as a server in production holds, instead of Node's one key.
@@ -91,7 +93,7 @@ if (mode === 'redis') {
   // The cache over RedisStore on the loopback redis-server named by BENCH_REDIS.
   const store = new RedisStore({ url: process.env['BENCH_REDIS']!, prefix: 'bench-instructions:' });
   await store.ready();
-  new ServerSessionCache({ store }).attach(server);
+  new ServerSessionCache({ store, tickets: 'stateful' }).attach(server);
 }
 if (mode === 'peek') {
   // The ClientHello tap alone, as the cache runs it (it waits for a whole hello; the cache parses

@@ -139,7 +139,8 @@ async function serve(kind: Kind): Promise<void> {
     setImmediate(() => socket.end('ok\n'));
   });
   server.on('tlsClientError', () => {});
-  const cache = new ServerSessionCache({ store }).attach(server);
+  // tickets 'stateful': every TLS 1.2 resumption goes through the store (by session id).
+  const cache = new ServerSessionCache({ store, tickets: 'stateful' }).attach(server);
   server.listen(0, '127.0.0.1', () => {
     const a = server.address();
     process.stdout.write(`${JSON.stringify({ port: typeof a === 'object' && a ? a.port : 0 })}\n`);
