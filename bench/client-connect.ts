@@ -19,7 +19,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,6 +27,7 @@ import { promisify } from 'node:util';
 import * as tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { ClientSessionStore } from '../src/index.js';
+import { readCounted } from './lib/callgrind.js';
 import { benchCert } from './lib/cert.js';
 import { isMain } from './lib/measure.js';
 
@@ -185,6 +186,8 @@ async function scenario(version: Version, quick: boolean): Promise<ClientConnect
 export interface ClientInstructionCounts {
   version: Version;
   perConnection: { store: number; bare: number };
+  /** Of those, the ones spent in V8's garbage collector (bench/lib/callgrind.ts says why they are apart). */
+  collectorPerConnection: { store: number; bare: number };
   resumedShare: { store: number; bare: number };
 }
 
@@ -206,6 +209,7 @@ export async function countClientInstructions(
       const row: ClientInstructionCounts = {
         version,
         perConnection: { store: 0, bare: 0 },
+        collectorPerConnection: { store: 0, bare: 0 },
         resumedShare: { store: 0, bare: 0 },
       };
       for (const kind of ['bare', 'store'] as const) {
@@ -237,12 +241,10 @@ export async function countClientInstructions(
         await execFileP('callgrind_control', ['-d', String(child.pid)]);
         child.stdin!.end();
         await exited;
-        let total = 0;
-        for (const f of (await readdir(dir)).filter((x) => x.startsWith(`${version}-${kind}.out`))) {
-          total += Number(/^(?:summary|totals): (\d+)/m.exec(await readFile(join(dir, f), 'latin1'))?.[1] ?? 0);
-        }
-        if (!(total > 0)) throw new Error(`callgrind wrote no count for the ${kind} client`);
-        row.perConnection[kind] = total / n;
+        const counted = await readCounted(dir, `${version}-${kind}.out`);
+        if (!(counted.total > 0)) throw new Error(`callgrind wrote no count for the ${kind} client`);
+        row.perConnection[kind] = counted.total / n;
+        row.collectorPerConnection[kind] = counted.collector / n;
         row.resumedShare[kind] = reused / n;
       }
       out.push(row);
@@ -317,8 +319,10 @@ if (isMain(import.meta.url) && process.argv.includes('--instructions-child')) {
 } else if (isMain(import.meta.url) && process.argv.includes('--instructions')) {
   for (const r of await countClientInstructions()) {
     const { store, bare } = r.perConnection;
+    const gc = r.collectorPerConnection;
     console.log(
-      `${r.version}: client instructions per connection: store.connect ${store.toFixed(0)}, bare ${bare.toFixed(0)}, ratio ${(store / bare).toFixed(4)} ` +
+      `${r.version}: client instructions per connection: store.connect ${store.toFixed(0)}, bare ${bare.toFixed(0)}, ratio ${(store / bare).toFixed(4)}; ` +
+        `outside the collector ${(store - gc.store).toFixed(0)} / ${(bare - gc.bare).toFixed(0)}, ratio ${((store - gc.store) / (bare - gc.bare)).toFixed(4)} ` +
         `(resumed ${(r.resumedShare.store * 100).toFixed(0)} % / ${(r.resumedShare.bare * 100).toFixed(0)} %)`,
     );
   }
