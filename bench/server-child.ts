@@ -2,7 +2,8 @@
  * One server set-up of bench/server-resume.ts, in a process of its own:
  * `node --import tsx bench/server-child.ts <mode>`, the key and certificate PEM on stdin as a
  * JSON line. Modes: `plain` (Node's defaults: stateless tickets), `map` (SSL_OP_NO_TICKET and a bare
- * Map in 'newSession'/'resumeSession'), `cache` (ServerSessionCache, stateful), `peek` (Node's defaults behind the
+ * Map in 'newSession'/'resumeSession'), `cache` (ServerSessionCache, tickets 'stateful': its lookup path), `auto` (ServerSessionCache as configured by
+ * default, tickets 'auto'), `peek` (Node's defaults behind the
  * ClientHello reader only), `redis` (ServerSessionCache over RedisStore at BENCH_REDIS), `ring` (Node's tickets from a
  * TicketKeyRing). Prints the port,
  * answers each request with a short HTTP response and a clean end, reports its CPU time on
@@ -22,8 +23,8 @@ import { HelloTap } from '../src/server/hello-tap.js';
 // destroy(err)), which a compiled server does not pay. Measure the compiled behaviour.
 process.setSourceMapsEnabled(false);
 
-type Mode = 'plain' | 'map' | 'cache' | 'peek' | 'redis' | 'ring';
-const MODES: readonly string[] = ['plain', 'map', 'cache', 'peek', 'redis', 'ring'];
+type Mode = 'plain' | 'map' | 'cache' | 'auto' | 'peek' | 'redis' | 'ring';
+const MODES: readonly string[] = ['plain', 'map', 'cache', 'auto', 'peek', 'redis', 'ring'];
 const mode = process.argv[2] as Mode;
 if (!MODES.includes(mode)) {
   process.stderr.write(`usage: server-child.ts ${MODES.join('|')}\n`);
@@ -81,6 +82,8 @@ if (mode === 'map') {
 // The cache's own lookup path, TLS 1.2 by session id: with the default tickets 'auto', a TLS 1.2
 // client that asks for a ticket would resume by Node's stateless ticket and never reach the cache.
 if (mode === 'cache') new ServerSessionCache({ tickets: 'stateful' }).attach(server);
+// The default configuration (tickets 'auto': TLS 1.3 stateful, TLS 1.2 session ids and Node's tickets).
+if (mode === 'auto') new ServerSessionCache().attach(server);
 if (mode === 'ring') {
   // Node's stateless tickets from a TicketKeyRing holding four keys (current, next and two
   // demoted by rotations), as a server in production holds, instead of Node's one key.
