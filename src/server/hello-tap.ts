@@ -4,8 +4,9 @@
  * server name comes from OpenSSL once it has read the hello), and the cache parses it only when
  * a session lookup does.
  *
- * The bytes are read through the socket's stream and put back with `unshift`, in order, before
- * the TLS stack takes the socket (as `peekClientHello()` does), without what costs on every
+ * The bytes are read into one buffer shared by all connections (src/node/first-read.ts; through
+ * the socket's stream where Node lacks what that needs) and put back with `unshift`, in order,
+ * before the TLS stack takes the socket (as `peekClientHello()` does), without what costs on every
  * handshake there: a timer, a promise and four listeners per connection, a reader object and a
  * parse. The usual first chunk, one record holding the whole hello, is recognised from its
  * headers; anything else goes through the wire module's `ClientHelloReader`, which judges it
@@ -13,6 +14,7 @@
  * come in arrival order), the listeners are shared functions, and the outcome is a callback.
  */
 import type { Socket } from 'node:net';
+import { readsIntoSharedBuffer, startFirstRead, stopFirstRead } from '../node/first-read.js';
 import { ClientHelloReader, DEFAULT_MAX_HELLO_BYTES, singleRecordHelloLength } from '../wire/index.js';
 
 /**
@@ -38,14 +40,15 @@ interface Tap {
 
 const taps = new WeakMap<Socket, Tap>();
 
-function onData(this: Socket, chunk: Buffer): void {
-  const tap = taps.get(this);
-  if (tap === undefined) return;
+/** A read of the first flight; false when the tap is over (no more reads wanted). */
+function onChunk(socket: Socket, chunk: Buffer): boolean {
+  const tap = taps.get(socket);
+  if (tap === undefined) return false;
   if (tap.chunks === undefined) {
     // First chunk: the usual case needs no reader and no copy.
     if (singleRecordHelloLength(chunk, DEFAULT_MAX_HELLO_BYTES) >= 0) {
-      tap.owner.finish(this, tap, 'hello', chunk);
-      return;
+      tap.owner.finish(socket, tap, 'hello', chunk);
+      return false;
     }
     tap.chunks = [];
     tap.reader = new ClientHelloReader();
@@ -59,9 +62,15 @@ function onData(this: Socket, chunk: Buffer): void {
     // A throw here would escape from the socket's 'data' event: step aside instead.
     status = 'invalid';
   }
-  if (status === 'need-more') return;
+  if (status === 'need-more') return true;
   const flight = tap.chunks.length === 1 ? tap.chunks[0]! : Buffer.concat(tap.chunks, tap.size);
-  tap.owner.finish(this, tap, status === 'complete' ? 'hello' : 'aside', flight);
+  tap.owner.finish(socket, tap, status === 'complete' ? 'hello' : 'aside', flight);
+  return false;
+}
+
+/** The same through the socket's stream, where Node lacks what {@link startFirstRead} needs. */
+function onData(this: Socket, chunk: Buffer): void {
+  onChunk(this, chunk);
 }
 
 function onGone(this: Socket): void {
@@ -99,8 +108,14 @@ export class HelloTap {
     socket.on('error', onGone);
     socket.on('end', onGone);
     socket.on('close', onGone);
-    // A 'data' listener resumes the stream; bytes already buffered arrive first.
-    socket.on('data', onData);
+    // Not a stream read where it can be helped (src/node/first-read.ts says why). A stream
+    // already read from, or already holding bytes, is read as a stream.
+    if (socket.readableLength === 0 && readsIntoSharedBuffer(socket)) {
+      startFirstRead(socket, onChunk);
+    } else {
+      // A 'data' listener resumes the stream; bytes already buffered arrive first.
+      socket.on('data', onData);
+    }
   }
 
   /**
@@ -111,6 +126,7 @@ export class HelloTap {
     taps.delete(socket);
     this.#waiting.delete(socket);
     // Pause first: inside a 'data' handler this stops the flow loop at once.
+    stopFirstRead(socket);
     socket.pause();
     socket.removeListener('data', onData);
     socket.removeListener('error', onGone);
