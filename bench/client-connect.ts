@@ -241,7 +241,7 @@ export async function countClientInstructions(
         await execFileP('callgrind_control', ['-d', String(child.pid)]);
         child.stdin!.end();
         await exited;
-        const counted = await readCounted(dir, `${version}-${kind}.out`);
+        const counted = await readCounted(dir, `${version}-${kind}.out.`);
         if (!(counted.total > 0)) throw new Error(`callgrind wrote no count for the ${kind} client`);
         row.perConnection[kind] = counted.total / n;
         row.collectorPerConnection[kind] = counted.collector / n;

@@ -51,14 +51,14 @@ const BENCHES: Bench[] = [
       VERSIONS.flatMap((v) => {
         const c = r.counts?.find((x) => x.version === v);
         const bench = 'client-instructions';
-        const metric = `${v} client instructions per connection outside V8's garbage collector, through store.connect`;
-        const allMetric = `${v} client instructions per connection, all, through store.connect`;
+        const metric = `${v} client instructions per connection through store.connect`;
+        const outsideMetric = `${v} client instructions per connection outside V8's garbage collector, through store.connect`;
         if (c === undefined) {
           const base = { name: 'tls.connect, session by hand', value: Number.NaN };
           const why = r.skipped ?? 'not counted';
           return [
             skippedRow({ bench, metric, goal: { max: 1.03 }, baseline: base }, why),
-            skippedRow({ bench, metric: allMetric, baseline: base }, why),
+            skippedRow({ bench, metric: outsideMetric, baseline: base }, why),
           ];
         }
         const pct = (x: number) => `${(x * 100).toFixed(0)}% resumed`;
@@ -68,16 +68,16 @@ const BENCHES: Bench[] = [
         return [
           {
             bench,
-            metric: `${metric} (${pct(c.resumedShare.store)})`,
+            metric: `${metric} (${pct(c.resumedShare.store)}); in the collector: ${gc.store.toFixed(0)} vs ${gc.bare.toFixed(0)}`,
             goal: { max: 1.03 },
-            value: store - gc.store,
-            baseline: { name: baseName, value: bare - gc.bare },
+            value: store,
+            baseline: { name: baseName, value: bare },
           },
           {
             bench,
-            metric: `${allMetric} (${pct(c.resumedShare.store)}); in the collector: ${gc.store.toFixed(0)} vs ${gc.bare.toFixed(0)}`,
-            value: store,
-            baseline: { name: baseName, value: bare },
+            metric: `${outsideMetric} (${pct(c.resumedShare.store)})`,
+            value: store - gc.store,
+            baseline: { name: baseName, value: bare - gc.bare },
           },
         ];
       }),

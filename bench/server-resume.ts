@@ -294,9 +294,9 @@ async function redisCommandCalls(url: string): Promise<Map<string, number>> {
  * with counting switched on (`callgrind_control -i on`) only after `warm` handshakes: unlike
  * times, the counts do not depend on what else runs on the machine. What still moves them is
  * where the JIT and the garbage collector's major collections fall: a window holds 0, 1 or 2 of
- * them. The counts are therefore split into V8's collector and the rest (bench/lib/callgrind.ts),
- * the rest decides the goals, and both are shown; the `control` set-up counts the plain server a
- * second time to show the spread that remains. (A full collection forced before the counted
+ * them. The counts are therefore also split into V8's collector and the rest
+ * (bench/lib/callgrind.ts): all instructions decide the goals, the rest is shown beside them, and
+ * the `control` set-up counts the plain server a second time to show the spread that remains. (A full collection forced before the counted
  * window made it worse: the JavaScript-heavy set-ups then paid for optimising their code again
  * inside the window.) Takes a minute or two per set-up.
  */
@@ -342,7 +342,10 @@ export async function countInstructions(
           row.skipped = { ...row.skipped, redis: noRedis! };
           continue;
         }
-        const file = join(dir, `${mode}.out`);
+        // One file name per set-up and handshake kind: the final dump a server writes when it exits
+        // must never be read as part of another count.
+        const name = `${sc.handshake.replace(' ', '-')}-${mode}.out`;
+        const file = join(dir, name);
         // `control`: the plain server counted a second time, which shows the spread of the counts.
         const child = mode === 'control' ? 'plain' : mode;
         const server = await startServer(child, creds, file, redis === undefined ? {} : { BENCH_REDIS: redis.url });
@@ -361,7 +364,7 @@ export async function countInstructions(
             // INFO itself runs once between the two readings.
             row.redisCommands = { all: (delta() - 1) / n, lookups: delta(['get', 'getdel', 'evalsha', 'eval']) / n };
           }
-          const counted = await readCounted(dir, `${mode}.out`);
+          const counted = await readCounted(dir, `${name}.`);
           if (!(counted.total > 0)) throw new Error(`callgrind wrote no count for ${mode}`);
           row.perHandshake[mode] = counted.total / n;
           row.collectorPerHandshake[mode] = counted.collector / n;
@@ -428,16 +431,18 @@ export function instructionRows(counts: InstructionCounts[] | undefined, skipped
           ? 'ServerSessionCache over MemoryStore'
           : NAMES[base];
     const label = base === 'plain' && mode === 'ring' ? "Node's stateless tickets, Node's own key" : baseName;
-    const metric = `${hs}: server instructions per handshake outside V8's garbage collector, ${NAMES[mode]}`;
+    const metric = `${hs}: server instructions per handshake, ${NAMES[mode]}`;
     const row = { bench: 'server-instructions', metric, ...(goal === undefined ? {} : { goal }) };
-    const allMetric = `${hs}: server instructions per handshake, all, ${NAMES[mode]}`;
+    const outsideMetric = `${hs}: server instructions per handshake outside V8's garbage collector, ${NAMES[mode]}`;
     const c = counts?.find((x) => x.handshake === hs);
     const v = c?.perHandshake[mode];
     const b = c?.perHandshake[base];
     if (c === undefined || v === undefined || b === undefined) {
       const why = skipped ?? c?.skipped?.[mode] ?? 'not counted in this run';
       out.push(skippedRow({ ...row, baseline: { name: label, value: Number.NaN } }, why));
-      out.push(skippedRow({ bench: row.bench, metric: allMetric, baseline: { name: label, value: Number.NaN } }, why));
+      out.push(
+        skippedRow({ bench: row.bench, metric: outsideMetric, baseline: { name: label, value: Number.NaN } }, why),
+      );
       continue;
     }
     const share = (m: Mode) => pct(c.resumedShare[m] ?? 0);
@@ -449,19 +454,20 @@ export function instructionRows(counts: InstructionCounts[] | undefined, skipped
     const baseLabel = `${label}${hs.endsWith('resumed') ? ` (${share(base)} resumed)` : ''}`;
     const vc = c.collectorPerHandshake[mode] ?? 0;
     const bc = c.collectorPerHandshake[base] ?? 0;
-    // The goal is decided outside the collector; the row of all instructions, with the
-    // collector's share on each side, follows it (value - collector = the row above).
+    // The goal is decided on all instructions; the row after it leaves out the collector's
+    // (value and baseline each less the collector's figure this row names), which does not
+    // move with where a major collection falls.
     out.push({
       ...row,
-      metric: `${metric}${resumedNote}`,
-      value: v - vc,
-      baseline: { name: baseLabel, value: b - bc },
+      metric: `${metric}${resumedNote}; in the collector: ${vc.toFixed(0)} vs ${bc.toFixed(0)}`,
+      value: v,
+      baseline: { name: baseLabel, value: b },
     });
     out.push({
       bench: row.bench,
-      metric: `${allMetric}${resumedNote}; in the collector: ${vc.toFixed(0)} vs ${bc.toFixed(0)}`,
-      value: v,
-      baseline: { name: baseLabel, value: b },
+      metric: `${outsideMetric}${resumedNote}`,
+      value: v - vc,
+      baseline: { name: baseLabel, value: b - bc },
     });
   }
   return out;

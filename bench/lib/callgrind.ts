@@ -32,8 +32,9 @@ export interface Counted {
 }
 
 /**
- * Sums the callgrind files in `dir` whose names start with `prefix` (one per dump), removes
- * them, and says how many of their instructions the collector spent. Needs `callgrind_annotate`
+ * Sums the callgrind files in `dir` whose names start with `prefix`, removes them, and says how
+ * many of their instructions the collector spent. Pass `name.` to read the dumps asked for with
+ * `callgrind_control -d` (`name.1`, `name.2`...), not the final one written at exit. Needs `callgrind_annotate`
  * (valgrind's package).
  */
 export async function readCounted(dir: string, prefix: string): Promise<Counted> {
