@@ -41,8 +41,8 @@ test('a client certificate that expires between two connections: the cache refus
   const cached = watch(srv.server);
   const anchor = watch(plain.server);
   const refused: string[] = [];
-  srv.cache.on('miss', (_id, reason) => refused.push(`miss ${reason}`));
-  srv.cache.on('remove', (_id, reason) => {
+  srv.cache.on('missed', ({ reason }) => refused.push(`miss ${reason}`));
+  srv.cache.on('removed', ({ reason }) => {
     if (reason === 'client-certificate') refused.push(`remove ${reason}`);
   });
   const f = (name: string) => join(dir.path, `${name}.pem`);
@@ -132,7 +132,7 @@ test('a checkClientCertificate that throws refuses the session and reports ERR_C
   });
   t.after(() => srv.close());
   const errors: ServerSessionCacheError[] = [];
-  srv.cache.on('error', (e) => errors.push(e));
+  srv.cache.on('storeError', (e) => errors.push(e));
   const file = join(dir.path, 's.pem');
   await sClient({ port: srv.port, tls: '1.2', cert: pki.client, sessOut: file });
   assert.equal((await sClient({ port: srv.port, tls: '1.2', cert: pki.client, sessIn: file })).reused, false);
