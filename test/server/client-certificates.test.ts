@@ -41,9 +41,9 @@ test('a client certificate that expires between two connections: the cache refus
   const cached = watch(srv.server);
   const anchor = watch(plain.server);
   const refused: string[] = [];
-  srv.cache.on('missed', ({ reason }) => refused.push(`miss ${reason}`));
+  srv.cache.on('missed', ({ reason }) => refused.push(`missed ${reason}`));
   srv.cache.on('removed', ({ reason }) => {
-    if (reason === 'client-certificate') refused.push(`remove ${reason}`);
+    if (reason === 'client-certificate') refused.push(`removed ${reason}`);
   });
   const f = (name: string) => join(dir.path, `${name}.pem`);
 
@@ -79,10 +79,10 @@ test('a client certificate that expires between two connections: the cache refus
   assert.equal(st.hits, 2);
   assert.equal(st.resumed, 2);
   assert.deepEqual(refused, [
-    'remove client-certificate',
-    'miss client-certificate',
-    'remove client-certificate',
-    'miss client-certificate',
+    'removed client-certificate',
+    'missed client-certificate',
+    'removed client-certificate',
+    'missed client-certificate',
   ]);
 });
 
