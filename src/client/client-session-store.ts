@@ -16,7 +16,7 @@ import { type DomainKey, DomainKeyer } from './domain-key.js';
 import { ClientSessionStoreError } from './errors.js';
 import { createStoreAgent } from './https-agent.js';
 import { summarizeSession } from './session-summary.js';
-import { decodeEntry, encodeEntry, type StoredEntry, sessionExpiresAt } from './stored-entry.js';
+import { decodeEntry, encodeEntry, type StoredEntry, sessionExpiresAtMs } from './stored-entry.js';
 import type {
   ClientSessionStoreEvents,
   IgnoredReason,
@@ -254,7 +254,16 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
 
   /** A snapshot of the counters. */
   stats(): ClientSessionStoreStats {
-    return { ...this.#stats, keys: this.#index.size, sessions: this.#index.total };
+    const st = this.#stats;
+    return {
+      ...st,
+      keys: this.#index.size,
+      sessions: this.#index.total,
+      // The names before OpenSSL's, kept until 1.0.
+      expired: st.timeouts,
+      evicted: st.cacheFull,
+      droppedOnError: st.uncleanRemovals,
+    };
   }
 
   /**
@@ -358,13 +367,13 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     return offer;
   }
 
-  /** The stored value as an offer, or undefined (counted as expired) when it must not be offered. */
+  /** The stored value as an offer, or undefined (counted in `timeouts`) when it must not be offered. */
   #usable(value: Uint8Array): Offer | undefined {
     const bytes = bufferView(value);
     const entry = decodeEntry(bytes);
     const now = this.#now();
-    if (entry === undefined || entry.expiresAt <= now || (entry.certNotAfter !== 0 && entry.certNotAfter <= now)) {
-      this.#stats.expired++;
+    if (entry === undefined || entry.expiresAtMs <= now || (entry.certNotAfter !== 0 && entry.certNotAfter <= now)) {
+      this.#stats.timeouts++;
       return undefined;
     }
     return { entry, bytes, tls13: entry.protocolVersion === TLS1_3_VERSION };
@@ -429,21 +438,21 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     const der = nodeDER(session);
     const summary = der === undefined ? undefined : summarizeSession(der);
     const now = this.#now();
-    const expiresAt = summary === undefined ? 0 : sessionExpiresAt(summary, now);
+    const expiresAtMs = summary === undefined ? 0 : sessionExpiresAtMs(summary, now);
     const certNotAfter = summary === undefined ? false : this.#certNotAfter(tracked, summary.peerCertificate, now);
     if (
       der === undefined ||
       summary === undefined ||
       !summary.resumable ||
-      expiresAt <= now ||
+      expiresAtMs <= now ||
       certNotAfter === false
     ) {
       this.#stats.rejected++;
       return;
     }
     const tls13 = summary.protocolVersion === TLS1_3_VERSION;
-    const bytes = encodeEntry({ protocolVersion: summary.protocolVersion, expiresAt, certNotAfter, der });
-    const ttl = (certNotAfter === 0 ? expiresAt : Math.min(expiresAt, certNotAfter)) - now;
+    const bytes = encodeEntry({ protocolVersion: summary.protocolVersion, expiresAtMs, certNotAfter, der });
+    const ttl = (certNotAfter === 0 ? expiresAtMs : Math.min(expiresAtMs, certNotAfter)) - now;
     const { key } = tracked;
     tracked.written.push({ bytes, tls13 });
     this.#stats.stored++;
@@ -463,7 +472,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     if (this.listenerCount('session') > 0) {
       this.emit(
         'session',
-        new SessionEventImpl(key.id, tls13 ? 'TLSv1.3' : 'TLSv1.2', tracked.socket, der, new Date(expiresAt)),
+        new SessionEventImpl(key.id, tls13 ? 'TLSv1.3' : 'TLSv1.2', tracked.socket, der, new Date(expiresAtMs)),
       );
     }
   }
@@ -554,7 +563,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
 
   #dropped(tracked: Tracked, sessions: number): void {
     if (sessions === 0) return;
-    this.#stats.droppedOnError += sessions;
+    this.#stats.uncleanRemovals += sessions;
     if (this.listenerCount('dropped') > 0) {
       this.emit('dropped', {
         domain: tracked.key.id,
@@ -585,7 +594,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
     for (const bytes of keep.reverse()) {
       const entry = decodeEntry(bytes);
       if (entry === undefined) continue;
-      const until = entry.certNotAfter === 0 ? entry.expiresAt : Math.min(entry.expiresAt, entry.certNotAfter);
+      const until = entry.certNotAfter === 0 ? entry.expiresAtMs : Math.min(entry.expiresAtMs, entry.certNotAfter);
       if (until > now) await this.#store.push(key.ticketsKey, bytes, until - now, this.#ticketsPerKey);
     }
     return removed;
@@ -610,7 +619,7 @@ export class ClientSessionStore extends EventEmitter<ClientSessionStoreEvents> {
   }
 
   #evicted(key: DomainKey, sessions: number, reason: EvictionReason): void {
-    this.#stats.evicted += sessions;
+    this.#stats.cacheFull += sessions;
     if (this.listenerCount('evicted') > 0) this.emit('evicted', { domain: key.id, sessions, reason });
   }
 
@@ -773,7 +782,10 @@ class SessionEventImpl extends OfferEventImpl implements SessionEvent {
   }
 }
 
-function zeroStats(): ClientSessionStoreStats {
+/** The counters the store keeps; the levels (`keys`, `sessions`) and the deprecated names are added by `stats()`. */
+type Counters = Omit<ClientSessionStoreStats, 'keys' | 'sessions' | 'expired' | 'evicted' | 'droppedOnError'>;
+
+function zeroStats(): Counters {
   return {
     offered: 0,
     resumed: 0,
@@ -781,12 +793,10 @@ function zeroStats(): ClientSessionStoreStats {
     captured: 0,
     stored: 0,
     rejected: 0,
-    expired: 0,
-    evicted: 0,
-    droppedOnError: 0,
+    timeouts: 0,
+    cacheFull: 0,
+    uncleanRemovals: 0,
     storeErrors: 0,
     ignored: 0,
-    keys: 0,
-    sessions: 0,
   };
 }

@@ -3,7 +3,7 @@
  * handing a session out needs no ASN.1 decoding and no certificate parsing.
  *
  * Layout (big-endian): "TSC" + format version (1) | protocol version u16 | reserved u16 |
- * expiresAt f64 (ms since epoch) | peer certificate notAfter f64 (ms, 0 = none) | session DER.
+ * expiresAtMs f64 (ms since epoch) | peer certificate notAfter f64 (ms, 0 = none) | session DER.
  */
 import { bufferView } from '../util/bytes.js';
 
@@ -17,7 +17,7 @@ export interface StoredEntry {
   /** The session's `ssl_version`, e.g. 0x0304. */
   readonly protocolVersion: number;
   /** When the session stops being offered, ms since epoch. */
-  readonly expiresAt: number;
+  readonly expiresAtMs: number;
   /** The peer certificate's notAfter, ms since epoch; 0 when the session has none. */
   readonly certNotAfter: number;
   /** The session as OpenSSL serialized it (`i2d_SSL_SESSION`), what `tls.connect` takes. */
@@ -39,7 +39,7 @@ export interface SessionTimes {
  * non-zero), capped at 7 days, in ms since epoch. An absent start time means `nowMs` and an
  * absent timeout 3 s, as OpenSSL reads them.
  */
-export function sessionExpiresAt(session: SessionTimes, nowMs: number): number {
+export function sessionExpiresAtMs(session: SessionTimes, nowMs: number): number {
   const start = session.time !== 0 ? session.time : Math.floor(nowMs / 1000);
   let lifetime = session.timeout !== 0 ? session.timeout : DEFAULT_TIMEOUT_S;
   if (session.ticketLifetimeHint > 0) lifetime = Math.min(lifetime, session.ticketLifetimeHint);
@@ -52,7 +52,7 @@ export function encodeEntry(entry: StoredEntry): Buffer {
   out.set(MAGIC, 0);
   out.writeUInt16BE(entry.protocolVersion, 4);
   out.writeUInt16BE(0, 6);
-  out.writeDoubleBE(entry.expiresAt, 8);
+  out.writeDoubleBE(entry.expiresAtMs, 8);
   out.writeDoubleBE(entry.certNotAfter, 16);
   entry.der.copy(out, HEADER_LENGTH);
   return out;
@@ -63,10 +63,10 @@ export function decodeEntry(bytes: Uint8Array): StoredEntry | undefined {
   if (bytes.length <= HEADER_LENGTH) return undefined;
   for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) return undefined;
   const b = bufferView(bytes);
-  const expiresAt = b.readDoubleBE(8);
+  const expiresAtMs = b.readDoubleBE(8);
   const certNotAfter = b.readDoubleBE(16);
-  if (!Number.isFinite(expiresAt) || !Number.isFinite(certNotAfter)) return undefined;
+  if (!Number.isFinite(expiresAtMs) || !Number.isFinite(certNotAfter)) return undefined;
   // Sessions are DER SEQUENCEs; anything else is not worth handing to OpenSSL.
   if (b[HEADER_LENGTH] !== 0x30) return undefined;
-  return { protocolVersion: b.readUInt16BE(4), expiresAt, certNotAfter, der: b.subarray(HEADER_LENGTH) };
+  return { protocolVersion: b.readUInt16BE(4), expiresAtMs, certNotAfter, der: b.subarray(HEADER_LENGTH) };
 }

@@ -41,11 +41,27 @@ export interface ClientSessionStoreStats {
   stored: number;
   /** Captured sessions not stored: not resumable, already expired, or a peer certificate expired or not matching the servername. */
   rejected: number;
-  /** Stored sessions found expired (or with an expired peer certificate) when looked up, and purged. */
+  /**
+   * Stored sessions found expired (or with an expired peer certificate) when looked up, and
+   * purged: OpenSSL's `SSL_CTX_sess_timeouts`, which its client-mode cache counts the same way.
+   */
+  timeouts: number;
+  /**
+   * Sessions pushed out by the bounds (tickets per domain, domains, sessions), each reported by
+   * `'evicted'`: OpenSSL's `SSL_CTX_sess_cache_full`.
+   */
+  cacheFull: number;
+  /**
+   * Sessions removed because their connection ended with an error (handshake failure, alert,
+   * reset), each reported by `'dropped'`. The server cache counts the same under the same name
+   * (`ServerSessionCacheStats.uncleanRemovals`).
+   */
+  uncleanRemovals: number;
+  /** @deprecated Use {@link ClientSessionStoreStats.timeouts} (same value); removed in 1.0. */
   expired: number;
-  /** Sessions pushed out by the bounds (tickets per domain, domains, sessions). */
+  /** @deprecated Use {@link ClientSessionStoreStats.cacheFull} (same value); removed in 1.0. */
   evicted: number;
-  /** Sessions removed because their connection ended with an error (handshake failure, alert, reset). */
+  /** @deprecated Use {@link ClientSessionStoreStats.uncleanRemovals} (same value); removed in 1.0. */
   droppedOnError: number;
   /** Store calls that failed or ran out of time; each one meant a full handshake or a session not kept. */
   storeErrors: number;

@@ -28,7 +28,7 @@
  */
 import { executionAsyncResource } from 'node:async_hooks';
 import type { Socket } from 'node:net';
-import type { Server as TlsServer, TLSSocket } from 'node:tls';
+import { type Server as TlsServer, TLSSocket } from 'node:tls';
 
 /** The native SecureContext methods the cache calls. */
 export interface NativeSecureContext {
@@ -94,10 +94,25 @@ export interface TlsWrapInternals {
  * unknown layout answers `false` (the caller then does nothing).
  */
 export function wrapAlive(wrap: TlsWrapInternals): boolean {
-  const sym = Object.getOwnPropertySymbols(wrap).find((x) => x.description === 'owner_symbol');
-  if (sym === undefined) return false;
-  const owner = (wrap as unknown as Record<symbol, { destroyed?: boolean; _handle?: unknown } | undefined>)[sym];
+  const owner = ownerOf(wrap) as { destroyed?: boolean; _handle?: unknown } | undefined;
   return owner !== undefined && owner.destroyed === false && owner._handle === wrap;
+}
+
+/** The object a Node handle belongs to (`handle[owner_symbol]`, lib/internal/async_hooks.js); for a TLSWrap, its TLSSocket. */
+function ownerOf(handle: object): unknown {
+  const sym = Object.getOwnPropertySymbols(handle).find((x) => x.description === 'owner_symbol');
+  return sym === undefined ? undefined : (handle as Record<symbol, unknown>)[sym];
+}
+
+/**
+ * The TLSSocket whose `'newSession'` event is being emitted (the owner of the TLSWrap Node runs
+ * the callback in, lib/_tls_wrap.js onnewsession), or `undefined` when it cannot be found.
+ */
+export function currentSocket(): TLSSocket | undefined {
+  const wrap = executionAsyncResource() as object | undefined;
+  if (typeof wrap !== 'object' || wrap === null) return undefined;
+  const owner = ownerOf(wrap);
+  return owner instanceof TLSSocket ? owner : undefined;
 }
 
 /** The TLSWrap whose `'resumeSession'` event is being emitted. */

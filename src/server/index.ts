@@ -1,10 +1,14 @@
-export {
-  ServerSessionCache,
-  type ServerSessionCacheEvents,
-  type SessionEventInfo,
-  type RemoveReason,
-  type MissReason,
-} from './server-session-cache.js';
+export { ServerSessionCache } from './server-session-cache.js';
+export type {
+  MissReason,
+  RemoveReason,
+  ServerMissedEvent,
+  ServerRemovedEvent,
+  ServerResumedEvent,
+  ServerSessionCacheEvents,
+  ServerSessionEvent,
+  SessionEventInfo,
+} from './events.js';
 export {
   type ClientCertificateCheck,
   type ClientCertificateCheckInfo,

@@ -11,12 +11,20 @@ import { BudgetClock } from './budget-clock.js';
 import { refuseClientCertificate } from './client-certificate.js';
 import { defaultStore } from './default-store.js';
 import { ServerSessionCacheError } from './errors.js';
+import {
+  type MissReason,
+  type RemoveReason,
+  type ServerSessionCacheEvents,
+  type SessionEventInfo,
+  warnOnDeprecatedEvents,
+} from './events.js';
 import { HelloTap, type TapOutcome } from './hello-tap.js';
 import {
   type ConnectionState,
   connectionOf,
   currentConnection,
   currentServerName,
+  currentSocket,
   currentWrap,
   findTlsConnectionListener,
   hasVirtualHosts,
@@ -66,71 +74,6 @@ const CONTEXT_FIELDS = [
 ] as const;
 
 const kCache = Symbol('tls-sessions.ServerSessionCache');
-
-/** What the cache knows about a session when it is stored or resumed. */
-export interface SessionEventInfo {
-  /** `'TLSv1.2'` or `'TLSv1.3'` (stateful ticket). */
-  protocol: 'TLSv1.2' | 'TLSv1.3';
-  /** SNI of the handshake that made the session, lower case; `''` without SNI; `undefined` when unknown. */
-  serverName: string | undefined;
-}
-
-/** Why a session left the cache. */
-export type RemoveReason =
-  /** A single-use TLS 1.3 session was resumed. */
-  | 'used'
-  /** Found expired by a lookup. */
-  | 'expired'
-  /** Removed by `flush()` (called every 255 good handshakes unless NO_AUTO_CLEAR). */
-  | 'flushed'
-  /** The cache was full and this session expired soonest. */
-  | 'evicted'
-  /**
-   * Its connection failed: the handshake did not complete, or a fatal TLS alert was sent or
-   * received (with `strictShutdown`: any close with an error before the server ended it).
-   */
-  | 'unclean'
-  /** Its client certificate expired, or `checkClientCertificate` refused it. */
-  | 'client-certificate'
-  /** A lookup found that the store no longer held it (evicted by the store, or removed by another process). */
-  | 'dropped'
-  /** `remove()` or `clear()`. */
-  | 'removed';
-
-/** Why a lookup found no usable session. */
-export type MissReason =
-  /** Not in the store. */
-  | 'absent'
-  /** Expired (counted as `timeouts`, not `misses`). */
-  | 'expired'
-  /** Made for another server name (virtual host) than the ClientHello names. */
-  | 'server-name'
-  /** A TLS 1.2 session offered as a TLS 1.3 identity or the other way round. */
-  | 'version'
-  /** The ClientHello could not be read, so the session cannot be checked. */
-  | 'no-hello'
-  /** The store failed or timed out. */
-  | 'store-error'
-  /** The stored value is not a session record. */
-  | 'record'
-  /** The session's client certificate has expired, or `checkClientCertificate` refused it. */
-  | 'client-certificate'
-  /** The cache handed the session to OpenSSL, which did not resume it (e.g. cipher suite no longer offered). */
-  | 'declined';
-
-/** Events of {@link ServerSessionCache}. */
-export interface ServerSessionCacheEvents {
-  /** A session was stored (OpenSSL's new-session callback). */
-  new: [id: Buffer, info: SessionEventInfo];
-  /** A session left the cache (OpenSSL's remove-session callback). */
-  remove: [id: Buffer, reason: RemoveReason];
-  /** A session the cache handed to OpenSSL was resumed (emitted when the handshake completes). */
-  hit: [id: Buffer, info: SessionEventInfo];
-  /** A lookup found no usable session; `id` is the session id or PSK identity looked up. */
-  miss: [id: Buffer, reason: MissReason];
-  /** A store call failed or timed out. Emitted only when a listener exists; the cache never throws from a handshake. */
-  error: [error: ServerSessionCacheError];
-}
 
 type ResumeCallback = (err: Error | null, session?: Buffer | null) => void;
 
@@ -213,6 +156,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     this.#store = options.store ?? defaultStore(this.#opts.maxSessions);
     // Sessions hold master secrets: a store outside the process without sealing warns, once per store.
     warnIfUnsealed(this.#store);
+    warnOnDeprecatedEvents(this as EventEmitter);
   }
 
   /** The server the cache is attached to. */
@@ -574,7 +518,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
         const offer = conn.offer as Offer | undefined;
         if (offer !== undefined) {
           conn.offer = undefined;
-          this.#settle(offer, reused);
+          this.#settle(offer, reused, socket);
         }
       }
       // 'on', not 'once': a socket closes once, and 'once' would allocate a wrapper per connection.
@@ -587,14 +531,12 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   };
 
   /** The handshake resumed the offered session (a hit), or OpenSSL declined it (a miss; a taken session goes back). */
-  #settle(offer: Offer, reused: boolean): void {
+  #settle(offer: Offer, reused: boolean, socket: TLSSocket): void {
     const st = this.#stats;
     if (reused) {
       st.hits++;
       if (offer.single) this.#removed(offer.id, 'used');
-      if (this.listenerCount('hit') > 0) {
-        this.emit('hit', offer.id, { protocol: offer.tls13 ? 'TLSv1.3' : 'TLSv1.2', serverName: offer.serverName });
-      }
+      this.#resumed(offer, socket);
       return;
     }
     st.misses++;
@@ -605,7 +547,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
         void this.#putBack(offer.key, offer.value, ttl);
       }
     }
-    this.emit('miss', offer.id, 'declined');
+    this.#missed(offer.id, 'declined');
   }
 
   /**
@@ -690,7 +632,9 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     // client reconnecting faster than the write misses (an in-memory store writes synchronously).
     const conn = currentConnection();
     // OpenSSL has read this handshake's hello by now: its server name needs no parse here.
-    void this.#storeSession(id, der, tls13, conn, conn === undefined ? undefined : currentServerName());
+    // The socket, for 'session' listeners only: finding it costs a symbol lookup.
+    const socket = this.listenerCount('session') > 0 ? currentSocket() : undefined;
+    void this.#storeSession(id, der, tls13, conn, conn === undefined ? undefined : currentServerName(), socket);
     done();
   };
 
@@ -700,6 +644,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     tls13: boolean,
     conn: ConnectionState | undefined,
     serverName: string | undefined,
+    socket: TLSSocket | undefined,
   ): Promise<void> {
     const key = this.#storeKey(id);
     const name = keyName(key);
@@ -729,14 +674,14 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       return;
     }
     this.#stats.stored++;
-    if (this.listenerCount('new') > 0) this.emit('new', id, { protocol: tls13 ? 'TLSv1.3' : 'TLSv1.2', serverName });
+    this.#stored(id, tls13 ? 'TLSv1.3' : 'TLSv1.2', serverName, socket);
   }
 
   readonly #onResumeSession = (legacyId: Buffer, callback: ResumeCallback): void => {
     const conn = currentConnection();
     if (conn === undefined || !this.#readHello(conn)) {
       this.#stats.misses++;
-      this.emit('miss', legacyId, 'no-hello');
+      this.#missed(legacyId, 'no-hello');
       callback(null, null);
       return;
     }
@@ -788,7 +733,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     } catch (err) {
       this.#storeFailure(err, 'lookup');
       st.misses++;
-      this.emit('miss', id, 'store-error');
+      this.#missed(id, 'store-error');
       return undefined;
     }
     const now = this.#opts.now();
@@ -797,12 +742,12 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       if (known !== undefined && known.expiresMs <= now) {
         st.timeouts++;
         this.#removed(id, 'expired');
-        this.emit('miss', id, 'expired');
+        this.#missed(id, 'expired');
       } else {
         // Known, unexpired, and not in the store: the store dropped it; say so.
         if (known !== undefined) this.#removed(id, 'dropped');
         st.misses++;
-        this.emit('miss', id, 'absent');
+        this.#missed(id, 'absent');
       }
       return undefined;
     }
@@ -814,7 +759,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       if (!single) void this.#deleteQuiet(key);
       this.#report(err as ServerSessionCacheError);
       st.misses++;
-      this.emit('miss', id, 'record');
+      this.#missed(id, 'record');
       return undefined;
     }
     if (rec.expiresMs <= now) {
@@ -822,7 +767,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       this.#index.delete(keyName(key));
       if (!single) void this.#deleteQuiet(key);
       this.#removed(id, 'expired');
-      this.emit('miss', id, 'expired');
+      this.#missed(id, 'expired');
       return undefined;
     }
     if (rec.tls13 !== tls13 || rec.serverName !== conn.serverName) {
@@ -831,7 +776,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       st.misses++;
       // Taken for nothing: put it back for the client it belongs to.
       if (single) void this.#putBack(key, value, rec.expiresMs - now);
-      this.emit('miss', id, reason);
+      this.#missed(id, reason);
       return undefined;
     }
     if (this.#server?.requestCert === true) {
@@ -851,7 +796,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
         this.#index.delete(keyName(key));
         if (!single) void this.#deleteQuiet(key);
         this.#removed(id, 'client-certificate');
-        this.emit('miss', id, 'client-certificate');
+        this.#missed(id, 'client-certificate');
         return undefined;
       }
     }
@@ -906,11 +851,6 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     return Buffer.concat([this.#keyPrefix, id], this.#keyPrefix.length + id.length);
   }
 
-  #removed(id: Buffer, reason: RemoveReason): void {
-    this.#stats.removed++;
-    this.emit('remove', id, reason);
-  }
-
   async #dropRemoved(key: Uint8Array, id: Buffer, reason: RemoveReason): Promise<void> {
     this.#removed(id, reason);
     await this.#deleteQuiet(key);
@@ -937,7 +877,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     const timeout = err instanceof BudgetExceededError;
     if (timeout) this.#stats.storeTimeouts++;
     else this.#stats.storeErrors++;
-    if (this.listenerCount('error') === 0) return;
+    if (this.listenerCount('storeError') === 0 && this.listenerCount('error') === 0) return;
     const message = err instanceof Error ? err.message : String(err);
     this.#report(
       new ServerSessionCacheError(timeout ? 'ERR_STORE_TIMEOUT' : 'ERR_CACHE_STORE', `session ${what}: ${message}`, {
@@ -946,7 +886,38 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     );
   }
 
+  // ---- events: each emitted only when someone listens; the deprecated names after the new ----
+
+  #stored(
+    id: Buffer,
+    protocol: SessionEventInfo['protocol'],
+    serverName: string | undefined,
+    socket: TLSSocket | undefined,
+  ): void {
+    if (this.listenerCount('session') > 0) this.emit('session', { id, protocol, serverName, socket });
+    if (this.listenerCount('new') > 0) this.emit('new', id, { protocol, serverName });
+  }
+
+  #resumed(offer: Offer, socket: TLSSocket): void {
+    const protocol = offer.tls13 ? 'TLSv1.3' : 'TLSv1.2';
+    const { id, serverName } = offer;
+    if (this.listenerCount('resumed') > 0) this.emit('resumed', { id, protocol, serverName, socket });
+    if (this.listenerCount('hit') > 0) this.emit('hit', id, { protocol, serverName });
+  }
+
+  #missed(id: Buffer, reason: MissReason): void {
+    if (this.listenerCount('missed') > 0) this.emit('missed', { id, reason });
+    if (this.listenerCount('miss') > 0) this.emit('miss', id, reason);
+  }
+
+  #removed(id: Buffer, reason: RemoveReason): void {
+    this.#stats.removed++;
+    if (this.listenerCount('removed') > 0) this.emit('removed', { id, reason });
+    if (this.listenerCount('remove') > 0) this.emit('remove', id, reason);
+  }
+
   #report(err: ServerSessionCacheError): void {
+    if (this.listenerCount('storeError') > 0) this.emit('storeError', err);
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 }

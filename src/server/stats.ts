@@ -35,7 +35,8 @@ export interface ServerSessionCacheStats {
   removed: number;
   /**
    * Sessions removed because their connection failed: a failed handshake or a fatal TLS alert
-   * (with `strictShutdown`, any close with an error before the server ended it).
+   * (with `strictShutdown`, any close with an error before the server ended it), each reported
+   * by `'removed'` with reason `'unclean'`. The client store counts the same under the same name.
    */
   uncleanRemovals: number;
   /** Resumptions refused because the session's client certificate expired or `checkClientCertificate` refused it. */

@@ -84,7 +84,7 @@ export class EncryptedStore implements SessionStore {
     this.#openKeys.set(options.key.id, current);
     for (const k of decryptOnly as readonly SealingKey[]) {
       if (this.#openKeys.has(k.id)) {
-        throw new SessionStoreError('ERR_STORE_OPTION', `EncryptedStore: key id '${safeId(k.id)}' is given twice`);
+        throw check.fail(`key id '${safeId(k.id)}' is given twice`);
       }
       this.#openKeys.set(k.id, checkKey(k));
     }
@@ -195,22 +195,16 @@ export class EncryptedStore implements SessionStore {
 
 function checkKey(k: SealingKey): KeyObject {
   if (typeof k?.id !== 'string' || !KEY_ID.test(k.id)) {
-    throw new SessionStoreError(
-      'ERR_STORE_OPTION',
-      'EncryptedStore: a key id must be 1 to 64 printable ASCII characters',
-    );
+    throw check.fail('a key id must be 1 to 64 printable ASCII characters');
   }
   if (k.key instanceof Uint8Array) {
     if (k.key.byteLength !== 32) {
-      throw new SessionStoreError('ERR_STORE_OPTION', `EncryptedStore: key '${k.id}' must be 32 bytes`);
+      throw check.fail(`key '${k.id}' must be 32 bytes`);
     }
     return createSecretKey(Buffer.from(k.key));
   }
   if (k.key?.type === 'secret' && k.key.symmetricKeySize === 32) return k.key;
-  throw new SessionStoreError(
-    'ERR_STORE_OPTION',
-    `EncryptedStore: key '${k.id}' must be 32 bytes or a 32-byte secret KeyObject`,
-  );
+  throw check.fail(`key '${k.id}' must be 32 bytes or a 32-byte secret KeyObject`);
 }
 
 function headerOf(id: string): Buffer {

@@ -74,7 +74,8 @@ test('TLS 1.3: tickets of a connection reset after a clean handshake are removed
   assert.equal(held.error()?.message.includes('ECONNRESET'), true, `expected a reset, got ${held.error()?.message}`);
 
   const s = store.stats();
-  assert.equal(s.droppedOnError, 2);
+  assert.equal(s.uncleanRemovals, 2);
+  assert.equal(s.droppedOnError, 2, 'the deprecated name gives the same count');
   assert.equal(s.sessions, 0);
   assert.deepEqual(dropped, [2]);
 
@@ -122,7 +123,7 @@ test("TLS 1.3: only the failed connection's tickets go; tickets of good connecti
   await closed;
   await store.flush();
   assert.match(String(error?.message), /ECONNRESET/);
-  assert.equal(store.stats().droppedOnError, 2);
+  assert.equal(store.stats().uncleanRemovals, 2);
   assert.equal(store.stats().sessions, 2);
 
   // The good tickets are still there, newest first and in order; the bad ones are never offered.
@@ -151,7 +152,7 @@ test('TLS 1.2: a session whose connection is reset is removed, whether it was of
   recorder.resetClients();
   await held.closed;
   await store.flush();
-  assert.equal(store.stats().droppedOnError, 1);
+  assert.equal(store.stats().uncleanRemovals, 1);
   assert.equal(store.stats().sessions, 0);
 
   // The offered session of a resumed connection that is reset is removed too.
@@ -163,7 +164,7 @@ test('TLS 1.2: a session whose connection is reset is removed, whether it was of
   recorder.resetClients();
   await held.closed;
   await store.flush();
-  assert.equal(store.stats().droppedOnError, 2);
+  assert.equal(store.stats().uncleanRemovals, 2);
   assert.equal(store.stats().sessions, 0);
 
   state.mode = 'end';
@@ -197,7 +198,7 @@ test('TLS 1.2: a session offered to a handshake that fails with a fatal alert is
   });
   const s = store.stats();
   assert.equal(s.offered, 1);
-  assert.equal(s.droppedOnError, 1);
+  assert.equal(s.uncleanRemovals, 1);
   assert.equal(s.sessions, 0);
   assert.equal(s.stored, 1, 'no session of the failed connection was stored');
 
@@ -281,7 +282,8 @@ test('an expired session is not offered, and is purged', async (t) => {
     assert.equal(later.reused, false, maxVersion);
     const s = store.stats();
     assert.equal(s.offered, 0, `${maxVersion}: nothing offered`);
-    assert.equal(s.expired, kept, `${maxVersion}: every stored session was found expired`);
+    assert.equal(s.timeouts, kept, `${maxVersion}: every stored session was found expired`);
+    assert.equal(s.expired, kept, `${maxVersion}: the deprecated name gives the same count`);
 
     // The server itself would still have resumed it: not offering it was the store's decision.
     const byHand = await nodeConnect({ port: server.port, session: ders[0] });

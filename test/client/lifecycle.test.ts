@@ -100,7 +100,7 @@ test('an application closing a healthy connection with a reason keeps its sessio
   socket.destroy(new Error('idle timeout'));
   await closed;
   await store.flush();
-  assert.equal(store.stats().droppedOnError, 0);
+  assert.equal(store.stats().uncleanRemovals, 0);
   assert.equal(store.stats().sessions, 2);
 });
 

@@ -41,9 +41,9 @@ test('a client certificate that expires between two connections: the cache refus
   const cached = watch(srv.server);
   const anchor = watch(plain.server);
   const refused: string[] = [];
-  srv.cache.on('miss', (_id, reason) => refused.push(`miss ${reason}`));
-  srv.cache.on('remove', (_id, reason) => {
-    if (reason === 'client-certificate') refused.push(`remove ${reason}`);
+  srv.cache.on('missed', ({ reason }) => refused.push(`missed ${reason}`));
+  srv.cache.on('removed', ({ reason }) => {
+    if (reason === 'client-certificate') refused.push(`removed ${reason}`);
   });
   const f = (name: string) => join(dir.path, `${name}.pem`);
 
@@ -79,10 +79,10 @@ test('a client certificate that expires between two connections: the cache refus
   assert.equal(st.hits, 2);
   assert.equal(st.resumed, 2);
   assert.deepEqual(refused, [
-    'remove client-certificate',
-    'miss client-certificate',
-    'remove client-certificate',
-    'miss client-certificate',
+    'removed client-certificate',
+    'missed client-certificate',
+    'removed client-certificate',
+    'missed client-certificate',
   ]);
 });
 
@@ -132,7 +132,7 @@ test('a checkClientCertificate that throws refuses the session and reports ERR_C
   });
   t.after(() => srv.close());
   const errors: ServerSessionCacheError[] = [];
-  srv.cache.on('error', (e) => errors.push(e));
+  srv.cache.on('storeError', (e) => errors.push(e));
   const file = join(dir.path, 's.pem');
   await sClient({ port: srv.port, tls: '1.2', cert: pki.client, sessOut: file });
   assert.equal((await sClient({ port: srv.port, tls: '1.2', cert: pki.client, sessIn: file })).reused, false);

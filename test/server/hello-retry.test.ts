@@ -24,9 +24,9 @@ test('s_client -groups X25519:P-256 against a P-256 server: resumed through the 
   const srv = await startCachedServer({ tlsOptions: { ecdhCurve: 'P-256' } });
   t.after(() => srv.close());
   const events: string[] = [];
-  srv.cache.on('hit', () => events.push('hit'));
-  srv.cache.on('remove', (_id, reason) => events.push(`remove ${reason}`));
-  srv.cache.on('miss', (_id, reason) => events.push(`miss ${reason}`));
+  srv.cache.on('resumed', () => events.push('resumed'));
+  srv.cache.on('removed', ({ reason }) => events.push(`removed ${reason}`));
+  srv.cache.on('missed', ({ reason }) => events.push(`missed ${reason}`));
   const file = join(dir.path, 's.pem');
   const groups = ['-groups', 'X25519:P-256', '-msg'];
 
@@ -45,7 +45,7 @@ test('s_client -groups X25519:P-256 against a P-256 server: resumed through the 
   assert.equal(st.hits, 1);
   assert.equal(st.resumed, 1);
   assert.equal(st.misses, 1);
-  assert.deepEqual(events, ['remove used', 'hit', 'miss absent']);
+  assert.deepEqual(events, ['removed used', 'resumed', 'missed absent']);
 });
 
 test('a session OpenSSL does not resume is no hit, and a single-use ticket taken for it goes back', async (t) => {
@@ -56,7 +56,7 @@ test('a session OpenSSL does not resume is no hit, and a single-use ticket taken
   const srv = await startCachedServer();
   t.after(() => srv.close());
   const misses: string[] = [];
-  srv.cache.on('miss', (_id, reason) => misses.push(reason));
+  srv.cache.on('missed', ({ reason }) => misses.push(reason));
   const file = join(dir.path, 's.pem');
   await sClient({ port: srv.port, tls: '1.3', sessOut: file, extraArgs: ['-ciphersuites', 'TLS_AES_128_GCM_SHA256'] });
   const other = await sClient({

@@ -64,7 +64,7 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
       });
       t.after(() => srv.close());
       const reasons: string[] = [];
-      srv.cache.on('remove', (_id, reason) => reasons.push(reason));
+      srv.cache.on('removed', ({ reason }) => reasons.push(reason));
       const serverClosed = new Promise((resolve) =>
         srv.server.once('secureConnection', (s: TLSSocket) => s.on('close', resolve)),
       );
@@ -101,7 +101,7 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     });
     t.after(() => srv.close());
     const reasons: string[] = [];
-    srv.cache.on('remove', (_id, reason) => reasons.push(reason));
+    srv.cache.on('removed', ({ reason }) => reasons.push(reason));
     const c = await connectAndHold(srv.port, version);
     const session = c.sessions.at(-1)!;
     const stored = srv.cache.stats().stored;
@@ -163,7 +163,7 @@ test('an expired session is not resumed and counts as a timeout', async (t) => {
   const srv = await startCachedServer({ cache: { timeout: 60, now: () => clock } });
   t.after(() => srv.close());
   const misses: string[] = [];
-  srv.cache.on('miss', (_id, reason) => misses.push(reason));
+  srv.cache.on('missed', ({ reason }) => misses.push(reason));
   const first = await connect(srv.port, 'TLSv1.2');
   clock += 61_000;
   assert.equal((await connect(srv.port, 'TLSv1.2', first.session)).reused, false);
@@ -217,7 +217,7 @@ test('a full cache evicts the session expiring soonest and counts cache_full', a
   const srv = await startCachedServer({ cache: { maxSessions: 2 } });
   t.after(() => srv.close());
   const evicted: string[] = [];
-  srv.cache.on('remove', (id, reason) => evicted.push(`${reason}:${id.toString('hex')}`));
+  srv.cache.on('removed', ({ id, reason }) => evicted.push(`${reason}:${id.toString('hex')}`));
   const s1 = await connect(srv.port, 'TLSv1.2');
   const s2 = await connect(srv.port, 'TLSv1.2');
   const s3 = await connect(srv.port, 'TLSv1.2');
@@ -259,7 +259,7 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     const srv = await startCachedServer({ tlsOptions: { ALPNProtocols: ['h2'] } });
     t.after(() => srv.close());
     const reasons: string[] = [];
-    srv.cache.on('remove', (_id, reason) => reasons.push(reason));
+    srv.cache.on('removed', ({ reason }) => reasons.push(reason));
     const first = await nodeConnect({ port: srv.port, ...versionOptions(version), ALPNProtocols: ['h2'] });
     const session = first.sessions.at(-1)!;
     const refusal = nodeConnect({ port: srv.port, ...versionOptions(version), ALPNProtocols: ['x-other'], session });
@@ -279,7 +279,7 @@ test('a store that drops a session on its own: the lookup says so (remove "dropp
   const srv = await startCachedServer({ cache: { maxSessions: 0, store: new MemoryStore({ maxEntries: 2 }) } });
   t.after(() => srv.close());
   const removed: string[] = [];
-  srv.cache.on('remove', (_id, reason) => removed.push(reason));
+  srv.cache.on('removed', ({ reason }) => removed.push(reason));
   const first = await connect(srv.port, 'TLSv1.2');
   await connect(srv.port, 'TLSv1.2');
   await connect(srv.port, 'TLSv1.2');
@@ -306,7 +306,7 @@ test('TLS 1.3: a client gone while the store looks its ticket up: the taken tick
   const srv = await startCachedServer({ cache: { store, storeTimeoutMs: 1000 } });
   t.after(() => srv.close());
   const reasons: string[] = [];
-  srv.cache.on('remove', (_id, reason) => reasons.push(reason));
+  srv.cache.on('removed', ({ reason }) => reasons.push(reason));
   const first = await connect(srv.port, 'TLSv1.3');
   store.delayMs = 150;
   const tcp = net.connect({ port: srv.port, host: '127.0.0.1' });

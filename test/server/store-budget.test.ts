@@ -93,7 +93,7 @@ test('a failing store: full handshakes, storeErrors counted, an error event per 
   const srv = await startCachedServer({ cache: { store } });
   t.after(() => srv.close());
   const errors: ServerSessionCacheError[] = [];
-  srv.cache.on('error', (e) => errors.push(e));
+  srv.cache.on('storeError', (e) => errors.push(e));
   const first = await connect(srv.port, 'TLSv1.2');
   store.mode = 'fail';
   const again = await connect(srv.port, 'TLSv1.2', first.session);
@@ -123,9 +123,9 @@ test('a stored value that is not a session record is a miss with ERR_CACHE_RECOR
   const srv = await startCachedServer({ cache: { store } });
   t.after(() => srv.close());
   const codes: string[] = [];
-  srv.cache.on('error', (e) => codes.push(e.code));
+  srv.cache.on('storeError', (e) => codes.push(e.code));
   const misses: string[] = [];
-  srv.cache.on('miss', (_id, reason) => misses.push(reason));
+  srv.cache.on('missed', ({ reason }) => misses.push(reason));
   const first = await connect(srv.port, 'TLSv1.2');
   store.mode = 'corrupt';
   assert.equal((await connect(srv.port, 'TLSv1.2', first.session)).reused, false);
