@@ -11,6 +11,7 @@ export * from './peers.js';
 export * from './ports.js';
 export * from './process.js';
 export * from './prng.js';
+export * from './store-double.js';
 export * from './tmp.js';
 export * from './wait.js';
 export { onProcessExit } from './exit-hooks.js';

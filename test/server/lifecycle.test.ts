@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import tls, { type TLSSocket } from 'node:tls';
 import { SessionCacheMode } from '../../src/server/index.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
-import { defaultHandler, nodeConnect } from '../helpers/index.js';
+import { defaultHandler, nodeConnect, StoreDouble } from '../helpers/index.js';
 import { startCachedServer } from './kit.js';
 
 type Version = 'TLSv1.2' | 'TLSv1.3';
@@ -294,21 +294,13 @@ test('a store that drops a session on its own: the lookup says so (remove "dropp
 });
 
 test('TLS 1.3: a client gone while the store looks its ticket up: the taken ticket counts as removed, the server carries on', async (t) => {
-  class SlowTakeStore extends MemoryStore {
-    delayMs = 0;
-    override async take(key: Uint8Array): Promise<Uint8Array | undefined> {
-      const value = await super.take(key);
-      await new Promise((r) => setTimeout(r, this.delayMs));
-      return value;
-    }
-  }
-  const store = new SlowTakeStore();
+  const store = new StoreDouble();
   const srv = await startCachedServer({ cache: { store, storeTimeoutMs: 1000 } });
   t.after(() => srv.close());
   const reasons: string[] = [];
   srv.cache.on('remove', (_id, reason) => reasons.push(reason));
   const first = await connect(srv.port, 'TLSv1.3');
-  store.delayMs = 150;
+  store.delay(150, ['take']);
   const tcp = net.connect({ port: srv.port, host: '127.0.0.1' });
   await once(tcp, 'connect');
   const tlsSocket = tls.connect({
@@ -326,7 +318,7 @@ test('TLS 1.3: a client gone while the store looks its ticket up: the taken tick
   assert.equal(st.uncleanRemovals, 1);
   assert.equal(st.hits, 0);
   assert.deepEqual(reasons, ['unclean']);
-  store.delayMs = 0;
+  store.heal();
   // The server still serves.
   assert.equal((await connect(srv.port, 'TLSv1.3')).reused, false);
 });
