@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { connect } from 'node:tls';
 import { ClientSessionStore } from '../../src/client/index.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
-import { nodeConnect, StoreDouble, sharedPki, startNodeServer } from '../helpers/index.js';
+import { nodeConnect, StoreDouble, sharedPki, startNodeServer, waitFor } from '../helpers/index.js';
 import { runConnection } from './run-connection.js';
 
 /**
@@ -60,7 +60,7 @@ test('an application closing a healthy connection with a reason keeps its sessio
   socket.on('session', () => sessions++);
   socket.on('error', () => {});
   await new Promise<void>((resolve) => socket.once('data', () => resolve()));
-  for (let i = 0; i < 100 && sessions < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => sessions >= 2, { what: 'the two TLS 1.3 tickets', timeoutMs: 1000 });
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   socket.destroy(new Error('idle timeout'));
   await closed;

@@ -5,9 +5,8 @@
 import assert from 'node:assert/strict';
 import { constants } from 'node:crypto';
 import { test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { ServerSessionCacheError } from '../../src/server/index.js';
-import { nodeConnect, StoreDouble } from '../helpers/index.js';
+import { nodeConnect, StoreDouble, waitFor } from '../helpers/index.js';
 import { startCachedServer } from './kit.js';
 
 /** A custom store (no traits declared) over a MemoryStore, as a Redis or a file store would be. */
@@ -41,7 +40,10 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     assert.equal(slow.received, 'ok\n', 'the connection carried data after the full handshake');
     // The lookup, then each new session's write (in the background): one budget exceeded per call.
     const newSessions = version === 'TLSv1.3' ? 2 : 1;
-    for (let i = 0; i < 100 && srv.cache.stats().storeTimeouts < 1 + newSessions; i++) await delay(10);
+    await waitFor(() => srv.cache.stats().storeTimeouts >= 1 + newSessions, {
+      what: 'the store timeouts',
+      timeoutMs: 1000,
+    });
     const st = srv.cache.stats();
     assert.equal(st.storeTimeouts, 1 + newSessions);
     assert.equal(st.number, before.number, 'sessions whose write timed out are not counted');
