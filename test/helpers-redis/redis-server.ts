@@ -5,8 +5,7 @@
  * ```ts
  * const skip = skipUnlessPeer(redisSkipReason()); // skipped outside CI when missing, fails under CI
  * test('...', { skip }, async (t) => {
- *   const redis = await startRedisServer();
- *   t.after(() => redis.dispose());
+ *   const redis = await startRedisServer({ disposeAfter: t }); // disposed after the test
  *   const store = new RedisStore({ url: redis.url });
  *   await redis.stop();   // the store now fails fast
  *   await redis.start();  // same port; the store reconnects by itself
@@ -109,6 +108,8 @@ export interface RedisServerOptions {
   port?: number;
   /** CPUs to run on (`taskset -c` list, e.g. `'0'`), for benchmarks; all by default. */
   cpus?: string;
+  /** A test context: the server is disposed after that test (`t.after(() => redis.dispose())`). */
+  disposeAfter?: { after(fn: () => Promise<void>): void };
 }
 
 /** Starts `redis-server` on a free loopback port and waits until it answers PING. */
@@ -123,6 +124,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     const server = new Server(port, dir, options.args ?? [], own, options.cpus);
     try {
       await server.start();
+      options.disposeAfter?.after(() => server.dispose());
       return server;
     } catch (err) {
       lastError = err;

@@ -5,6 +5,7 @@
  * Each module's header explains its part.
  */
 export * from './certs.js';
+export * from './markdown.js';
 export * from './node-tls.js';
 export * from './openssl.js';
 export * from './peers.js';

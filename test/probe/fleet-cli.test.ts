@@ -2,9 +2,8 @@
 // Ctrl-C during a watch (a real SIGINT to the built CLI) printing what was seen so far.
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { main } from '../../src/cli/main.js';
+import { runMain } from '../cli/run-main.js';
 import type { FleetReport, WatchReport } from '../../src/probe/index.js';
 import { sharedPki, spawnPeer, startNodeServer } from '../helpers/index.js';
 import { FLEET_HOSTS, startNodeFleet } from './fleet-servers.js';
@@ -12,22 +11,9 @@ import { FLEET_HOSTS, startNodeFleet } from './fleet-servers.js';
 const pki = await sharedPki();
 const BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'tls-sessions.js');
 
-class Capture extends Writable {
-  text = '';
-  constructor(readonly isTTY = false) {
-    super();
-  }
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-async function run(args: string[], tty = false): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Capture();
-  const stderr = new Capture(tty);
-  const code = await main(['probe', ...args], { stdin: Readable.from([]), stdout, stderr });
-  return { code, stdout: stdout.text, stderr: stderr.text };
+/** `tls-sessions probe ...args`, in this process; `tty`: stderr are a terminal. */
+function run(args: string[], tty = false): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runMain(['probe', ...args], { stderr: tty });
 }
 
 describe('tls-sessions probe --fleet / --watch: usage', () => {

@@ -20,8 +20,7 @@ describe('fleet probe against Node servers', () => {
     skip,
     timeout: 120_000,
   }, async (t) => {
-    const redis = await startRedisServer();
-    t.after(() => redis.dispose());
+    const redis = await startRedisServer({ disposeAfter: t });
     const fleet = await startNodeFleet({ hosts: FLEET_HOSTS, cert: pki.server, redisUrl: redis.url });
     t.after(() => fleet.close());
     // No member list: the name's addresses, as a resolver gives them.

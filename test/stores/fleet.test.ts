@@ -40,8 +40,7 @@ test('fleet: two server processes over one RedisStore resume each other’s sess
   skip,
   timeout: 60_000,
 }, async (t) => {
-  const redis = await startRedisServer();
-  t.after(() => redis.dispose());
+  const redis = await startRedisServer({ disposeAfter: t });
   const pki = await sharedPki();
   const env = { FLEET_SEAL_KEY: randomBytes(32).toString('hex') };
   const args = [pki.server.keyPath, pki.server.certPath, redis.url, 'fleet:'];

@@ -8,7 +8,7 @@ import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis-store
 import type { SessionStoreError } from '../../src/stores/store-error.js';
 import { storeTraits } from '../../src/stores/store-traits.js';
 import { withBudget } from '../../src/util/budget.js';
-import { storeConformance } from './conformance.js';
+import { storeConformance, twoHandles } from './conformance.js';
 
 const skip = skipUnlessPeer(redisSkipReason());
 const enc = (s: string): Uint8Array => Buffer.from(s);
@@ -33,14 +33,7 @@ storeConformance(
     const store = open({ prefix });
     const other = open({ prefix });
     await Promise.all([store.ready(), other.ready()]);
-    return {
-      store,
-      other,
-      async cleanup() {
-        await store.close();
-        await other.close();
-      },
-    };
+    return twoHandles(store, other);
   },
   { skip },
 );
@@ -120,8 +113,7 @@ test('RedisStore with no server: calls reject at once, nothing is queued, it con
 });
 
 test('RedisStore: Redis stopped then started on the same port; the store comes back by itself', { skip }, async (t) => {
-  const own = await startRedisServer();
-  t.after(() => own.dispose());
+  const own = await startRedisServer({ disposeAfter: t });
   const store = new RedisStore({ url: own.url, prefix: 'restart:', onError: () => {} });
   t.after(() => store.close());
   await store.ready();
@@ -143,8 +135,7 @@ test('RedisStore: Redis stopped then started on the same port; the store comes b
 });
 
 test('RedisStore: a frozen Redis makes calls reject after commandTimeoutMs, not hang', { skip }, async (t) => {
-  const own = await startRedisServer();
-  t.after(() => own.dispose());
+  const own = await startRedisServer({ disposeAfter: t });
   const store = new RedisStore({ url: own.url, prefix: 'frozen:', commandTimeoutMs: 150, onError: () => {} });
   t.after(() => store.close());
   await store.ready();
@@ -172,8 +163,7 @@ test('RedisStore: a frozen Redis makes calls reject after commandTimeoutMs, not 
 });
 
 test('RedisStore: close() on a store whose server is gone returns promptly', { skip }, async (t) => {
-  const own = await startRedisServer();
-  t.after(() => own.dispose());
+  const own = await startRedisServer({ disposeAfter: t });
   const store = new RedisStore({ url: own.url, onError: () => {} });
   await store.ready();
   await own.kill();

@@ -14,7 +14,7 @@ import { sharedPki, spawnNodeFixture, startNodeServer, tmpDir, within } from '..
 import { autoSqliteDriver, nodeSqliteIsSilent, openSqlite, type SqliteDriver } from '../../src/stores/sqlite-driver.js';
 import { SqliteStore } from '../../src/stores/sqlite-store.js';
 import { storeTraits } from '../../src/stores/store-traits.js';
-import { storeConformance } from './conformance.js';
+import { storeConformance, twoHandles } from './conformance.js';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const DRIVERS: SqliteDriver[] = [
@@ -144,15 +144,7 @@ function driverTests(driver: SqliteDriver): void {
     const path = join(dir.path, 'sessions.db');
     const store = new SqliteStore({ path, driver });
     const other = new SqliteStore({ path, driver });
-    return {
-      store,
-      other,
-      async cleanup() {
-        await store.close();
-        await other.close();
-        await dir.cleanup();
-      },
-    };
+    return twoHandles(store, other, () => dir.cleanup());
   });
 
   test('SqliteStore: a new file is private (0600), in WAL mode, and entries outlive the store', async (t) => {

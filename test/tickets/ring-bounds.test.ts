@@ -97,8 +97,7 @@ test('RedisStore: a sync of a fleet rotating every minute is one MGET', {
   skip: skipUnlessPeer(redisSkipReason()),
   timeout: 30_000,
 }, async (t) => {
-  const redis = await startRedisServer();
-  t.after(() => redis.dispose());
+  const redis = await startRedisServer({ disposeAfter: t });
   const store = new RedisStore({ url: redis.url });
   t.after(() => store.close());
   await store.ready();
