@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   freePort,
+  launchPeer,
   liveOpensslProcesses,
   makePki,
   nodeConnect,
@@ -13,8 +15,10 @@ import {
   sessId,
   sharedPki,
   startNodeServer,
+  StoreDouble,
   startSServer,
   tmpDir,
+  waitFor,
   WWW_REQUEST,
 } from './helpers/index.js';
 
@@ -247,6 +251,75 @@ describe('Node TLS peers', () => {
     open.socket.write('hi');
     await open.done;
     assert.equal(open.received(), 'bye\n');
+  });
+});
+
+describe('peer launcher, waitFor, StoreDouble', () => {
+  test('waitFor resolves with the first truthy value, or fails naming what it waited for', async () => {
+    let n = 0;
+    assert.equal(await waitFor(() => (++n >= 3 ? n : 0), { what: 'three', intervalMs: 1 }), 3);
+    await assert.rejects(
+      waitFor(() => false, { what: 'never', timeoutMs: 30, detail: () => 'last output' }),
+      {
+        name: 'WaitTimeoutError',
+        message: 'never: not within 30 ms: last output',
+      },
+    );
+    await assert.rejects(
+      waitFor(() => false, { what: 'gone', giveUp: () => 'exited' }),
+      { message: 'gone: exited' },
+    );
+  });
+
+  test('launchPeer: ready once its check passes, output kept, stop ends it; a peer that exits at start fails', async () => {
+    const script =
+      "setTimeout(() => console.log('ready'), 50); process.on('SIGTERM', () => process.exit(7)); setInterval(() => {}, 1000);";
+    const peer = await launchPeer({
+      name: 'node sleeper',
+      command: process.execPath,
+      args: ['-e', script],
+      ready: (p) => p.lines.includes('ready'),
+    });
+    assert.equal(peer.running, true);
+    assert.equal(peer.stdout(), 'ready\n');
+    assert.equal(await peer.stop(), 7);
+    assert.equal(peer.running, false);
+    assert.equal(isRunning(peer.process.pid), false);
+    await assert.rejects(
+      launchPeer({
+        name: 'node quitter',
+        command: process.execPath,
+        args: ['-e', "console.error('no config'); process.exit(3)"],
+        ready: () => false,
+      }),
+      { message: 'node quitter ready: exited during start-up: no config' },
+    );
+  });
+
+  test('StoreDouble: per-method failures, hangs, answers and delays over a MemoryStore, every call recorded', async () => {
+    const key = Buffer.from('k');
+    const store = new StoreDouble();
+    await store.set(key, Buffer.from('v'), 60_000);
+    store.fail('down', ['get']);
+    await assert.rejects(store.get(key), { message: 'down' });
+    assert.equal(Buffer.from((await store.take(key))!).toString(), 'v', 'other methods untouched');
+    store.answer({ get: Uint8Array.of(9) }).hang(['pop']);
+    assert.deepEqual(await store.get(key), Uint8Array.of(9));
+    const popped = await Promise.race([store.pop(key), delay(30).then(() => 'pending')]);
+    assert.equal(popped, 'pending');
+    store.heal().delay(40, ['get']);
+    const started = performance.now();
+    assert.equal(await store.get(key), undefined);
+    assert.ok(performance.now() - started >= 35, 'answered late');
+    assert.deepEqual(
+      store.calls.map((c) => c.method),
+      ['set', 'get', 'take', 'get', 'pop', 'get'],
+    );
+    // Arguments are copied when called: wiping the caller's buffer changes nothing recorded.
+    key.fill(0);
+    assert.deepEqual(store.callsOf('set')[0], [Buffer.from('k'), Buffer.from('v'), 60_000]);
+    assert.equal(store.getMany, undefined);
+    assert.equal(typeof new StoreDouble({ getMany: true }).getMany, 'function');
   });
 });
 

@@ -11,17 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { sharedPki } from '../helpers/index.js';
+import { codeBlocks, sharedPki } from '../helpers/index.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
-
-function examples(markdown: string): string[] {
-  const out: string[] = [];
-  const fence = /^```ts\n([\s\S]*?)^```/gm;
-  for (let m = fence.exec(markdown); m; m = fence.exec(markdown)) out.push(m[1]!);
-  return out;
-}
 
 /** What each example must print, in order. */
 const EXPECTED: RegExp[][] = [
@@ -46,7 +39,7 @@ test('every example of docs/client.md runs and prints what its comments say', as
   await mkdir(dir, { recursive: true });
   t.after(() => rm(dir, { recursive: true, force: true }));
 
-  const blocks = examples(await readFile(join(ROOT, 'docs', 'client.md'), 'utf8'));
+  const blocks = codeBlocks(await readFile(join(ROOT, 'docs', 'client.md'), 'utf8'), 'ts');
   assert.equal(blocks.length, EXPECTED.length);
   for (const [i, block] of blocks.entries()) {
     const code = block

@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
 import { connect, type TLSSocket } from 'node:tls';
 import { test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { ClientSessionStore } from '../../src/client/index.js';
-import { defaultHandler, nodeConnect, sharedPki, startNodeServer, startSServer } from '../helpers/index.js';
+import { defaultHandler, nodeConnect, sharedPki, startNodeServer, startSServer, waitFor } from '../helpers/index.js';
 import { startHelloRecorder } from './hello-recorder.js';
 import { runConnection, runWww } from './run-connection.js';
-
-/** Polls `condition` every 10 ms, at most `ms`. */
-async function until(condition: () => boolean, ms = 3000): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    if (waited >= ms) throw new Error('condition not met in time');
-    await delay(10);
-  }
-}
 
 /**
  * A Node server whose connections either end after one line (mode 'end') or stay open after
@@ -49,7 +40,7 @@ async function openHeld(store: ClientSessionStore, port: number, sessions: numbe
     error = e;
   });
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  await until(() => data.includes('held') && stored >= sessions);
+  await waitFor(() => data.includes('held') && stored >= sessions, { what: 'the held line and the stored sessions' });
   store.off('session', onSession);
   await store.flush();
   return { socket, closed, error: () => error };
@@ -116,7 +107,7 @@ test("TLS 1.3: only the failed connection's tickets go; tickets of good connecti
     data += d.toString();
   });
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  await until(() => data.includes('held') && bad.length === 2);
+  await waitFor(() => data.includes('held') && bad.length === 2, { what: 'the held line and both bad sessions' });
   await store.flush();
   assert.equal(store.stats().sessions, 4);
   recorder.resetClients();

@@ -3,49 +3,14 @@ import { test } from 'node:test';
 import { connect } from 'node:tls';
 import { ClientSessionStore } from '../../src/client/index.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
-import type { SessionStore } from '../../src/stores/session-store.js';
-import { nodeConnect, sharedPki, startNodeServer } from '../helpers/index.js';
+import { nodeConnect, StoreDouble, sharedPki, startNodeServer, waitFor } from '../helpers/index.js';
 import { runConnection } from './run-connection.js';
 
 /**
- * A SessionStore over a MemoryStore whose calls can be made to fail or to hang, to exercise the
+ * A custom store over a MemoryStore whose calls can be made to fail or to hang, to exercise the
  * client store's handling of a broken backend (a Redis that is down, a slow network).
  */
-class UnreliableStore implements SessionStore {
-  readonly inner = new MemoryStore();
-  mode: 'ok' | 'fail' | 'hang' = 'ok';
-  calls = 0;
-  #run<T>(op: () => Promise<T>): Promise<T> {
-    this.calls++;
-    if (this.mode === 'fail') return Promise.reject(new Error('store unavailable'));
-    if (this.mode === 'hang') return new Promise<T>(() => {});
-    return op();
-  }
-  get(key: Uint8Array) {
-    return this.#run(() => this.inner.get(key));
-  }
-  set(key: Uint8Array, value: Uint8Array, ttlMs: number) {
-    return this.#run(() => this.inner.set(key, value, ttlMs));
-  }
-  take(key: Uint8Array) {
-    return this.#run(() => this.inner.take(key));
-  }
-  delete(key: Uint8Array) {
-    return this.#run(() => this.inner.delete(key));
-  }
-  push(key: Uint8Array, value: Uint8Array, ttlMs: number, max: number) {
-    return this.#run(() => this.inner.push(key, value, ttlMs, max));
-  }
-  pop(key: Uint8Array) {
-    return this.#run(() => this.inner.pop(key));
-  }
-  clear() {
-    return this.inner.clear();
-  }
-  close() {
-    return this.inner.close();
-  }
-}
+const unreliableStore = () => new StoreDouble({ traits: null });
 
 test('attach: sessions of a socket made elsewhere are captured and later resumed', async (t) => {
   const pki = await sharedPki();
@@ -95,7 +60,7 @@ test('an application closing a healthy connection with a reason keeps its sessio
   socket.on('session', () => sessions++);
   socket.on('error', () => {});
   await new Promise<void>((resolve) => socket.once('data', () => resolve()));
-  for (let i = 0; i < 100 && sessions < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => sessions >= 2, { what: 'the two TLS 1.3 tickets', timeoutMs: 1000 });
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   socket.destroy(new Error('idle timeout'));
   await closed;
@@ -149,19 +114,19 @@ test('a failing store means full handshakes and counted errors, never a failed c
   const pki = await sharedPki();
   const server = await startNodeServer({ cert: pki.server });
   t.after(() => server.close());
-  const backend = new UnreliableStore();
+  const backend = unreliableStore();
   const store = new ClientSessionStore({ store: backend });
   t.after(() => store.close());
   const errors: string[] = [];
   store.on('storeError', (e) => errors.push(e.message));
   const opts = { port: server.port, ca: pki.ca.cert };
 
-  backend.mode = 'fail';
+  backend.fail('store unavailable');
   const first = await runConnection(store, opts);
   assert.equal(first.reused, false);
   assert.ok(store.stats().storeErrors >= 3, 'the lookup and both ticket writes failed');
   assert.ok(errors.every((m) => m === 'session store: store unavailable'));
-  backend.mode = 'ok';
+  backend.heal();
   await runConnection(store, opts);
   assert.equal((await runConnection(store, opts)).reused, true);
 });
@@ -170,12 +135,12 @@ test('a store that does not answer within storeTimeoutMs does not hold the conne
   const pki = await sharedPki();
   const server = await startNodeServer({ cert: pki.server });
   t.after(() => server.close());
-  const backend = new UnreliableStore();
+  const backend = unreliableStore();
   const store = new ClientSessionStore({ store: backend, storeTimeoutMs: 50 });
   t.after(() => store.close());
   const errors: Array<{ code?: string }> = [];
   store.on('storeError', (e) => errors.push(e as { code?: string }));
-  backend.mode = 'hang';
+  backend.hang();
   const socket = await store.connect({
     host: '127.0.0.1',
     port: server.port,

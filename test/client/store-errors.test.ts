@@ -3,25 +3,25 @@ import { test } from 'node:test';
 import { inspect } from 'node:util';
 import { ClientSessionStore } from '../../src/client/index.js';
 import { TlsSession, unwrapNodeSession } from '../../src/session/index.js';
-import { MemoryStore } from '../../src/stores/memory-store.js';
-import type { SessionStore } from '../../src/stores/session-store.js';
 import { TlsSessionsError } from '../../src/util/errors.js';
-import { sharedPki, startNodeServer } from '../helpers/index.js';
+import { StoreDouble, sharedPki, startNodeServer } from '../helpers/index.js';
 import { runConnection } from './run-connection.js';
 
 /** A store whose writes fail the way ioredis does: with the command's arguments on the error. */
-class LeakyStore extends MemoryStore implements SessionStore {
-  override push(key: Uint8Array, value: Uint8Array): Promise<void> {
-    return Promise.reject(
-      Object.assign(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), {
-        code: 'WRONGTYPE',
-        args: [key, value],
-      }),
+function leakyStore(): StoreDouble {
+  return new StoreDouble()
+    .fail(
+      (key: unknown, value: unknown) =>
+        Object.assign(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), {
+          code: 'WRONGTYPE',
+          args: [key, value],
+        }),
+      ['push'],
+    )
+    .fail(
+      (key: unknown, value: unknown) => Object.assign(new Error('READONLY replica'), { args: [key, value] }),
+      ['set'],
     );
-  }
-  override set(key: Uint8Array, value: Uint8Array): Promise<void> {
-    return Promise.reject(Object.assign(new Error('READONLY replica'), { args: [key, value] }));
-  }
 }
 
 test("a store's error reaches 'storeError' without the session bytes it carried", async (t) => {
@@ -29,7 +29,7 @@ test("a store's error reaches 'storeError' without the session bytes it carried"
   const server = await startNodeServer({ cert: pki.server });
   t.after(() => server.close());
   for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
-    const store = new ClientSessionStore({ store: new LeakyStore() });
+    const store = new ClientSessionStore({ store: leakyStore() });
     t.after(() => store.close());
     const errors: Error[] = [];
     store.on('storeError', (e) => errors.push(e));

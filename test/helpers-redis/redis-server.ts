@@ -5,8 +5,7 @@
  * ```ts
  * const skip = skipUnlessPeer(redisSkipReason()); // skipped outside CI when missing, fails under CI
  * test('...', { skip }, async (t) => {
- *   const redis = await startRedisServer();
- *   t.after(() => redis.dispose());
+ *   const redis = await startRedisServer({ disposeAfter: t }); // disposed after the test
  *   const store = new RedisStore({ url: redis.url });
  *   await redis.stop();   // the store now fails fast
  *   await redis.start();  // same port; the store reconnects by itself
@@ -17,15 +16,17 @@
  * new RedisStore({ cluster: cluster.nodes });
  * ```
  *
- * Every server started here is SIGKILLed at process exit if `dispose()` was never called.
+ * Every server runs under the kit's peer launcher (test/helpers/process.ts): SIGKILLed at process
+ * exit if `dispose()` was never called.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { onProcessExit } from '../helpers/exit-hooks.js';
 import { requirePeer } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
+import { launchPeer, type Peer } from '../helpers/process.js';
 import { type TmpDir, tmpDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Binaries; `REDIS_SERVER_BIN` and `REDIS_CLI_BIN` override them. */
 export const REDIS_SERVER_BIN = process.env['REDIS_SERVER_BIN'] ?? 'redis-server';
@@ -107,6 +108,8 @@ export interface RedisServerOptions {
   port?: number;
   /** CPUs to run on (`taskset -c` list, e.g. `'0'`), for benchmarks; all by default. */
   cpus?: string;
+  /** A test context: the server is disposed after that test (`t.after(() => redis.dispose())`). */
+  disposeAfter?: { after(fn: () => Promise<void>): void };
 }
 
 /** Starts `redis-server` on a free loopback port and waits until it answers PING. */
@@ -121,6 +124,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     const server = new Server(port, dir, options.args ?? [], own, options.cpus);
     try {
       await server.start();
+      options.disposeAfter?.after(() => server.dispose());
       return server;
     } catch (err) {
       lastError = err;
@@ -135,10 +139,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 class Server implements RedisServer {
   readonly host = HOST;
   readonly url: string;
-  #child: ChildProcess | undefined;
-  #exited: Promise<void> = Promise.resolve();
-  #unhook: (() => void) | undefined;
-  #log = '';
+  #peer: Peer | undefined;
 
   constructor(
     readonly port: number,
@@ -151,11 +152,11 @@ class Server implements RedisServer {
   }
 
   get running(): boolean {
-    return this.#child !== undefined;
+    return this.#peer?.running ?? false;
   }
 
   async start(): Promise<void> {
-    if (this.#child !== undefined) return;
+    if (this.running) return;
     const argv = [
       '--port',
       String(this.port),
@@ -173,66 +174,39 @@ class Server implements RedisServer {
       'yes',
       ...this.args,
     ];
-    const child =
-      this.cpus === undefined
-        ? spawn(REDIS_SERVER_BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
-        : spawn('taskset', ['-c', this.cpus, REDIS_SERVER_BIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.#child = child;
-    this.#log = '';
-    const keep = (d: Buffer): void => {
-      this.#log = (this.#log + d.toString()).slice(-4000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    this.#unhook = onProcessExit(() => child.kill('SIGKILL'));
-    this.#exited = new Promise((resolve) => {
-      child.once('exit', () => {
-        if (this.#child === child) this.#child = undefined;
-        this.#unhook?.();
-        resolve();
-      });
-      child.once('error', () => {
-        if (this.#child === child) this.#child = undefined;
-        resolve();
-      });
+    const pinned = this.cpus !== undefined;
+    this.#peer = await launchPeer({
+      name: `redis-server on port ${this.port}`,
+      command: pinned ? 'taskset' : REDIS_SERVER_BIN,
+      args: pinned ? ['-c', this.cpus!, REDIS_SERVER_BIN, ...argv] : argv,
+      graceMs: STOP_TIMEOUT_MS,
+      keepOutput: 4000,
+      readyTimeoutMs: START_TIMEOUT_MS,
+      readyIntervalMs: 20,
+      ready: async () => {
+        try {
+          return (await this.command('PING')) === 'PONG';
+        } catch {
+          return false; // not listening yet
+        }
+      },
     });
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if (this.#child !== child) break;
-      try {
-        if ((await this.command('PING')) === 'PONG') return;
-      } catch {
-        // not listening yet
-      }
-      await sleep(20);
-    }
-    const log = this.#log.trim().split('\n').slice(-3).join(' | ');
-    child.kill('SIGKILL');
-    await this.#exited;
-    throw new Error(`redis-server on port ${this.port} did not start: ${log}`);
   }
 
   async stop(): Promise<void> {
-    const child = this.#child;
-    if (child === undefined) return;
-    child.kill('SIGCONT'); // a paused server cannot handle SIGTERM
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    await this.#exited;
-    clearTimeout(timer);
+    await this.#peer?.stop();
   }
 
   async kill(): Promise<void> {
-    this.#child?.kill('SIGKILL');
-    await this.#exited;
+    await this.#peer?.kill();
   }
 
   pause(): void {
-    this.#child?.kill('SIGSTOP');
+    this.#peer?.signal('SIGSTOP');
   }
 
   resume(): void {
-    this.#child?.kill('SIGCONT');
+    this.#peer?.signal('SIGCONT');
   }
 
   command(...args: Array<string | Buffer>): Promise<string> {
@@ -300,10 +274,11 @@ export async function startRedisCluster(count = 3): Promise<RedisClusterHandle> 
     }
     const deadline = Date.now() + 15_000;
     for (const s of servers) {
-      while (!(await s.command('CLUSTER', 'INFO')).includes('cluster_state:ok')) {
-        if (Date.now() > deadline) throw new Error(`cluster node ${s.port} did not reach cluster_state:ok`);
-        await sleep(50);
-      }
+      await waitFor(async () => (await s.command('CLUSTER', 'INFO')).includes('cluster_state:ok'), {
+        what: `cluster node ${s.port} to reach cluster_state:ok`,
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        intervalMs: 50,
+      });
     }
     return { servers, nodes: servers.map((s) => ({ host: HOST, port: s.port })), dispose };
   } catch (err) {
@@ -364,8 +339,4 @@ export function redisCommandBuffer(
     }
     socket.write(Buffer.concat(parts));
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

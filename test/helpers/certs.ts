@@ -296,3 +296,24 @@ export function sharedPki(): Promise<SharedPki> {
   });
   return shared;
 }
+
+/** Leaves for two virtual hosts, a.test and b.test. */
+export interface VhostCerts {
+  a: Cert;
+  b: Cert;
+}
+
+let vhostCerts: Promise<VhostCerts> | undefined;
+
+/** Leaves for a.test and b.test from the shared PKI (made once per process). */
+export function sharedVhosts(): Promise<VhostCerts> {
+  vhostCerts ??= (async () => {
+    const pki = await sharedPki();
+    const [a, b] = await Promise.all([pki.issue({ cn: 'a.test' }), pki.issue({ cn: 'b.test' })]);
+    return { a, b };
+  })();
+  vhostCerts.catch(() => {
+    vhostCerts = undefined;
+  });
+  return vhostCerts;
+}

@@ -26,14 +26,13 @@
  * connects to a pre-chosen port.
  *
  * Every process is tracked (see `liveOpensslProcesses()`) and killed at process exit if a test
- * forgot to stop it.
+ * forgot to stop it; s_server runs under the kit's one peer launcher (process.ts).
  */
 import type { ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { type Cert, sharedPki } from './certs.js';
 import { runOpenssl, runOpensslOk, spawnOpenssl } from './openssl-process.js';
 import { freePort } from './ports.js';
+import { canConnect, launchPeer } from './process.js';
 
 export {
   liveOpensslProcesses,
@@ -89,17 +88,6 @@ function versionArgs(tls: TlsVersion | undefined): string[] {
   return [];
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 /** Starts `openssl s_server` on 127.0.0.1 and resolves once it accepts connections. */
 export async function startSServer(opts: SServerOptions): Promise<SServer> {
   const extra = opts.args ?? [];
@@ -117,57 +105,25 @@ export async function startSServer(opts: SServerOptions): Promise<SServer> {
   if (opts.verifyClient) args.push('-Verify', '1', '-verify_return_error');
   args.push(...extra);
 
-  const child = spawnOpenssl(args);
-  let output = '';
-  child.stdout?.setEncoding('utf8');
-  child.stderr?.setEncoding('utf8');
-  child.stdout?.on('data', (s: string) => {
-    output += s;
-  });
-  child.stderr?.on('data', (s: string) => {
-    output += s;
-  });
-  const closed = new Promise<void>((resolve) => {
-    child.once('close', () => resolve());
-    child.once('error', () => resolve());
-  });
-  let exited = false;
-  void closed.then(() => {
-    exited = true;
-  });
-
-  const stop = async (): Promise<void> => {
-    if (exited) return;
-    child.kill('SIGTERM');
-    await Promise.race([closed, delay(2000)]);
-    if (!exited) {
-      child.kill('SIGKILL');
-      await closed;
-    }
+  const acceptedPort = (output: string): number | undefined => {
+    const match = /^ACCEPT (\S+):(\d+)\s*$/m.exec(output);
+    return match ? Number(match[2]) : undefined;
   };
-
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 5000);
-  let boundPort: number | undefined;
-  try {
-    while (boundPort === undefined) {
-      if (exited) throw new Error(`openssl s_server exited during start-up: ${output.trim()}`);
-      if (Date.now() > deadline) throw new Error(`openssl s_server not ready in time: ${output.trim()}`);
-      const match = /^ACCEPT (\S+):(\d+)\s*$/m.exec(output);
-      if (match) boundPort = Number(match[2]);
-      else if (quiet && (await canConnect(port))) boundPort = port;
-      else await delay(10);
-    }
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-
+  const peer = await launchPeer({
+    name: 'openssl s_server',
+    spawn: () => spawnOpenssl(args),
+    readyTimeoutMs: opts.startTimeoutMs ?? 5000,
+    // The ACCEPT line rather than a probe connection, so the session statistics stay untouched.
+    ready: async (p) => acceptedPort(p.output()) !== undefined || (quiet && (await canConnect(port))),
+  });
   return {
     host: '127.0.0.1',
-    port: boundPort,
-    process: child,
-    stop,
-    output: () => output,
+    port: acceptedPort(peer.output()) ?? port,
+    process: peer.process,
+    stop: async () => {
+      await peer.stop();
+    },
+    output: () => peer.output(),
   };
 }
 

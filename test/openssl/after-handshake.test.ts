@@ -5,14 +5,12 @@
 // SSL_read 0, SSL_ERROR_SSL, SSL_RECEIVED_SHUTDOWN, the session removed. After either, libssl is
 // back in init: SSL_shutdown fails with "shutdown while in init".
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   type SSL,
-  SSL_accept,
   SSL_connect,
   type SSL_CTX,
   SSL_CTX_clear_options,
-  SSL_CTX_free,
   SSL_CTX_get_options,
   SSL_CTX_sess_number,
   SSL_CTX_set_options,
@@ -32,30 +30,23 @@ import {
   SSL_read,
   SSL_SESS_CACHE_CLIENT,
   SSL_SESSION_is_resumable,
-  SSL_set_fd,
   SSL_shutdown,
   SSL_write,
-  type TcpListener,
   TLS1_2_VERSION,
   TLS1_3_VERSION,
 } from '../../src/openssl/index.js';
 import { sharedPki, startSServer } from '../helpers/index.js';
-import { clientCtx, drainErrors, freeTracked, listener, newSsl, serverCtx } from './harness.js';
+import { clientCtx, drainErrors, fileFixture, handshakeBoth, newSsl, serverCtx } from './harness.js';
 import { GARBAGE_RECORD, type TamperProxy, tamperProxy } from './tamper-proxy.js';
 
-let l: TcpListener;
 let proxy: TamperProxy;
-const contexts: SSL_CTX[] = [];
-before(async () => {
-  l = await listener();
-  proxy = await tamperProxy(l.port);
+const io = fileFixture({
+  afterListen: async (l) => {
+    proxy = await tamperProxy(l.port);
+  },
+  beforeClose: () => proxy.close(),
 });
-after(async () => {
-  freeTracked();
-  for (const c of contexts.splice(0)) SSL_CTX_free(c);
-  await proxy.close();
-  await l.close();
-});
+const { contexts } = io;
 
 /** A server on SSL_accept with a session cache (session ids, no tickets), a client through the proxy; one byte each way. */
 async function connectedPair(
@@ -68,14 +59,7 @@ async function connectedPair(
   contexts.push(sctx, cctx);
   const serverssl = newSsl(sctx);
   const clientssl = newSsl(cctx);
-  const accepting = l.accept(5000).then((sock) => {
-    SSL_set_fd(serverssl, sock);
-    return SSL_accept(serverssl, { timeoutMs: 5000 });
-  });
-  const ret = await Promise.all([
-    SSL_connect(clientssl, { port: proxy.port, servername: 'localhost', timeoutMs: 5000 }),
-    accepting,
-  ]);
+  const ret = await handshakeBoth(io.l, serverssl, clientssl, { port: proxy.port });
   assert.deepEqual(ret, [1, 1], drainErrors().join('; '));
   assert.equal(await SSL_write(serverssl, 'x'), 1);
   assert.equal(await SSL_read(clientssl, Buffer.alloc(1)), 1);

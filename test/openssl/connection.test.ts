@@ -61,7 +61,6 @@ import {
   SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
   SSL_VERIFY_PEER,
   sameSession,
-  type TcpListener,
   TLS1_2_VERSION,
   TLS1_3_VERSION,
 } from '../../src/openssl/index.js';
@@ -72,7 +71,7 @@ import {
   connectToSServer,
   createSslConnection,
   drainErrors,
-  freeTracked,
+  fileFixture,
   listener,
   newSsl,
   serverCtx,
@@ -87,17 +86,8 @@ function usage(code: string): (e: unknown) => boolean {
   };
 }
 
-let l: TcpListener;
-const contexts: SSL_CTX[] = [];
-
-before(async () => {
-  l = await listener();
-});
-after(async () => {
-  freeTracked();
-  for (const c of contexts.splice(0)) SSL_CTX_free(c);
-  await l.close();
-});
+const io = fileFixture();
+const { contexts } = io;
 
 async function pairOfCtx(
   version: number,
@@ -116,7 +106,7 @@ async function connection(sctx: SSL_CTX, cctx: SSL_CTX, session?: SSL_SESSION) {
   const serverssl = newSsl(sctx);
   const clientssl = newSsl(cctx);
   if (session !== undefined) assert.equal(SSL_set_session(clientssl, session), 1);
-  assert.ok(await createSslConnection(l, serverssl, clientssl), drainErrors().join('; '));
+  assert.ok(await createSslConnection(io.l, serverssl, clientssl), drainErrors().join('; '));
   return { serverssl, clientssl };
 }
 
@@ -174,11 +164,11 @@ describe('TLS 1.3 client sessions', () => {
     });
     const serverssl = newSsl(sctx);
     const clientssl = newSsl(cctx);
-    const accepting = l.accept(5000).then((sock) => {
+    const accepting = io.l.accept(5000).then((sock) => {
       SSL_set_fd(serverssl, sock);
       return SSL_accept(serverssl);
     });
-    assert.equal(await SSL_connect(clientssl, { port: l.port, servername: 'localhost' }), 1);
+    assert.equal(await SSL_connect(clientssl, { port: io.l.port, servername: 'localhost' }), 1);
     // Right after the handshake, before any ticket was read.
     const early = SSL_get0_session(clientssl)!;
     assert.equal(SSL_SESSION_is_resumable(early), 0);
@@ -256,7 +246,7 @@ describe('SSL_set_session: reference counts', () => {
     assert.equal(SSL_set_session(clientssl, sess), 1);
     assert.equal(sess.references, 3);
     const serverssl = newSsl(other);
-    assert.ok(await createSslConnection(l, serverssl, clientssl));
+    assert.ok(await createSslConnection(io.l, serverssl, clientssl));
     assert.equal(SSL_session_reused(clientssl), 0);
     assert.equal(sess.references, 2, 'released by SSL_connect');
     assert.ok(!sameSession(SSL_get_session(clientssl), sess));
@@ -326,7 +316,7 @@ describe('sessions of connections not shut down cleanly', () => {
     assert.ok(sameSession(SSL_get_session(first.clientssl), sess));
     SSL_free(first.serverssl);
     const serverssl = newSsl(sctx);
-    assert.ok(await createSslConnection(l, serverssl, first.clientssl));
+    assert.ok(await createSslConnection(io.l, serverssl, first.clientssl));
     assert.equal(SSL_session_reused(first.clientssl), 1);
     // Cleared without a shutdown: the session is dropped and removed.
     assert.equal(SSL_clear(first.clientssl), 1);
@@ -432,7 +422,7 @@ describe('session id contexts', () => {
     const serverssl = newSsl(sctx);
     const clientssl = newSsl(cctx);
     SSL_set_session(clientssl, foreign);
-    assert.equal(await createSslConnection(l, serverssl, clientssl), false);
+    assert.equal(await createSslConnection(io.l, serverssl, clientssl), false);
     const errors = drainErrors();
     assert.ok(
       errors.includes('error:0A000110:SSL routines::attempt to reuse session in different context'),
@@ -469,11 +459,11 @@ describe('session id contexts', () => {
     const clientssl = newSsl(cctx);
     SSL_set_session(clientssl, sess);
     if (await nodeDerivesServerSessionIdContext({ cert: pki.server.cert, key: pki.server.key })) {
-      assert.equal(await createSslConnection(l, serverssl, clientssl), true, drainErrors().join('; '));
+      assert.equal(await createSslConnection(io.l, serverssl, clientssl), true, drainErrors().join('; '));
       assert.equal(SSL_session_reused(clientssl), 0);
       await shutdownSslConnection(serverssl, clientssl);
     } else {
-      assert.equal(await createSslConnection(l, serverssl, clientssl), false);
+      assert.equal(await createSslConnection(io.l, serverssl, clientssl), false);
       const errors = drainErrors();
       assert.ok(errors.includes('error:0A000115:SSL routines::session id context uninitialized'), errors.join('; '));
       SSL_free(serverssl);
@@ -521,7 +511,7 @@ describe('failures', () => {
     contexts.push(sctx, cctx);
     const serverssl = newSsl(sctx);
     const clientssl = newSsl(cctx);
-    assert.equal(await createSslConnection(l, serverssl, clientssl), false);
+    assert.equal(await createSslConnection(io.l, serverssl, clientssl), false);
     assert.equal(SSL_get_error(clientssl, -1), SSL_ERROR_SSL);
     const errors = drainErrors();
     assert.ok(
@@ -539,11 +529,11 @@ describe('failures', () => {
     });
     const serverssl = newSsl(sctx);
     const clientssl = newSsl(cctx);
-    const accepting = l.accept(5000).then((sock) => {
+    const accepting = io.l.accept(5000).then((sock) => {
       SSL_set_fd(serverssl, sock);
       return SSL_accept(serverssl);
     });
-    await assert.rejects(SSL_connect(clientssl, { port: l.port, servername: 'localhost' }), /callback bug/);
+    await assert.rejects(SSL_connect(clientssl, { port: io.l.port, servername: 'localhost' }), /callback bug/);
     await accepting;
     SSL_free(serverssl);
     SSL_free(clientssl);
@@ -562,7 +552,7 @@ describe('interop with the openssl command line', () => {
   async function serve(sctx: SSL_CTX, count: number): Promise<void> {
     for (let i = 0; i < count; i++) {
       const ssl = newSsl(sctx);
-      SSL_set_fd(ssl, await l.accept(10_000));
+      SSL_set_fd(ssl, await io.l.accept(10_000));
       assert.equal(await SSL_accept(ssl), 1, drainErrors().join('; '));
       await SSL_read(ssl, Buffer.alloc(1024));
       await SSL_write(ssl, 'HTTP/1.0 200 OK\r\n\r\nok\n');
@@ -583,8 +573,8 @@ describe('interop with the openssl command line', () => {
       });
       const file = join(dir.path, `sess-${tls}.pem`);
       const serving = serve(sctx, 2);
-      const a = await sClient({ port: l.port, tls, servername: 'localhost', sessOut: file });
-      const b = await sClient({ port: l.port, tls, servername: 'localhost', sessIn: file });
+      const a = await sClient({ port: io.l.port, tls, servername: 'localhost', sessOut: file });
+      const b = await sClient({ port: io.l.port, tls, servername: 'localhost', sessIn: file });
       await serving;
       assert.equal(a.reused, false);
       assert.equal(b.reused, true, b.stdout);
@@ -651,11 +641,11 @@ describe('SSL_set_session while SSL_connect is pending', () => {
     const serverssl = newSsl(sctx);
     const clientssl = newSsl(cctx);
     assert.equal(SSL_set_session(clientssl, sess), 1);
-    const accepting = l.accept(5000).then((sock) => {
+    const accepting = io.l.accept(5000).then((sock) => {
       SSL_set_fd(serverssl, sock);
       return SSL_accept(serverssl);
     });
-    const connecting = SSL_connect(clientssl, { port: l.port, servername: 'localhost' });
+    const connecting = SSL_connect(clientssl, { port: io.l.port, servername: 'localhost' });
     const late = SSL_SESSION_new();
     assert.throws(() => SSL_set_session(clientssl, late), usage('ERR_OPENSSL_BAD_STATE'));
     assert.deepEqual(await Promise.all([connecting, accepting]), [1, 1]);

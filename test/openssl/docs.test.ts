@@ -9,14 +9,14 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { sharedPki, tmpDir } from '../helpers/index.js';
+import { codeBlocks, sharedPki, tmpDir } from '../helpers/index.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const SCRATCH = join(ROOT, '.tmp', 'openssl-docs');
 
 const doc = await readFile(join(ROOT, 'docs', 'openssl.md'), 'utf8');
-const blocks = [...doc.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
+const blocks = codeBlocks(doc, 'ts');
 
 after(() => rm(SCRATCH, { recursive: true, force: true }));
 

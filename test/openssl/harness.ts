@@ -4,6 +4,7 @@
  * (create_ssl_objects, create_ssl_connection, shutdown_ssl_connection) over real sockets.
  */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import {
   ERR_error_string,
   ERR_get_error,
@@ -12,6 +13,7 @@ import {
   SSL_accept,
   SSL_connect,
   type SSL_CTX,
+  SSL_CTX_free,
   SSL_CTX_new,
   SSL_free,
   SSL_new,
@@ -55,6 +57,63 @@ export function listener(): Promise<TcpListener> {
   return tcpListen();
 }
 
+/** What a test file shares: one listener, and the contexts it makes (freed after its tests). */
+export interface FileFixture {
+  /** The listener, there once the file's `before` hooks have run. */
+  readonly l: TcpListener;
+  /** Contexts to free after the file's tests. */
+  readonly contexts: SSL_CTX[];
+}
+
+/**
+ * Registers the file's `before` (listen, then `afterListen`) and `after` (free every tracked SSL
+ * and the contexts, run `beforeClose`, close the listener) hooks; call it once at the top of a
+ * test file.
+ */
+export function fileFixture(
+  opts: { afterListen?: (l: TcpListener) => Promise<void>; beforeClose?: () => Promise<void> } = {},
+): FileFixture {
+  let l: TcpListener | undefined;
+  const contexts: SSL_CTX[] = [];
+  before(async () => {
+    l = await listener();
+    await opts.afterListen?.(l);
+  });
+  after(async () => {
+    freeTracked();
+    for (const c of contexts.splice(0)) SSL_CTX_free(c);
+    await opts.beforeClose?.();
+    await l?.close();
+  });
+  return {
+    get l() {
+      assert.ok(l, 'the listener is made in before()');
+      return l;
+    },
+    contexts,
+  };
+}
+
+/**
+ * Both handshakes at once: `serverssl` on the next connection `l` accepts, `clientssl` to `target`
+ * (default: the listener's port, SNI localhost, 5 s). Resolves with [SSL_connect's, SSL_accept's] results.
+ */
+export async function handshakeBoth(
+  l: TcpListener,
+  serverssl: SSL,
+  clientssl: SSL,
+  target: { port?: number; servername?: string; timeoutMs?: number } = {},
+): Promise<[number, number]> {
+  const accepting = l.accept(5000).then((sock) => {
+    SSL_set_fd(serverssl, sock);
+    return SSL_accept(serverssl, { timeoutMs: 5000 });
+  });
+  return Promise.all([
+    SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000, ...target }),
+    accepting,
+  ]);
+}
+
 const tracked = new Set<SSL>();
 
 /** SSL_new, remembered so that {@link freeTracked} can release what a failed test left behind. */
@@ -86,14 +145,7 @@ export function createSslObjects(sctx: SSL_CTX, cctx: SSL_CTX): { serverssl: SSL
  * has read every TLS 1.3 ticket sent before it. Resolves true when both ends succeeded.
  */
 export async function createSslConnection(l: TcpListener, serverssl: SSL, clientssl: SSL): Promise<boolean> {
-  const accepting = l.accept(5000).then((sock) => {
-    SSL_set_fd(serverssl, sock);
-    return SSL_accept(serverssl, { timeoutMs: 5000 });
-  });
-  const [c, s] = await Promise.all([
-    SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }),
-    accepting,
-  ]);
+  const [c, s] = await handshakeBoth(l, serverssl, clientssl);
   if (c !== 1 || s !== 1) return false;
   if ((await SSL_write(serverssl, 'x')) !== 1) return false;
   return (await SSL_read(clientssl, Buffer.alloc(1), { timeoutMs: 5000 })) === 1;

@@ -2,15 +2,12 @@
 // offers any session it is given ("It does not check the session id context", SSL_set_session(3));
 // on a connection that verifies the server the facade offers only a session that vouches for it.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   d2i_SSL_SESSION,
   i2d_SSL_SESSION,
   type SSL,
-  SSL_accept,
-  SSL_connect,
   type SSL_CTX,
-  SSL_CTX_free,
   SSL_CTX_sess_hits,
   SSL_CTX_sess_misses,
   SSL_CTX_set_options,
@@ -23,29 +20,19 @@ import {
   SSL_SESSION_free,
   SSL_SESSION_get_id,
   SSL_session_reused,
-  SSL_set_fd,
   SSL_set_session,
   SSL_set_tlsext_host_name,
   SSL_shutdown,
   SSL_VERIFY_NONE,
   SSL_write,
   sameSession,
-  type TcpListener,
   TLS1_2_VERSION,
 } from '../../src/openssl/index.js';
 import { sharedPki } from '../helpers/index.js';
-import { clientCtx, drainErrors, freeTracked, listener, newSsl, serverCtx } from './harness.js';
+import { clientCtx, drainErrors, fileFixture, handshakeBoth, newSsl, serverCtx } from './harness.js';
 
-let l: TcpListener;
-const contexts: SSL_CTX[] = [];
-before(async () => {
-  l = await listener();
-});
-after(async () => {
-  freeTracked();
-  for (const c of contexts.splice(0)) SSL_CTX_free(c);
-  await l.close();
-});
+const io = fileFixture();
+const { contexts } = io;
 
 /** A TLS 1.2 server context for `names` (session ids, no tickets: every offer is a cache lookup). */
 async function serverFor(names: string[]): Promise<SSL_CTX> {
@@ -68,11 +55,7 @@ async function visit(
   const clientssl: SSL = newSsl(cctx);
   SSL_set_tlsext_host_name(clientssl, name);
   if (session !== undefined) assert.equal(SSL_set_session(clientssl, session), 1);
-  const accepting = l.accept(5000).then((sock) => {
-    SSL_set_fd(serverssl, sock);
-    return SSL_accept(serverssl, { timeoutMs: 5000 });
-  });
-  const [c, s] = await Promise.all([SSL_connect(clientssl, { port: l.port, timeoutMs: 5000 }), accepting]);
+  const [c, s] = await handshakeBoth(io.l, serverssl, clientssl, { servername: undefined });
   assert.deepEqual([c, s], [1, 1], drainErrors().join('; '));
   assert.equal(await SSL_write(serverssl, 'x'), 1);
   assert.equal(await SSL_read(clientssl, Buffer.alloc(1)), 1);

@@ -2,14 +2,11 @@
 // libssl does: a full handshake makes a new session (ssl_get_new_session), replacing whatever the
 // SSL held, so that SSL_get_session(server) is always the session of the last handshake.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   type SSL,
-  SSL_accept,
   SSL_clear,
-  SSL_connect,
   type SSL_CTX,
-  SSL_CTX_free,
   SSL_CTX_sess_hits,
   SSL_CTX_set_session_id_context,
   SSL_CTX_add_session,
@@ -30,38 +27,21 @@ import {
   SSL_SESSION_get_master_key,
   SSL_SESSION_new,
   SSL_session_reused,
-  SSL_set_fd,
   SSL_set_session,
   SSL_shutdown,
   SSL_write,
-  type TcpListener,
   TLS1_2_VERSION,
   TLS1_3_VERSION,
 } from '../../src/openssl/index.js';
-import { clientCtx, drainErrors, freeTracked, listener, newSsl, serverCtx } from './harness.js';
+import { clientCtx, drainErrors, fileFixture, handshakeBoth, newSsl, serverCtx } from './harness.js';
 
-let l: TcpListener;
-const contexts: SSL_CTX[] = [];
-before(async () => {
-  l = await listener();
-});
-after(async () => {
-  freeTracked();
-  for (const c of contexts.splice(0)) SSL_CTX_free(c);
-  await l.close();
-});
+const io = fileFixture();
+const { contexts } = io;
 
 /** One handshake of `serverssl` with a fresh client SSL; one byte each way; both shut down cleanly. Returns the client. */
 async function handshake(serverssl: SSL, cctx: SSL_CTX): Promise<SSL> {
   const clientssl = newSsl(cctx);
-  const accepting = l.accept(5000).then((sock) => {
-    SSL_set_fd(serverssl, sock);
-    return SSL_accept(serverssl, { timeoutMs: 5000 });
-  });
-  const ret = await Promise.all([
-    SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }),
-    accepting,
-  ]);
+  const ret = await handshakeBoth(io.l, serverssl, clientssl);
   assert.deepEqual(ret, [1, 1], drainErrors().join('; '));
   assert.equal(await SSL_write(serverssl, 'x'), 1);
   assert.equal(await SSL_read(clientssl, Buffer.alloc(1)), 1);
@@ -138,14 +118,7 @@ describe('large times (C long), as sslapitest session_cache_overflow sets them',
     const again = newSsl(sctx);
     const clientssl = newSsl(cctx);
     assert.equal(SSL_set_session(clientssl, sess), 1);
-    const accepting = l.accept(5000).then((sock) => {
-      SSL_set_fd(again, sock);
-      return SSL_accept(again, { timeoutMs: 5000 });
-    });
-    const ret = await Promise.all([
-      SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }),
-      accepting,
-    ]);
+    const ret = await handshakeBoth(io.l, again, clientssl);
     assert.deepEqual(ret, [1, 1]);
     assert.equal(SSL_session_reused(clientssl), 1);
     for (const s of [serverSess, sess]) SSL_SESSION_free(s);
@@ -183,14 +156,7 @@ describe('a server with a session id context', () => {
       const again = newSsl(sctx);
       const clientssl = newSsl(cctx);
       assert.equal(SSL_set_session(clientssl, sess), 1);
-      const accepting = l.accept(5000).then((sock) => {
-        SSL_set_fd(again, sock);
-        return SSL_accept(again, { timeoutMs: 5000 });
-      });
-      const ret = await Promise.all([
-        SSL_connect(clientssl, { port: l.port, servername: 'localhost', timeoutMs: 5000 }),
-        accepting,
-      ]);
+      const ret = await handshakeBoth(io.l, again, clientssl);
       assert.deepEqual(ret, [1, 1], drainErrors().join('; '));
       assert.equal(SSL_session_reused(clientssl), 1);
       assert.equal(SSL_CTX_sess_hits(sctx), 1);

@@ -3,31 +3,17 @@
 import assert from 'node:assert/strict';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { main } from '../../src/cli/main.js';
+import { runMain } from '../cli/run-main.js';
 import { freePort, sClient, sessId, sharedPki, startSServer, tmpDir } from '../helpers/index.js';
 
 const pki = await sharedPki();
 const dir = await tmpDir('probe-cli-');
 after(() => dir.cleanup());
 
-class Capture extends Writable {
-  text = '';
-  constructor(readonly isTTY = false) {
-    super();
-  }
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-async function run(args: string[], tty = false): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Capture(tty);
-  const stderr = new Capture(tty);
-  const code = await main(['probe', ...args], { stdin: Readable.from([]), stdout, stderr });
-  return { code, stdout: stdout.text, stderr: stderr.text };
+/** `tls-sessions probe ...args`, in this process; `tty`: stderr and stdout are a terminal. */
+function run(args: string[], tty = false): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runMain(['probe', ...args], { stdout: tty, stderr: tty });
 }
 
 /** Start of an ANSI escape sequence. */

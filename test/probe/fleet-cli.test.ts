@@ -1,34 +1,19 @@
 // `tls-sessions probe --fleet` and `--watch` end to end: usage errors, the table, JSON, and
 // Ctrl-C during a watch (a real SIGINT to the built CLI) printing what was seen so far.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { main } from '../../src/cli/main.js';
+import { runMain } from '../cli/run-main.js';
 import type { FleetReport, WatchReport } from '../../src/probe/index.js';
-import { sharedPki, startNodeServer } from '../helpers/index.js';
+import { sharedPki, spawnPeer, startNodeServer } from '../helpers/index.js';
 import { FLEET_HOSTS, startNodeFleet } from './fleet-servers.js';
 
 const pki = await sharedPki();
 const BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'tls-sessions.js');
 
-class Capture extends Writable {
-  text = '';
-  constructor(readonly isTTY = false) {
-    super();
-  }
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-async function run(args: string[], tty = false): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Capture();
-  const stderr = new Capture(tty);
-  const code = await main(['probe', ...args], { stdin: Readable.from([]), stdout, stderr });
-  return { code, stdout: stdout.text, stderr: stderr.text };
+/** `tls-sessions probe ...args`, in this process; `tty`: stderr are a terminal. */
+function run(args: string[], tty = false): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runMain(['probe', ...args], { stderr: tty });
 }
 
 describe('tls-sessions probe --fleet / --watch: usage', () => {
@@ -195,9 +180,10 @@ describe('tls-sessions probe --watch', () => {
   test('Ctrl-C (SIGINT) prints what was seen so far', { timeout: 60_000 }, async (t) => {
     const fleet = await startNodeFleet({ hosts: ['127.0.0.2'], cert: pki.server });
     t.after(() => fleet.close());
-    const child = spawn(
-      process.execPath,
-      [
+    const child = spawnPeer({
+      name: 'tls-sessions probe --watch',
+      command: process.execPath,
+      args: [
         BIN,
         'probe',
         `127.0.0.2:${fleet.port}`,
@@ -211,27 +197,16 @@ describe('tls-sessions probe --watch', () => {
         '200ms',
         '--json',
       ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    t.after(() => child.kill('SIGKILL'));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
+      stdin: 'ignore',
     });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    t.after(() => child.kill());
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const interruptedAt = Date.now();
-    child.kill('SIGINT');
-    const code = await exited;
+    child.signal('SIGINT');
+    const code = await child.exited;
     assert.ok(Date.now() - interruptedAt < 3000, 'stops at once');
-    assert.equal(code, 0, stderr);
-    const report = JSON.parse(stdout) as WatchReport;
+    assert.equal(code, 0, child.stderr());
+    const report = JSON.parse(child.stdout()) as WatchReport;
     assert.equal(report.interrupted, true);
     assert.equal(report.durationMs, 3_600_000);
     assert.ok(report.samples.length >= 2, `${report.samples.length} samples`);

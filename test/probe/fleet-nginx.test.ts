@@ -7,50 +7,17 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { type FleetReport, probeFleet } from '../../src/probe/index.js';
+import { probeFleet } from '../../src/probe/index.js';
 import { freePort, sharedPki, tmpDir } from '../helpers/index.js';
 import { FLEET_HOSTS } from './fleet-servers.js';
 import { type Nginx, nginxMissing, startNginx } from './nginx.js';
-import { referenceFleetCell } from './reference.js';
+import { assertFleetCellsAgree, fleetGrid } from './agree.js';
 
 const skip = nginxMissing();
 const pki = await sharedPki();
 const dir = await tmpDir('probe-fleet-nginx-');
 after(() => dir.cleanup());
 const HOSTS = FLEET_HOSTS.slice(0, 2);
-
-function grid(report: FleetReport): Record<string, string[]> {
-  return Object.fromEntries(
-    report.matrices.map((m) => [
-      m.mechanism,
-      m.cells.map((row) => row.map((c) => (c.resumed === null ? '-' : c.resumed ? 'y' : 'n')).join('')),
-    ]),
-  );
-}
-
-async function assertCellsAgree(report: FleetReport, port: number): Promise<void> {
-  for (const m of report.matrices) {
-    for (const [i, row] of m.cells.entries()) {
-      for (const [j, cell] of row.entries()) {
-        assert.notEqual(cell.resumed, null, `${m.mechanism} ${i} -> ${j} ran`);
-        const ref = await referenceFleetCell({
-          port,
-          dir: dir.path,
-          from: report.members[i]!.host,
-          to: report.members[j]!.host,
-          servername: 'localhost',
-          tls: m.protocol === 'TLSv1.3' ? '1.3' : '1.2',
-          noTicket: m.mechanism === 'tls12-session-id',
-        });
-        assert.equal(
-          cell.resumed,
-          ref,
-          `${m.mechanism} ${report.members[i]!.member} -> ${report.members[j]!.member} agrees with s_client`,
-        );
-      }
-    }
-  }
-}
 
 async function startPair(
   t: { after(fn: () => Promise<void>): void },
@@ -85,7 +52,7 @@ describe('fleet probe against nginx', { skip }, () => {
     await writeFile(keyFile, key, { mode: 0o600 });
     const { port } = await startPair(t, () => ({ ticketKeyFiles: [keyFile] }));
     const report = await probeFleet({ host: 'localhost', port, ca: pki.ca.cert, members: [...HOSTS] });
-    assert.deepEqual(grid(report), {
+    assert.deepEqual(fleetGrid(report), {
       'tls13-ticket': ['yy', 'yy'],
       'tls12-session-id': ['yn', 'ny'],
       'tls12-ticket': ['yy', 'yy'],
@@ -101,7 +68,7 @@ describe('fleet probe against nginx', { skip }, () => {
       report.findings[0]!.message,
       /^TLS 1\.2 session ids made on one member do not resume on another .* Share the session cache/,
     );
-    await assertCellsAgree(report, port);
+    await assertFleetCellsAgree(report, { port, dir: dir.path, allRan: true });
   });
 
   test('no ticket key file, different session timeouts: the diagonal only, keys and lifetimes differ', {
@@ -109,7 +76,7 @@ describe('fleet probe against nginx', { skip }, () => {
   }, async (t) => {
     const { port } = await startPair(t, (i) => (i === 0 ? {} : { timeout: '10m' }));
     const report = await probeFleet({ host: 'localhost', port, ca: pki.ca.cert, members: [...HOSTS] });
-    assert.deepEqual(grid(report), {
+    assert.deepEqual(fleetGrid(report), {
       'tls13-ticket': ['yn', 'ny'],
       'tls12-session-id': ['yn', 'ny'],
       'tls12-ticket': ['yn', 'ny'],
@@ -138,6 +105,6 @@ describe('fleet probe against nginx', { skip }, () => {
       report.findings.at(-1)!.message,
       /^Members announce different TLS 1\.2 ticket lifetimes \(300 s \(5 min\): 127\.0\.0\.2:\d+; 600 s \(10 min\): 127\.0\.0\.3:\d+\)/,
     );
-    await assertCellsAgree(report, port);
+    await assertFleetCellsAgree(report, { port, dir: dir.path, allRan: true });
   });
 });

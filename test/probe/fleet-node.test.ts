@@ -4,59 +4,23 @@
 // -sess_out on one member and -sess_in on the other.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { type FleetReport, formatFleetReport, probeFleet } from '../../src/probe/index.js';
+import { formatFleetReport, probeFleet } from '../../src/probe/index.js';
 import { sharedPki, startNodeServer, tmpDir } from '../helpers/index.js';
 import { redisSkipReason, startRedisServer } from '../helpers-redis/redis-server.js';
 import { FLEET_HOSTS, startNodeFleet } from './fleet-servers.js';
-import { referenceFleetCell } from './reference.js';
+import { assertFleetCellsAgree, fleetGrid } from './agree.js';
 
 const pki = await sharedPki();
 const dir = await tmpDir('probe-fleet-');
 after(() => dir.cleanup());
 const skip = redisSkipReason();
 
-/** Each matrix as rows of 'y'/'n'/'-'. */
-function grid(report: FleetReport): Record<string, string[]> {
-  return Object.fromEntries(
-    report.matrices.map((m) => [
-      m.mechanism,
-      m.cells.map((row) => row.map((c) => (c.resumed === null ? '-' : c.resumed ? 'y' : 'n')).join('')),
-    ]),
-  );
-}
-
-/** Every cell that ran agrees with s_client. */
-async function assertCellsAgree(report: FleetReport, port: number): Promise<void> {
-  for (const m of report.matrices) {
-    for (const [i, row] of m.cells.entries()) {
-      for (const [j, cell] of row.entries()) {
-        if (cell.resumed === null) continue;
-        const ref = await referenceFleetCell({
-          port,
-          dir: dir.path,
-          from: report.members[i]!.host,
-          to: report.members[j]!.host,
-          servername: 'localhost',
-          tls: m.protocol === 'TLSv1.3' ? '1.3' : '1.2',
-          noTicket: m.mechanism === 'tls12-session-id',
-        });
-        assert.equal(
-          cell.resumed,
-          ref,
-          `${m.mechanism} ${report.members[i]!.member} -> ${report.members[j]!.member} agrees with s_client`,
-        );
-      }
-    }
-  }
-}
-
 describe('fleet probe against Node servers', () => {
   test('three members sharing a RedisStore and a TicketKeyRing: the full matrix', {
     skip,
     timeout: 120_000,
   }, async (t) => {
-    const redis = await startRedisServer();
-    t.after(() => redis.dispose());
+    const redis = await startRedisServer({ disposeAfter: t });
     const fleet = await startNodeFleet({ hosts: FLEET_HOSTS, cert: pki.server, redisUrl: redis.url });
     t.after(() => fleet.close());
     // No member list: the name's addresses, as a resolver gives them.
@@ -71,7 +35,7 @@ describe('fleet probe against Node servers', () => {
       report.members.map((m) => m.member),
       FLEET_HOSTS.map((h) => `${h}:${fleet.port}`),
     );
-    assert.deepEqual(grid(report), {
+    assert.deepEqual(fleetGrid(report), {
       'tls13-ticket': ['yyy', 'yyy', 'yyy'],
       'tls12-session-id': ['yyy', 'yyy', 'yyy'],
       'tls12-ticket': ['yyy', 'yyy', 'yyy'],
@@ -88,7 +52,7 @@ describe('fleet probe against Node servers', () => {
       FLEET_HOSTS.map(() => ({ tls12: 300, tls13: 300 })),
     );
     assert.deepEqual(report.findings, []);
-    await assertCellsAgree(report, fleet.port);
+    await assertFleetCellsAgree(report, { port: fleet.port, dir: dir.path, allRan: false });
     const text = formatFleetReport(report);
     assert.match(
       text,
@@ -108,7 +72,7 @@ describe('fleet probe against Node servers', () => {
     });
     assert.equal(report.source, 'given');
     const diagonal = ['ynn', 'nyn', 'nny'];
-    assert.deepEqual(grid(report), {
+    assert.deepEqual(fleetGrid(report), {
       'tls13-ticket': diagonal,
       'tls12-session-id': diagonal,
       'tls12-ticket': diagonal,
@@ -129,7 +93,7 @@ describe('fleet probe against Node servers', () => {
       report.findings[0]!.message,
       /^TLS 1\.3 tickets made on one member do not resume on another \(127\.0\.0\.2:\d+ -> 127\.0\.0\.3:\d+, .*about 33% of the time \(3 of 9 pairs\)/,
     );
-    await assertCellsAgree(report, fleet.port);
+    await assertFleetCellsAgree(report, { port: fleet.port, dir: dir.path, allRan: false });
   });
 
   test('a member that does not answer is reported, its cells not run; the name really resolved', {
@@ -147,7 +111,7 @@ describe('fleet probe against Node servers', () => {
       single.findings.map((f) => f.id),
       ['fleet-single-member'],
     );
-    assert.deepEqual(grid(single), { 'tls13-ticket': ['y'], 'tls12-session-id': ['n'], 'tls12-ticket': ['y'] });
+    assert.deepEqual(fleetGrid(single), { 'tls13-ticket': ['y'], 'tls12-session-id': ['n'], 'tls12-ticket': ['y'] });
 
     const report = await probeFleet({
       host: 'localhost',
@@ -157,7 +121,7 @@ describe('fleet probe against Node servers', () => {
       versions: ['TLSv1.3'],
     });
     assert.match(report.members[1]!.error ?? '', /^cannot connect to 127\.0\.0\.9:\d+: connect ECONNREFUSED/);
-    assert.deepEqual(grid(report), { 'tls13-ticket': ['y-', '--'] });
+    assert.deepEqual(fleetGrid(report), { 'tls13-ticket': ['y-', '--'] });
     assert.equal(
       report.matrices[0]!.cells[0]![1]!.notRun,
       `offered to 127.0.0.9:${server.port}, which could not be probed`,

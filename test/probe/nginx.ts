@@ -1,6 +1,7 @@
 /**
  * nginx on 127.0.0.1 for probe tests: a config written to a temp dir (pid, logs and temp paths
- * all inside it), one foreground process (`daemon off; master_process off`), stopped by the test.
+ * all inside it), one foreground process (`daemon off; master_process off`) under the kit's peer launcher,
+ * stopped by the test.
  *
  * ```ts
  * const skip = skipUnlessPeer(nginxMissing()); // skipped outside CI when missing, fails under CI
@@ -8,12 +9,10 @@
  * t.after(() => ng.stop());
  * ```
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { type Cert, freePort, onProcessExit, requirePeer, tmpDir } from '../helpers/index.js';
+import { type Cert, canConnect, freePort, launchPeer, type Peer, requirePeer, tmpDir } from '../helpers/index.js';
 
 /** One `server {}` block. */
 export interface NginxServer {
@@ -66,17 +65,6 @@ export function nginxMissing(): string | undefined {
     : undefined;
 }
 
-function canConnect(port: number, host: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 /** Writes the config and starts nginx; resolves once it accepts connections. */
 export async function startNginx(opts: NginxOptions): Promise<Nginx> {
   requirePeer(nginxMissing());
@@ -118,47 +106,27 @@ ${servers}
 `;
   const confPath = join(dir.path, 'nginx.conf');
   await writeFile(confPath, config);
-  const child: ChildProcess = spawn(bin, ['-p', dir.path, '-c', confPath, '-e', join(dir.path, 'error.log')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (s: string) => {
-    stderr += s;
-  });
-  const unregister = onProcessExit(() => child.kill('SIGKILL'));
-  let exited = false;
-  const closed = new Promise<void>((resolve) => {
-    child.once('close', () => {
-      exited = true;
-      resolve();
+  const log = () => readFile(join(dir.path, 'error.log'), 'utf8').catch(() => '');
+  let peer: Peer;
+  try {
+    peer = await launchPeer({
+      name: 'nginx',
+      command: bin,
+      args: ['-p', dir.path, '-c', confPath, '-e', join(dir.path, 'error.log')],
+      readyIntervalMs: 20,
+      ready: () => canConnect(port, host),
     });
-    child.once('error', () => {
-      exited = true;
-      resolve();
-    });
-  });
-  const stop = async () => {
-    if (!exited) {
-      child.kill('SIGTERM');
-      await Promise.race([closed, delay(2000)]);
-      if (!exited) {
-        child.kill('SIGKILL');
-        await closed;
-      }
-    }
-    unregister();
+  } catch (error) {
+    const lines = (await log()).trim().split('\n').slice(-3).join(' | ');
     await dir.cleanup();
-  };
-
-  const deadline = Date.now() + 5000;
-  while (!(await canConnect(port, host))) {
-    if (exited || Date.now() > deadline) {
-      const log = await readFile(join(dir.path, 'error.log'), 'utf8').catch(() => '');
-      await stop();
-      throw new Error(`nginx did not start: ${(stderr + log).trim().split('\n').slice(-3).join(' | ')}`);
-    }
-    await delay(20);
+    throw new Error(`nginx did not start: ${(error as Error).message}${lines ? ` | ${lines}` : ''}`);
   }
-  return { host, port, stop };
+  return {
+    host,
+    port,
+    stop: async () => {
+      await peer.stop();
+      await dir.cleanup();
+    },
+  };
 }

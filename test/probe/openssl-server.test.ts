@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { type ProbeReport, probe } from '../../src/probe/index.js';
-import { type SServerOptions, sharedPki, startSServer, tmpDir } from '../helpers/index.js';
-import { assertAgrees, findingIds } from './agree.js';
-import { referenceCrossHost, referenceVerdict } from './reference.js';
+import { type SServerOptions, sharedPki, sharedVhosts, startSServer, tmpDir } from '../helpers/index.js';
+import { assertAgrees, assertCrossChecksAgree, findingIds } from './agree.js';
+import { referenceVerdict } from './reference.js';
 
 const pki = await sharedPki();
 const dir = await tmpDir('probe-openssl-');
@@ -183,7 +183,7 @@ describe('probe against openssl s_server', () => {
   test('two virtual hosts (-servername/-cert2): sessions cross, as s_client sees too', {
     timeout: 60_000,
   }, async (t) => {
-    const [a, b] = await Promise.all([pki.issue({ cn: 'a.test' }), pki.issue({ cn: 'b.test' })]);
+    const { a, b } = await sharedVhosts();
     const server = await startSServer({
       cert: a,
       args: ['-servername', 'b.test', '-cert2', b.certPath, '-key2', b.keyPath],
@@ -201,19 +201,12 @@ describe('probe against openssl s_server', () => {
     assert.equal(cross.servername, 'a.test');
     assert.equal(cross.otherServername, 'b.test');
     assert.equal(cross.certificateCoversOther, false);
-    const reference: Record<string, boolean> = {};
-    for (const check of cross.checks) {
-      const key = `${check.protocol} ${check.kind}`;
-      reference[key] = await referenceCrossHost({
-        port: server.port,
-        dir: dir.path,
-        servername: 'a.test',
-        other: 'b.test',
-        tls: check.protocol === 'TLSv1.3' ? '1.3' : '1.2',
-        noTicket: check.kind === 'sessionId',
-      });
-      assert.equal(check.resumed, reference[key], `${key} agrees with s_client`);
-    }
+    await assertCrossChecksAgree(cross.checks, {
+      port: server.port,
+      dir: dir.path,
+      servername: 'a.test',
+      other: 'b.test',
+    });
     assert.deepEqual(
       cross.checks.map((c) => `${c.protocol} ${c.kind}`),
       ['TLSv1.3 ticket', 'TLSv1.2 sessionId', 'TLSv1.2 ticket'],

@@ -18,7 +18,7 @@ import {
 import { decodeRecord } from '../../src/server/session-record.js';
 import { TlsSession } from '../../src/session/index.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
-import { nodeConnect, sClient, sharedPki, startNodeServer, tmpDir } from '../helpers/index.js';
+import { nodeConnect, StoreDouble, sClient, sharedPki, startNodeServer, tmpDir } from '../helpers/index.js';
 import { readFile } from 'node:fs/promises';
 
 /** Server-side view of the next session the server makes, through a temporary 'newSession' listener. */
@@ -35,15 +35,6 @@ const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
 /** A TLS 1.2 client that asks for no ticket, so that the server makes a session-id session. */
 const noTicket12 = { maxVersion: 'TLSv1.2', secureOptions: constants.SSL_OP_NO_TICKET } as const;
-
-/** A MemoryStore that keeps every value written. */
-class RecordingStore extends MemoryStore {
-  readonly written: Uint8Array[] = [];
-  override async set(key: Uint8Array, value: Uint8Array, ttlMs: number): Promise<void> {
-    this.written.push(Uint8Array.prototype.slice.call(value));
-    return super.set(key, value, ttlMs);
-  }
-}
 
 test('attach sets the session id context and timeout; detach gives the server back as it was', async (t) => {
   const pki = await sharedPki();
@@ -67,7 +58,7 @@ test('attach sets the session id context and timeout; detach gives the server ba
   }
   assert.equal(plain1.reused, false);
 
-  const store = new RecordingStore();
+  const store = new StoreDouble();
   const cache = new ServerSessionCache({ store });
   assert.equal(cache.attach(server), cache);
   assert.equal(cache.server, server);
@@ -78,7 +69,7 @@ test('attach sets the session id context and timeout; detach gives the server ba
 
   const withCache = await nodeConnect({ port: node.port, ...noTicket12 });
   assert.equal(withCache.reused, false);
-  const record = decodeRecord(store.written[0]!);
+  const record = decodeRecord(store.callsOf('set')[0]![1] as Uint8Array);
   const cached = TlsSession.fromDER(record.der);
   if (NODE_MAJOR < 22) assert.equal(cached.sessionIdContext.toString('latin1'), cache.sessionIdContext);
   assert.match(cache.sessionIdContext ?? '', /^[0-9a-f]{32}$/);

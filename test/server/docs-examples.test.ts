@@ -9,15 +9,15 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { sharedPki, tmpDir } from '../helpers/index.js';
+import { codeBlocksAt, sharedPki, tmpDir } from '../helpers/index.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
 const markdown = await readFile(join(ROOT, 'docs', 'server.md'), 'utf8');
-const blocks = [...markdown.matchAll(/^```ts\n([\s\S]*?)^```/gm)]
-  .map((m) => ({ code: m[1]!, line: markdown.slice(0, m.index).split('\n').length }))
-  .filter((b) => b.code.includes("from 'tls-sessions'") && b.code.includes('.listen('));
+const blocks = codeBlocksAt(markdown, 'ts').filter(
+  (b) => b.code.includes("from 'tls-sessions'") && b.code.includes('.listen('),
+);
 
 test('docs/server.md has runnable tls, https and http2 examples', () => {
   const kinds = blocks.map((b) => /from 'node:(https|http2|tls)'/.exec(b.code)?.[1]);

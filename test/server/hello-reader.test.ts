@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { nodeConnect, sharedPki, startNodeServer } from '../helpers/index.js';
+import { nodeConnect, sharedPki, startNodeServer, waitFor } from '../helpers/index.js';
 import { startCachedServer } from './kit.js';
 
 /**
@@ -142,7 +142,7 @@ test('a peer that closes before its hello is complete is dropped quietly', async
   await once(tcp, 'connect');
   tcp.end(Buffer.from('16030100', 'hex'));
   await once(tcp, 'close');
-  for (let i = 0; i < 100 && srv.cache.stats().helloUnavailable === 0; i++) await delay(5);
+  await waitFor(() => srv.cache.stats().helloUnavailable > 0, { what: 'the dropped hello', timeoutMs: 500 });
   assert.equal(srv.cache.stats().helloUnavailable, 1);
   // The server still serves.
   assert.equal((await nodeConnect({ port: srv.port })).received(), 'ok\n');

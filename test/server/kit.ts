@@ -6,24 +6,7 @@
 import type { SecureContext, TLSSocket, TlsOptions } from 'node:tls';
 import { createSecureContext } from 'node:tls';
 import { ServerSessionCache, type ServerSessionCacheOptions } from '../../src/server/index.js';
-import { type Cert, type NodeServer, sharedPki, startNodeServer } from '../helpers/index.js';
-
-export interface VhostCerts {
-  a: Cert;
-  b: Cert;
-}
-
-let vhostCerts: Promise<VhostCerts> | undefined;
-
-/** Leaves for a.test and b.test from the shared PKI (made once per process). */
-export function vhosts(): Promise<VhostCerts> {
-  vhostCerts ??= (async () => {
-    const pki = await sharedPki();
-    const [a, b] = await Promise.all([pki.issue({ cn: 'a.test' }), pki.issue({ cn: 'b.test' })]);
-    return { a, b };
-  })();
-  return vhostCerts;
-}
+import { type NodeServer, sharedPki, sharedVhosts, startNodeServer } from '../helpers/index.js';
 
 export interface CachedServerOptions {
   cache?: ServerSessionCacheOptions;
@@ -43,7 +26,7 @@ export async function startCachedServer(opts: CachedServerOptions = {}): Promise
   const tlsOptions: TlsOptions = { ...opts.tlsOptions };
   let contexts: Map<string, SecureContext> | undefined;
   if (opts.vhosts !== undefined) {
-    const { a, b } = await vhosts();
+    const { a, b } = await sharedVhosts();
     contexts = new Map([
       ['a.test', createSecureContext({ key: a.key, cert: a.cert })],
       ['b.test', createSecureContext({ key: b.key, cert: b.cert })],
@@ -59,7 +42,7 @@ export async function startCachedServer(opts: CachedServerOptions = {}): Promise
     ...(opts.handler === undefined ? {} : { handler: opts.handler }),
   });
   if (opts.vhosts === 'addContext') {
-    const { a, b } = await vhosts();
+    const { a, b } = await sharedVhosts();
     node.server.addContext('a.test', { key: a.key, cert: a.cert });
     node.server.addContext('b.test', { key: b.key, cert: b.cert });
   }

@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import tls, { type TLSSocket } from 'node:tls';
 import { SessionCacheMode } from '../../src/server/index.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
-import { defaultHandler, nodeConnect } from '../helpers/index.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { defaultHandler, nodeConnect, StoreDouble, waitFor } from '../helpers/index.js';
 import { startCachedServer } from './kit.js';
 
 type Version = 'TLSv1.2' | 'TLSv1.3';
@@ -43,7 +44,7 @@ async function connectAndHold(port: number, version: Version) {
   await once(tcp, 'connect');
   const c = await nodeConnect({ port, socket: tcp, ...versionOptions(version), waitForClose: false });
   const want = version === 'TLSv1.3' ? 2 : 1;
-  for (let i = 0; i < 200 && c.sessions.length < want; i++) await new Promise((r) => setTimeout(r, 5));
+  await waitFor(() => c.sessions.length >= want, { what: `${version}: the client's sessions`, timeoutMs: 1000 });
   assert.equal(c.sessions.length, want);
   return { ...c, tcp };
 }
@@ -76,9 +77,14 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
       c.tcp.resetAndDestroy();
       await gone;
       await serverClosed;
-      for (let i = 0; i < 200 && srv.cache.stats().uncleanRemovals < stored; i++) {
-        if (!strictShutdown && i === 20) break;
-        await new Promise((r) => setTimeout(r, 5));
+      if (strictShutdown) {
+        await waitFor(() => srv.cache.stats().uncleanRemovals >= stored, {
+          what: 'the unclean removals',
+          timeoutMs: 1000,
+        });
+      } else {
+        // Nothing is to happen: give it the time it would take.
+        await delay(100);
       }
 
       const st = srv.cache.stats();
@@ -108,8 +114,7 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     c.socket.on('error', () => {});
     // An application-data record that cannot be decrypted: the server sends bad_record_mac.
     c.tcp.write(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x40]), Buffer.alloc(0x40, 0xa5)]));
-    for (let i = 0; i < 200 && srv.cache.stats().uncleanRemovals < stored; i++)
-      await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => srv.cache.stats().uncleanRemovals >= stored, { what: 'the unclean removals', timeoutMs: 1000 });
     c.tcp.destroy();
     assert.match(errors[0] ?? '', /^ERR_SSL_/);
     const st = srv.cache.stats();
@@ -264,7 +269,7 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     const session = first.sessions.at(-1)!;
     const refusal = nodeConnect({ port: srv.port, ...versionOptions(version), ALPNProtocols: ['x-other'], session });
     await assert.rejects(refusal);
-    for (let i = 0; i < 200 && srv.cache.stats().uncleanRemovals < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => srv.cache.stats().uncleanRemovals >= 1, { what: 'the unclean removal', timeoutMs: 1000 });
     const st = srv.cache.stats();
     assert.equal(st.uncleanRemovals, 1);
     assert.equal(st.hits, 0, 'no hit: the handshake did not resume');
@@ -294,21 +299,13 @@ test('a store that drops a session on its own: the lookup says so (remove "dropp
 });
 
 test('TLS 1.3: a client gone while the store looks its ticket up: the taken ticket counts as removed, the server carries on', async (t) => {
-  class SlowTakeStore extends MemoryStore {
-    delayMs = 0;
-    override async take(key: Uint8Array): Promise<Uint8Array | undefined> {
-      const value = await super.take(key);
-      await new Promise((r) => setTimeout(r, this.delayMs));
-      return value;
-    }
-  }
-  const store = new SlowTakeStore();
+  const store = new StoreDouble();
   const srv = await startCachedServer({ cache: { store, storeTimeoutMs: 1000 } });
   t.after(() => srv.close());
   const reasons: string[] = [];
   srv.cache.on('removed', ({ reason }) => reasons.push(reason));
   const first = await connect(srv.port, 'TLSv1.3');
-  store.delayMs = 150;
+  store.delay(150, ['take']);
   const tcp = net.connect({ port: srv.port, host: '127.0.0.1' });
   await once(tcp, 'connect');
   const tlsSocket = tls.connect({
@@ -318,15 +315,16 @@ test('TLS 1.3: a client gone while the store looks its ticket up: the taken tick
     session: first.session,
   });
   tlsSocket.on('error', () => {});
-  await new Promise((r) => setTimeout(r, 40));
+  await delay(40);
   tcp.resetAndDestroy();
-  for (let i = 0; i < 100 && srv.cache.stats().uncleanRemovals < 1; i++) await new Promise((r) => setTimeout(r, 10));
-  await new Promise((r) => setTimeout(r, 200));
+  await waitFor(() => srv.cache.stats().uncleanRemovals >= 1, { what: 'the unclean removal', timeoutMs: 1000 });
+  // The slow take answers after that: nothing more may be counted.
+  await delay(200);
   const st = srv.cache.stats();
   assert.equal(st.uncleanRemovals, 1);
   assert.equal(st.hits, 0);
   assert.deepEqual(reasons, ['unclean']);
-  store.delayMs = 0;
+  store.heal();
   // The server still serves.
   assert.equal((await connect(srv.port, 'TLSv1.3')).reused, false);
 });

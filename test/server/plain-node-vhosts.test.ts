@@ -10,8 +10,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
-import { sClient, sharedPki, startNodeServer, tmpDir } from '../helpers/index.js';
-import { vhosts } from './kit.js';
+import { sClient, sharedPki, sharedVhosts, startNodeServer, tmpDir } from '../helpers/index.js';
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 /** The lines that refuse a session across virtual hosts (docs/server.md). */
@@ -20,7 +19,7 @@ const ISOLATES = NODE_MAJOR === 22 || NODE_MAJOR === 24;
 for (const kind of ['TLS 1.2 ticket', 'TLS 1.2 session id (a Map)', 'TLS 1.3 ticket'] as const) {
   test(`plain Node ${NODE_MAJOR}, ${kind}: an a.test session under SNI b.test is ${ISOLATES ? 'refused' : 'resumed'}, as docs/server.md says`, async (t) => {
     const pki = await sharedPki();
-    const { a, b } = await vhosts();
+    const { a, b } = await sharedVhosts();
     const dir = await tmpDir('vh-');
     t.after(() => dir.cleanup());
     const seen: Array<{ reused: boolean; servername: string | false | null | undefined }> = [];

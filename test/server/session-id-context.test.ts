@@ -4,15 +4,12 @@
  * different configurations never do.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { ServerSessionCache } from '../../src/server/index.js';
-import { type Cert, sClient, sharedPki, tmpDir } from '../helpers/index.js';
+import { type Cert, sClient, sharedPki, spawnNodeFixture, tmpDir } from '../helpers/index.js';
 import { FileStore } from './fixtures/file-store.js';
 import { startCachedServer } from './kit.js';
 
@@ -26,22 +23,17 @@ interface Child {
 }
 
 async function startChild(cert: Cert, storeDir: string): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, cert.certPath, cert.keyPath, storeDir], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const exited = once(child, 'exit');
+  const child = spawnNodeFixture(CHILD, [cert.certPath, cert.keyPath, storeDir], undefined, { stderr: 'inherit' });
   const stop = async () => {
-    child.stdin.end();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
+    await child.stop();
   };
-  const lines = createInterface({ input: child.stdout });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  const [line] = (await Promise.race([once(lines, 'line'), exited.then(() => [undefined])])) as [string | undefined];
-  clearTimeout(timer);
-  if (line === undefined) throw new Error('cached-server child exited before listening');
-  return { ...(JSON.parse(line) as Omit<Child, 'stop'>), stop };
+  try {
+    const line = await child.line(() => true, { what: 'cached-server listening', timeoutMs: 15_000 });
+    return { ...(JSON.parse(line) as Omit<Child, 'stop'>), stop };
+  } catch (error) {
+    await child.kill();
+    throw error;
+  }
 }
 
 test('two processes with the same certificate share sessions through a shared store', async (t) => {

@@ -3,15 +3,13 @@ import { test } from 'node:test';
 import { ServerSessionCache } from '../../src/server/index.js';
 import { EncryptedStore } from '../../src/stores/encrypted-store.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
-import { STORE_TRAITS, type StoreTraits } from '../../src/stores/store-traits.js';
+import { StoreDouble } from '../helpers/index.js';
 
 /**
  * A store that says it keeps sessions outside the process (as SqliteStore and RedisStore do),
  * without a native module: the warning depends on the traits, not on the backend.
  */
-class PersistentStore extends MemoryStore {
-  override readonly [STORE_TRAITS]: StoreTraits = { persistent: true, sealed: false };
-}
+const persistentStore = () => new StoreDouble({ traits: { persistent: true, sealed: false } });
 
 /** Warnings emitted while `fn` runs (process 'warning' events, delivered on the next tick). */
 async function warningsDuring(fn: () => void): Promise<Error[]> {
@@ -28,8 +26,8 @@ async function warningsDuring(fn: () => void): Promise<Error[]> {
 }
 
 test('a cache over an unsealed persistent store warns once; sealed or in-memory stores do not', async (t) => {
-  const plain = new PersistentStore();
-  const sealed = new EncryptedStore(new PersistentStore(), {
+  const plain = persistentStore();
+  const sealed = new EncryptedStore(persistentStore(), {
     key: { id: 'k1', key: Buffer.alloc(32, 7) },
   });
   t.after(async () => {

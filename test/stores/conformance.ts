@@ -17,6 +17,19 @@ export interface OpenedStore {
   cleanup(): Promise<void>;
 }
 
+/** Two handles on one backend, both closed by `cleanup()` (which then runs `then`, e.g. removing a dir). */
+export function twoHandles(store: SessionStore, other: SessionStore, then?: () => Promise<void>): OpenedStore {
+  return {
+    store,
+    other,
+    async cleanup() {
+      await store.close();
+      await other.close();
+      await then?.();
+    },
+  };
+}
+
 /** Options of {@link storeConformance}. */
 export interface ConformanceOptions {
   /** Skip every test with this reason. */

@@ -11,18 +11,11 @@ import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { sharedPki, skipUnlessPeer, startNodeServer, tmpDir } from '../helpers/index.js';
+import { codeBlocks, sharedPki, skipUnlessPeer, startNodeServer, tmpDir } from '../helpers/index.js';
 import { redisClusterSkipReason, startRedisCluster, startRedisServer } from '../helpers-redis/redis-server.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
-
-function examples(markdown: string): string[] {
-  const out: string[] = [];
-  const fence = /^```ts\n([\s\S]*?)^```/gm;
-  for (let m = fence.exec(markdown); m; m = fence.exec(markdown)) out.push(m[1]!);
-  return out;
-}
 
 test('every example of docs/stores.md runs and prints what its comments say', {
   skip: skipUnlessPeer(redisClusterSkipReason()),
@@ -36,8 +29,7 @@ test('every example of docs/stores.md runs and prints what its comments say', {
   await copyFile(pki.ca.certPath, join(dir.path, 'ca.pem'));
   const tlsServer = await startNodeServer({ cert: pki.server });
   t.after(() => tlsServer.close());
-  const redis = await startRedisServer();
-  t.after(() => redis.dispose());
+  const redis = await startRedisServer({ disposeAfter: t });
   const cluster = await startRedisCluster();
   t.after(() => cluster.dispose());
   const env = {
@@ -47,7 +39,7 @@ test('every example of docs/stores.md runs and prints what its comments say', {
     TLS_SESSION_KEY: randomBytes(32).toString('hex'),
   };
 
-  const blocks = examples(await readFile(join(ROOT, 'docs', 'stores.md'), 'utf8'));
+  const blocks = codeBlocks(await readFile(join(ROOT, 'docs', 'stores.md'), 'utf8'), 'ts');
   const runs: Array<{ times: number; expect: RegExp[] }> = [
     // SqliteStore: run twice, as a CLI tool would be; the second process resumes.
     { times: 2, expect: [/^resumed: false\n$/, /^resumed: true\n$/] },

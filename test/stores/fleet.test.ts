@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { nodeConnect, sharedPki, skipUnlessPeer } from '../helpers/index.js';
+import { nodeConnect, type Peer, sharedPki, skipUnlessPeer, spawnNodeFixture } from '../helpers/index.js';
 import { redisSkipReason, startRedisServer } from '../helpers-redis/redis-server.js';
-import { type Child, startChild, within } from './child.js';
 
 const skip = skipUnlessPeer(redisSkipReason());
 const FLEET = new URL('./fixtures/fleet-server.ts', import.meta.url);
@@ -28,38 +27,32 @@ async function handshake(port: number, version: Version, session?: Buffer) {
   return { reused: c.reused, session: c.sessions.at(-1) };
 }
 
-async function stats(child: Child): Promise<Record<string, number>> {
+async function stats(child: Peer): Promise<Record<string, number>> {
   const before = child.lines.length;
   child.send('stats');
-  await within(
-    child.waitFor(() => child.lines.length > before),
-    5000,
-    'stats',
-  );
-  return JSON.parse(child.lines.at(-1)!) as Record<string, number>;
+  return JSON.parse(await child.line(() => true, { what: 'stats', timeoutMs: 5000, from: before })) as Record<
+    string,
+    number
+  >;
 }
 
 test('fleet: two server processes over one RedisStore resume each other’s sessions', {
   skip,
   timeout: 60_000,
 }, async (t) => {
-  const redis = await startRedisServer();
-  t.after(() => redis.dispose());
+  const redis = await startRedisServer({ disposeAfter: t });
   const pki = await sharedPki();
   const env = { FLEET_SEAL_KEY: randomBytes(32).toString('hex') };
   const args = [pki.server.keyPath, pki.server.certPath, redis.url, 'fleet:'];
-  const members = [startChild(FLEET, args, env), startChild(FLEET, args, env)];
+  const members = [spawnNodeFixture(FLEET, args, env), spawnNodeFixture(FLEET, args, env)];
   t.after(() => Promise.all(members.map((m) => m.stop())));
-  await within(
-    Promise.all(members.map((m) => m.waitFor((l) => l.startsWith('{"port"')))),
-    20_000,
-    'fleet members listening',
+  const listening = (l: string) => l.startsWith('{"port"');
+  const ports = await Promise.all(
+    members.map(async (m, i) => {
+      const line = await m.line(listening, { what: `member ${i + 1} listening`, timeoutMs: 20_000 });
+      return (JSON.parse(line) as { port: number }).port;
+    }),
   );
-  const ports = members.map((m, i) => {
-    const line = m.lines.find((l) => l.startsWith('{"port"'));
-    assert.ok(line, `member ${i + 1} did not start: ${m.stderr()}`);
-    return (JSON.parse(line) as { port: number }).port;
-  });
 
   for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     // A session made on one member resumes on the other, back and forth.

@@ -5,7 +5,7 @@ import { type RedisClusterHandle, redisClusterSkipReason, startRedisCluster } fr
 import { ServerSessionCache } from '../../src/server/index.js';
 import { RedisStore } from '../../src/stores/redis-store.js';
 import { nodeConnect, sharedPki, skipUnlessPeer, startNodeServer } from '../helpers/index.js';
-import { storeConformance } from './conformance.js';
+import { storeConformance, twoHandles } from './conformance.js';
 
 const skip = skipUnlessPeer(redisClusterSkipReason());
 let cluster: RedisClusterHandle | undefined;
@@ -25,14 +25,7 @@ storeConformance(
     const store = new RedisStore({ cluster: cluster!.nodes, prefix });
     const other = new RedisStore({ cluster: [cluster!.nodes[2]!], prefix });
     await Promise.all([store.ready(), other.ready()]);
-    return {
-      store,
-      other,
-      async cleanup() {
-        await store.close();
-        await other.close();
-      },
-    };
+    return twoHandles(store, other);
   },
   { skip },
 );

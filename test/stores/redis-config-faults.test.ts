@@ -56,8 +56,7 @@ test('RedisStore: a database the server does not have fails ready() and every ca
   skip,
   timeout: 30_000,
 }, async (t) => {
-  const redis = await startRedisServer();
-  t.after(() => redis.dispose());
+  const redis = await startRedisServer({ disposeAfter: t });
   const errors: string[] = [];
   const store = new RedisStore({ url: `${redis.url}/99`, onError: (e) => errors.push(e.message) });
   t.after(() => store.close());
@@ -128,8 +127,7 @@ test('tls-sessions keys: a bad or missing database is a usage error (exit 2), on
   skip: binSkip,
   timeout: 60_000,
 }, async (t) => {
-  const redis = await startRedisServer();
-  t.after(() => redis.dispose());
+  const redis = await startRedisServer({ disposeAfter: t });
   for (const [db, message] of [
     [
       'abc',

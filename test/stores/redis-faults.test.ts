@@ -18,8 +18,7 @@ test('Redis stopped mid-run of 600+ handshakes: none fails; after restart resump
   skip,
   timeout: 90_000,
 }, async (t) => {
-  const redis = await startRedisServer();
-  t.after(() => redis.dispose());
+  const redis = await startRedisServer({ disposeAfter: t });
   const store = new RedisStore({ url: redis.url, prefix: 'faults:', onError: () => {} });
   t.after(() => store.close());
   await store.ready();

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../helpers/ports.js';
 import { skipUnlessPeer } from '../helpers/peers.js';
+import { waitFor } from '../helpers/wait.js';
 import { type RedisServer, redisSkipReason, startRedisServer } from '../helpers-redis/redis-server.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis-store.js';
 import type { SessionStoreError } from '../../src/stores/store-error.js';
 import { storeTraits } from '../../src/stores/store-traits.js';
 import { withBudget } from '../../src/util/budget.js';
-import { storeConformance } from './conformance.js';
+import { storeConformance, twoHandles } from './conformance.js';
 
 const skip = skipUnlessPeer(redisSkipReason());
 const enc = (s: string): Uint8Array => Buffer.from(s);
@@ -33,14 +33,7 @@ storeConformance(
     const store = open({ prefix });
     const other = open({ prefix });
     await Promise.all([store.ready(), other.ready()]);
-    return {
-      store,
-      other,
-      async cleanup() {
-        await store.close();
-        await other.close();
-      },
-    };
+    return twoHandles(store, other);
   },
   { skip },
 );
@@ -120,8 +113,7 @@ test('RedisStore with no server: calls reject at once, nothing is queued, it con
 });
 
 test('RedisStore: Redis stopped then started on the same port; the store comes back by itself', { skip }, async (t) => {
-  const own = await startRedisServer();
-  t.after(() => own.dispose());
+  const own = await startRedisServer({ disposeAfter: t });
   const store = new RedisStore({ url: own.url, prefix: 'restart:', onError: () => {} });
   t.after(() => store.close());
   await store.ready();
@@ -131,21 +123,19 @@ test('RedisStore: Redis stopped then started on the same port; the store comes b
   await assert.rejects(withBudget(store.take(enc('before')), 1000, 'take'), { code: 'ERR_STORE_UNAVAILABLE' });
   await assert.rejects(withBudget(store.pop(enc('before')), 1000, 'pop'), { code: 'ERR_STORE_UNAVAILABLE' });
   await own.start();
-  let ok = false;
-  for (let i = 0; i < 60 && !ok; i++) {
-    ok = await store.set(enc('after'), enc('v'), 10_000).then(
-      () => true,
-      () => false,
-    );
-    if (!ok) await sleep(50);
-  }
-  assert.ok(ok, 'the store reconnected within 3 s');
+  await waitFor(
+    () =>
+      store.set(enc('after'), enc('v'), 10_000).then(
+        () => true,
+        () => false,
+      ),
+    { what: 'the store to reconnect', timeoutMs: 3000, intervalMs: 50 },
+  );
   assert.equal(Buffer.from((await store.get(enc('after')))!).toString(), 'v');
 });
 
 test('RedisStore: a frozen Redis makes calls reject after commandTimeoutMs, not hang', { skip }, async (t) => {
-  const own = await startRedisServer();
-  t.after(() => own.dispose());
+  const own = await startRedisServer({ disposeAfter: t });
   const store = new RedisStore({ url: own.url, prefix: 'frozen:', commandTimeoutMs: 150, onError: () => {} });
   t.after(() => store.close());
   await store.ready();
@@ -164,17 +154,16 @@ test('RedisStore: a frozen Redis makes calls reject after commandTimeoutMs, not 
     assert.equal((r.reason as SessionStoreError).code, 'ERR_STORE_UNAVAILABLE');
   }
   own.resume();
-  let value: Uint8Array | undefined;
-  for (let i = 0; i < 60 && value === undefined; i++) {
-    value = await store.get(enc('k')).catch(() => undefined);
-    if (value === undefined) await sleep(50);
-  }
-  assert.equal(Buffer.from(value!).toString(), 'v', 'works again once Redis answers');
+  const value = await waitFor(() => store.get(enc('k')).catch(() => undefined), {
+    what: 'an answer once Redis is back',
+    timeoutMs: 3000,
+    intervalMs: 50,
+  });
+  assert.equal(Buffer.from(value).toString(), 'v', 'works again once Redis answers');
 });
 
 test('RedisStore: close() on a store whose server is gone returns promptly', { skip }, async (t) => {
-  const own = await startRedisServer();
-  t.after(() => own.dispose());
+  const own = await startRedisServer({ disposeAfter: t });
   const store = new RedisStore({ url: own.url, onError: () => {} });
   await store.ready();
   await own.kill();

@@ -10,12 +10,11 @@ import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { sharedPki, startNodeServer, tmpDir } from '../helpers/index.js';
+import { sharedPki, spawnNodeFixture, startNodeServer, tmpDir, within } from '../helpers/index.js';
 import { autoSqliteDriver, nodeSqliteIsSilent, openSqlite, type SqliteDriver } from '../../src/stores/sqlite-driver.js';
 import { SqliteStore } from '../../src/stores/sqlite-store.js';
 import { storeTraits } from '../../src/stores/store-traits.js';
-import { startChild as spawnChild, within as withTimeout } from './child.js';
-import { storeConformance } from './conformance.js';
+import { storeConformance, twoHandles } from './conformance.js';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const DRIVERS: SqliteDriver[] = [
@@ -52,9 +51,9 @@ test('SqliteStore picks node:sqlite where it loads silently, better-sqlite3 else
 test('SqliteStore with the default driver: no ExperimentalWarning on any line, no native addon where node:sqlite is used', async (t) => {
   const dir = await tmpDir('sqlite-probe-');
   t.after(() => dir.cleanup());
-  const child = spawnChild(CHILD, ['probe', join(dir.path, 's.db')]);
-  t.after(() => child.proc.kill('SIGKILL'));
-  assert.equal(await withTimeout(child.exited, 15_000, 'probe'), 0, child.stderr());
+  const child = spawnNodeFixture(CHILD, ['probe', join(dir.path, 's.db')]);
+  t.after(() => child.kill());
+  assert.equal(await within(child.exited, 15_000, 'probe'), 0, child.stderr());
   const probe = JSON.parse(child.lines[0] ?? '{}') as { driver: string; value: string; addons: string[] };
   t.diagnostic(`Node ${process.versions.node}: ${probe.driver}, addons ${JSON.stringify(probe.addons)}`);
   assert.equal(probe.value, 'probe');
@@ -88,9 +87,9 @@ try {
 }
 `,
   );
-  const child = spawnChild(join(dir.path, 'probe.ts'), []);
-  t.after(() => child.proc.kill('SIGKILL'));
-  assert.equal(await withTimeout(child.exited, 15_000, 'probe'), 0, child.stderr());
+  const child = spawnNodeFixture(join(dir.path, 'probe.ts'), []);
+  t.after(() => child.kill());
+  assert.equal(await within(child.exited, 15_000, 'probe'), 0, child.stderr());
   const got = JSON.parse(child.lines[0] ?? '{}') as Record<string, string>;
   t.diagnostic(JSON.stringify(got));
   assert.doesNotMatch(child.stderr(), /Warning/);
@@ -121,7 +120,7 @@ if (DRIVERS.length === 2) {
 for (const driver of DRIVERS) describe(`SqliteStore on ${driver}`, () => driverTests(driver));
 
 function driverTests(driver: SqliteDriver): void {
-  const startChild = (args: string[]) => spawnChild(CHILD, args, { SQLITE_DRIVER: driver });
+  const startChild = (args: string[]) => spawnNodeFixture(CHILD, args, { SQLITE_DRIVER: driver });
   const Database = class {
     readonly #db;
     constructor(path: string, options: { readonly?: boolean } = {}) {
@@ -145,15 +144,7 @@ function driverTests(driver: SqliteDriver): void {
     const path = join(dir.path, 'sessions.db');
     const store = new SqliteStore({ path, driver });
     const other = new SqliteStore({ path, driver });
-    return {
-      store,
-      other,
-      async cleanup() {
-        await store.close();
-        await other.close();
-        await dir.cleanup();
-      },
-    };
+    return twoHandles(store, other, () => dir.cleanup());
   });
 
   test('SqliteStore: a new file is private (0600), in WAL mode, and entries outlive the store', async (t) => {
@@ -235,12 +226,10 @@ function driverTests(driver: SqliteDriver): void {
     const n = 2000;
     for (let i = 0; i < n; i++) await store.push(enc('tickets'), Buffer.from(`ticket-${i}`), 600_000, n);
     const kids = [startChild(['pop', path, 'tickets']), startChild(['pop', path, 'tickets'])];
-    t.after(() => {
-      for (const c of kids) c.proc.kill('SIGKILL');
-    });
-    await withTimeout(Promise.all(kids.map((c) => c.waitFor((l) => l === 'ready'))), 15_000, 'children ready');
-    for (const c of kids) c.proc.stdin!.end('go\n');
-    const codes = await withTimeout(Promise.all(kids.map((c) => c.exited)), 20_000, 'children done');
+    t.after(() => Promise.all(kids.map((c) => c.kill())));
+    await Promise.all(kids.map((c) => c.line((l) => l === 'ready', { what: 'child ready', timeoutMs: 15_000 })));
+    for (const c of kids) c.process.stdin!.end('go\n');
+    const codes = await within(Promise.all(kids.map((c) => c.exited)), 20_000, 'children done');
     assert.deepEqual(codes, [0, 0]);
     const got = kids.flatMap((c) => c.lines.filter((l) => l !== 'ready' && l !== 'done'));
     assert.equal(got.length, n, 'every entry popped once');
@@ -260,12 +249,10 @@ function driverTests(driver: SqliteDriver): void {
     const n = 400;
     for (let i = 0; i < n; i++) await store.set(enc(`k${i}`), Buffer.from(`value-${i}`), 600_000);
     const kids = [startChild(['take', path, 'k', String(n)]), startChild(['take', path, 'k', String(n)])];
-    t.after(() => {
-      for (const c of kids) c.proc.kill('SIGKILL');
-    });
-    await withTimeout(Promise.all(kids.map((c) => c.waitFor((l) => l === 'ready'))), 15_000, 'children ready');
-    for (const c of kids) c.proc.stdin!.end('go\n');
-    assert.deepEqual(await withTimeout(Promise.all(kids.map((c) => c.exited)), 20_000, 'children done'), [0, 0]);
+    t.after(() => Promise.all(kids.map((c) => c.kill())));
+    await Promise.all(kids.map((c) => c.line((l) => l === 'ready', { what: 'child ready', timeoutMs: 15_000 })));
+    for (const c of kids) c.process.stdin!.end('go\n');
+    assert.deepEqual(await within(Promise.all(kids.map((c) => c.exited)), 20_000, 'children done'), [0, 0]);
     const got = kids.flatMap((c) => c.lines.filter((l) => l !== 'ready' && l !== 'done'));
     assert.equal(got.length, n);
     assert.equal(new Set(got).size, n);
@@ -277,25 +264,19 @@ function driverTests(driver: SqliteDriver): void {
     const path = join(dir.path, 's.db');
     for (let round = 0; round < 3; round++) {
       const child = startChild(['write', path]);
-      t.after(() => child.proc.kill('SIGKILL'));
-      await withTimeout(
-        child.waitFor((l) => l === 'ready'),
-        15_000,
-        'writer ready',
-      );
-      child.proc.stdin!.end('go\n');
+      t.after(() => child.kill());
+      await child.line((l) => l === 'ready', { what: 'writer ready', timeoutMs: 15_000 });
+      child.process.stdin!.end('go\n');
       const target = 300 + round * 150;
-      await withTimeout(
-        child.waitFor(() => child.lines.length > target),
-        15_000,
-        'writes',
-      ).catch((err: Error) => {
-        throw new Error(
-          `round ${round}: ${err.message}; ${child.lines.length} lines, exit ${child.proc.exitCode}: ${child.stderr()}`,
-        );
-      });
-      child.proc.kill('SIGKILL');
-      await child.exited;
+      // The line at index `target` is there: more than `target` lines.
+      await child
+        .line(() => true, { what: 'writes', timeoutMs: 15_000, from: target })
+        .catch((err: Error) => {
+          throw new Error(
+            `round ${round}: ${err.message}; ${child.lines.length} lines, exit ${child.process.exitCode}: ${child.stderr()}`,
+          );
+        });
+      await child.kill();
       const committed = child.lines.filter((l) => /^\d+$/.test(l)).map(Number);
       assert.ok(committed.length >= target);
 
@@ -322,12 +303,12 @@ function driverTests(driver: SqliteDriver): void {
     t.after(() => server.close());
     const n = 60;
     const kids = [0, 1].map(() =>
-      spawnChild(CLIENT, [path, String(server.port), pki.ca.certPath, String(n)], { SQLITE_DRIVER: driver }),
+      spawnNodeFixture(CLIENT, [path, String(server.port), pki.ca.certPath, String(n)], { SQLITE_DRIVER: driver }),
     );
     t.after(() => Promise.all(kids.map((k) => k.stop())));
-    await withTimeout(Promise.all(kids.map((c) => c.waitFor((l) => l === 'ready'))), 20_000, 'clients ready');
-    for (const c of kids) c.proc.stdin!.end('go\n');
-    const codes = await withTimeout(Promise.all(kids.map((c) => c.exited)), 40_000, 'clients done');
+    await Promise.all(kids.map((c) => c.line((l) => l === 'ready', { what: 'client ready', timeoutMs: 20_000 })));
+    for (const c of kids) c.process.stdin!.end('go\n');
+    const codes = await within(Promise.all(kids.map((c) => c.exited)), 40_000, 'clients done');
     assert.deepEqual(codes, [0, 0], kids.map((k) => k.stderr()).join('\n'));
     const offers = kids.map((c) => c.lines.filter((l) => l.startsWith('offer ')).map((l) => l.slice(6)));
     const resumed = kids.map((c) => c.lines.filter((l) => l === 'resumed').length);

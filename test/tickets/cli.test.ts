@@ -89,8 +89,7 @@ test('generate, list, rotate, rotate --revoke against redis-server, with a serve
   skip,
   timeout: 60_000,
 }, async (t) => {
-  const redis = await startRedisServer();
-  t.after(() => redis.dispose());
+  const redis = await startRedisServer({ disposeAfter: t });
   const dir = await tmpDir('keys-cli-');
   t.after(() => dir.cleanup());
   const kekHex = randomBytes(32).toString('hex');

@@ -25,8 +25,7 @@ test('two server processes sharing a ring through redis-server resume each other
   skip,
   timeout: 60_000,
 }, async (t) => {
-  const redis = await startRedisServer();
-  t.after(() => redis.dispose());
+  const redis = await startRedisServer({ disposeAfter: t });
   const pki = await sharedPki();
   const env = {
     RING_KEK: randomBytes(32).toString('hex'),

@@ -11,6 +11,7 @@ import { RedisStore } from '../../src/stores/redis-store.js';
 import { TicketKeyError, TicketKeyRing } from '../../src/tickets/index.js';
 import { encodeMeta } from '../../src/tickets/ticket-key.js';
 import { skipUnlessPeer } from '../helpers/peers.js';
+import { StoreDouble } from '../helpers/store-double.js';
 import { redisSkipReason, startRedisServer } from '../helpers-redis/redis-server.js';
 import { fakeClock, HOUR } from './kit.js';
 
@@ -39,39 +40,10 @@ test('a grace period of more than 4096 rotation intervals is refused in one line
   assert.doesNotThrow(() => new TicketKeyRing({ rotateEvery: 60, grace: 86_400 }));
 });
 
-/** A store that answers each call after `latencyMs`, as a remote one does, and counts calls. */
-class SlowStore extends MemoryStore {
-  calls = { get: 0, getMany: 0, keysPerGetMany: [] as number[] };
-  inFlight = 0;
-  maxInFlight = 0;
-  constructor(
-    readonly latencyMs: number,
-    readonly batched: boolean,
-  ) {
-    super();
-    if (!batched) (this as { getMany?: unknown }).getMany = undefined;
-  }
-  async #later<T>(value: Promise<T>): Promise<T> {
-    this.inFlight++;
-    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
-    this.inFlight--;
-    return value;
-  }
-  override get(key: Uint8Array) {
-    this.calls.get++;
-    return this.#later(super.get(key));
-  }
-  async getMany(keys: readonly Uint8Array[]) {
-    this.calls.getMany++;
-    this.calls.keysPerGetMany.push(keys.length);
-    return this.#later(Promise.all(keys.map((k) => super.get(k))));
-  }
-}
-
 test('a sync over 1443 live slots is one batched read (getMany), or every get at once; never one after another', async () => {
   for (const batched of [true, false]) {
-    const store = new SlowStore(20, batched);
+    // Each read answers 20 ms late, as a remote store's does.
+    const store = new StoreDouble({ getMany: batched }).delay(20, ['get', 'getMany']);
     const clock = fakeClock();
     // Every minute, a day of grace: 1440 rotation intervals live at once.
     const ring = new TicketKeyRing({ store, rotateEvery: 60, grace: 86_400, now: clock.now });
@@ -80,13 +52,12 @@ test('a sync over 1443 live slots is one batched read (getMany), or every get at
     const elapsed = performance.now() - started;
     await ring.close();
     if (batched) {
-      assert.equal(store.calls.getMany, 1, 'one read of every slot');
-      assert.ok(
-        store.calls.keysPerGetMany[0]! >= 1440 && store.calls.keysPerGetMany[0]! <= 1444,
-        String(store.calls.keysPerGetMany),
-      );
+      const keysPerGetMany = store.callsOf('getMany').map((args) => (args[0] as Uint8Array[]).length);
+      assert.equal(keysPerGetMany.length, 1, 'one read of every slot');
+      assert.ok(keysPerGetMany[0]! >= 1440 && keysPerGetMany[0]! <= 1444, String(keysPerGetMany));
       // The meta record, and the read-back of the two keys this member made.
-      assert.ok(store.calls.get <= 3, `${store.calls.get} single gets`);
+      const gets = store.callsOf('get').length;
+      assert.ok(gets <= 3, `${gets} single gets`);
     } else {
       assert.ok(store.maxInFlight >= 1440, `${store.maxInFlight} reads in flight at once`);
     }
@@ -126,8 +97,7 @@ test('RedisStore: a sync of a fleet rotating every minute is one MGET', {
   skip: skipUnlessPeer(redisSkipReason()),
   timeout: 30_000,
 }, async (t) => {
-  const redis = await startRedisServer();
-  t.after(() => redis.dispose());
+  const redis = await startRedisServer({ disposeAfter: t });
   const store = new RedisStore({ url: redis.url });
   t.after(() => store.close());
   await store.ready();

@@ -6,25 +6,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { createServer } from 'node:tls';
-import { EncryptedStore, MemoryStore, type SessionStore } from '../../src/index.js';
-import { STORE_TRAITS } from '../../src/stores/store-traits.js';
+import { EncryptedStore, MemoryStore } from '../../src/index.js';
 import { TicketKeyError, type TicketKeyInfo, TicketKeyRing } from '../../src/tickets/index.js';
-import { sharedPki } from '../helpers/index.js';
+import { StoreDouble, sharedPki } from '../helpers/index.js';
 import { fakeClock, HOUR } from './kit.js';
 
 const code = (c: string) => (err: unknown) => err instanceof TicketKeyError && err.code === c;
-
-/** A MemoryStore that can be told to fail, as an unreachable Redis would. */
-class FlakyStore extends MemoryStore {
-  override readonly [STORE_TRAITS] = { persistent: false, sealed: false };
-  failing = false;
-  override get(key: Uint8Array) {
-    return this.failing ? Promise.reject(new Error('connection refused')) : super.get(key);
-  }
-  override set(key: Uint8Array, value: Uint8Array, ttlMs: number) {
-    return this.failing ? Promise.reject(new Error('connection refused')) : super.set(key, value, ttlMs);
-  }
-}
 
 test('options are checked', () => {
   for (const bad of [
@@ -39,7 +26,7 @@ test('options are checked', () => {
     assert.throws(() => new TicketKeyRing(bad as never), code('ERR_TICKET_OPTION'), JSON.stringify(bad));
   }
   assert.throws(() => new TicketKeyRing({ kek: { id: 'k', key: randomBytes(32) } }), code('ERR_TICKET_OPTION'));
-  const persistent = { get: async () => undefined, set: async () => {} } as unknown as SessionStore;
+  const persistent = new StoreDouble({ traits: null });
   assert.throws(() => new TicketKeyRing({ store: persistent }), /without sealing/);
   const defaults = new TicketKeyRing();
   assert.equal(defaults.rotateEvery, 12 * HOUR);
@@ -155,13 +142,14 @@ test('fleet race: two rings that both created the current key agree once started
 
 test('store unreachable: the ring keeps its keys, reports it, and catches up when the store is back', async () => {
   const clock = fakeClock();
-  const store = new FlakyStore();
+  const store = new StoreDouble();
   const a = new TicketKeyRing({ store, now: clock.now });
   const errors: TicketKeyError[] = [];
   a.on('error', (e) => errors.push(e));
   await a.start();
   const held = a.list().map((k) => k.name);
-  store.failing = true;
+  // Unreachable, as a Redis that is down: reads and writes fail.
+  store.fail('connection refused', ['get', 'set']);
   assert.equal(await a.sync(), false);
   await new Promise((r) => setImmediate(r));
   assert.equal(errors[0]?.code, 'ERR_TICKET_STORE');
@@ -174,7 +162,7 @@ test('store unreachable: the ring keeps its keys, reports it, and catches up whe
   clock.advance(36 * HOUR);
   assert.equal(await a.sync(), false);
   assert.ok(a.currentName, 'still has a current key');
-  store.failing = false;
+  store.heal();
   assert.equal(await a.sync(), true);
   const b = new TicketKeyRing({ store, now: clock.now });
   await b.start();
@@ -183,8 +171,7 @@ test('store unreachable: the ring keeps its keys, reports it, and catches up whe
 });
 
 test('store unreachable at start: local keys, one warning', async () => {
-  const store = new FlakyStore();
-  store.failing = true;
+  const store = new StoreDouble().fail('connection refused', ['get', 'set']);
   const warnings: string[] = [];
   const onWarning = (w: Error & { code?: string }) => {
     if (w.code === 'TLS_SESSIONS_TICKET_KEYS_LOCAL') warnings.push(w.message);

@@ -13,17 +13,10 @@ import { type ConnectionOptions, connect, createServer, type Server, type TLSSoc
 import { unwrapNodeSession } from '../../src/session/node-state.js';
 import { sharedPki } from '../helpers/certs.js';
 import { runOpenssl, runOpensslOk, spawnOpenssl } from '../helpers/openssl-process.js';
+import { within } from '../helpers/wait.js';
 
 export { prng, randInt } from '../helpers/prng.js';
-
-/** Rejects after `ms` with `what` unless `p` settles first. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
+export { within } from '../helpers/wait.js';
 
 function portOf(server: NetServer): number {
   return (server.address() as AddressInfo).port;
