@@ -2,10 +2,12 @@ import { constants as cryptoConstants } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { createSecureContext, Server as TlsServer, type TLSSocket } from 'node:tls';
-import { TlsSession } from '../session/index.js';
+import { OPENSSL_DEFAULT_TIMEOUT_S, TLS1_3_VERSION, TlsSession } from '../session/index.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { warnIfUnsealed } from '../stores/store-traits.js';
 import { BudgetExceededError } from '../util/budget.js';
+import { bufferView } from '../util/bytes.js';
+import { messageOf } from '../util/errors.js';
 import { type HelloLookup, readHelloLookup } from '../wire/index.js';
 import { BudgetClock } from './budget-clock.js';
 import { refuseClientCertificate } from './client-certificate.js';
@@ -31,13 +33,10 @@ import { SessionIndex } from './session-index.js';
 import { decodeRecord, derProtocolVersion, encodeRecord } from './session-record.js';
 import { type ServerSessionCacheStats, zeroStats } from './stats.js';
 
-const TLS1_3 = 0x0304;
 /** Store keys start with this, then the 16-byte session id context, then the session id. */
 const KEY_PREFIX = Buffer.from('srv:', 'latin1');
 /** A stateful TLS 1.3 ticket's PSK identity is the 32-byte session id (OpenSSL). */
 const STATEFUL_IDENTITY_LENGTH = 32;
-/** OpenSSL's session timeout when a context sets none: what Node servers use without `sessionTimeout`. */
-const OPENSSL_DEFAULT_TIMEOUT_S = 7200;
 /** Fields `tls.Server#setSecureContext` reads; used to rebuild the context on `detach()`. */
 const CONTEXT_FIELDS = [
   'pfx',
@@ -378,7 +377,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     // A server configured with SSL_OP_NO_TICKET issues stateful TLS 1.3 tickets whatever the mode.
     this.#tls13Stateful = this.#opts.tickets !== 'stateless' || noTicket;
     const max = creds.context.getMaxProto();
-    this.#tls13Capable = max === 0 || max >= TLS1_3;
+    this.#tls13Capable = max === 0 || max >= TLS1_3_VERSION;
     this.#statefulCreds = undefined;
     // OpenSSL resumes a stateless ticket without asking the cache, so neither the client
     // certificate in it nor the server name it was made for could be checked (Node 20 and 26
@@ -555,7 +554,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     conn.pskIdentity = hello.pskIdentity;
     conn.serverName = (hello.serverName ?? '').toLowerCase();
-    conn.offersTls13 = hello.highestVersion >= TLS1_3;
+    conn.offersTls13 = hello.highestVersion >= TLS1_3_VERSION;
     conn.readable = true;
     return true;
   }
@@ -679,7 +678,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   // ---- session callbacks ----------------------------------------------------------------
 
   readonly #onNewSession = (id: Buffer, der: Buffer, done: () => void): void => {
-    const tls13 = derProtocolVersion(der) === TLS1_3;
+    const tls13 = derProtocolVersion(der) === TLS1_3_VERSION;
     // Stateless mode: a TLS 1.3 session lives in its ticket; nothing will look it up here.
     if (tls13 && !this.#tls13Stateful) {
       done();
@@ -938,11 +937,14 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     if (timeout) this.#stats.storeTimeouts++;
     else this.#stats.storeErrors++;
     if (this.listenerCount('error') === 0) return;
-    const message = err instanceof Error ? err.message : String(err);
     this.#report(
-      new ServerSessionCacheError(timeout ? 'ERR_STORE_TIMEOUT' : 'ERR_CACHE_STORE', `session ${what}: ${message}`, {
-        cause: err,
-      }),
+      new ServerSessionCacheError(
+        timeout ? 'ERR_STORE_TIMEOUT' : 'ERR_CACHE_STORE',
+        `session ${what}: ${messageOf(err)}`,
+        {
+          cause: err,
+        },
+      ),
     );
   }
 
@@ -957,7 +959,7 @@ function addKey(conn: ConnectionState, key: Buffer): void {
 }
 
 function keyName(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+  return bufferView(key).toString('latin1');
 }
 
 /** Puts `to` where `from` is in the listener list of `event`, keeping the order of the others. */
