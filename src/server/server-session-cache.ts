@@ -27,6 +27,12 @@ import {
   setConnectionState,
   wrapAlive,
 } from '../node/server-internals.js';
+import {
+  ContextPhase,
+  secureContextConfigured,
+  unwatchSecureContext,
+  watchSecureContext,
+} from '../node/secure-context-watch.js';
 import { type ResolvedOptions, resolveOptions, type ServerSessionCacheOptions, SessionCacheMode } from './options.js';
 import { deriveSessionIdContext } from './session-id-context.js';
 import { SessionIndex } from './session-index.js';
@@ -192,9 +198,6 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   /** The server requests client certificates or serves virtual hosts: no TLS 1.2 tickets (see #configureContext). */
   #allStateful = false;
   #closed = false;
-  #credsRequestCert: boolean | undefined;
-  #credsRejectUnauthorized: boolean | undefined;
-  #credsVhosts = 0;
   #addedNoTicket = false;
   #sessionIdContext: string | undefined;
   #keyPrefix: Buffer = KEY_PREFIX;
@@ -284,7 +287,13 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     );
     s[kCache] = this;
     this.#timeoutS = this.#opts.timeout ?? (s.sessionTimeout || 300);
-    if (this.#caching) this.#configureContext();
+    if (this.#caching) {
+      this.#configureContext();
+      // setSecureContext() and addContext() change what the context is derived from: it is
+      // configured again at once, before a TicketKeyRing sets its ticket lifetime on top.
+      watchSecureContext(s, ContextPhase.setup, this.#contextChanged);
+      secureContextConfigured(s, ContextPhase.setup);
+    }
     swapListener(s, 'connection', original, this.#onConnection);
     if (this.#caching) {
       s.on('newSession', this.#onNewSession);
@@ -307,7 +316,9 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     s.removeListener('resumeSession', this.#onResumeSession);
     s.removeListener('secureConnection', this.#onSecure);
     s.removeListener('tlsClientError', this.#onClientError);
+    unwatchSecureContext(s, this.#contextChanged);
     this.#restoreContext(s);
+    secureContextConfigured(s, ContextPhase.setup);
     delete s[kCache];
     this.#server = undefined;
     this.#original = undefined;
@@ -400,9 +411,6 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     this.#sessionIdContext = sid;
     this.#keyPrefix = Buffer.concat([KEY_PREFIX, Buffer.from(sid, 'hex')]);
     this.#creds = creds;
-    this.#credsRequestCert = s.requestCert;
-    this.#credsRejectUnauthorized = s.rejectUnauthorized;
-    this.#credsVhosts = s._contexts?.length ?? 0;
   }
 
   /** The server's context made anew from its own fields, with SSL_OP_NO_TICKET; `undefined` if it cannot be. */
@@ -422,17 +430,10 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     return twin;
   }
 
-  /** Re-configures when the server got a new context (`setSecureContext`) or new vhosts / client-cert policy. */
-  #syncContext(s: ServerInternals): void {
-    if (
-      s._sharedCreds !== this.#creds ||
-      s.requestCert !== this.#credsRequestCert ||
-      s.rejectUnauthorized !== this.#credsRejectUnauthorized ||
-      (s._contexts?.length ?? 0) !== this.#credsVhosts
-    ) {
-      this.#configureContext();
-    }
-  }
+  /** The server got a new context (`setSecureContext`), client-certificate policy or virtual host (`addContext`). */
+  readonly #contextChanged = (): void => {
+    if (this.#server !== undefined) this.#configureContext();
+  };
 
   #restoreContext(s: ServerInternals): void {
     const creds = s._sharedCreds;
@@ -476,8 +477,6 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     outcome: TapOutcome,
     flight: Buffer | undefined,
   ): void {
-    // The context is read when the connection is made: a setSecureContext() during the hello counts.
-    if (this.#server === server) this.#syncContext(server);
     let creds = this.#allStateful && this.#server === server ? this.#statefulCreds : undefined;
     let readable = flight !== undefined;
     if (flight !== undefined) {
