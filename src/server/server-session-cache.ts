@@ -5,11 +5,10 @@ import { createSecureContext, Server as TlsServer, type TLSSocket } from 'node:t
 import { OPENSSL_DEFAULT_TIMEOUT_S, TLS1_3_VERSION, TlsSession } from '../session/index.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { warnIfUnsealed } from '../stores/store-traits.js';
-import { BudgetExceededError } from '../util/budget.js';
+import { BudgetClock, BudgetExceededError } from '../util/budget.js';
 import { bufferView } from '../util/bytes.js';
 import { messageOf } from '../util/errors.js';
 import { type HelloLookup, readHelloLookup } from '../wire/index.js';
-import { BudgetClock } from './budget-clock.js';
 import { refuseClientCertificate } from './client-certificate.js';
 import { defaultStore } from './default-store.js';
 import { ServerSessionCacheError } from './errors.js';
