@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from './io.js';
+import { messageOf } from '../util/errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -12,7 +13,7 @@ export function parse<T extends Options>(
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message.split('\n')[0]! : String(err));
+    throw new UsageError(messageOf(err, Number.POSITIVE_INFINITY));
   }
 }
 

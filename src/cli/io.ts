@@ -75,12 +75,6 @@ export async function readFileBounded(path: string, maxBytes: number, what = pat
   }
 }
 
-/** One line for stderr: the message of an error, never its stack. */
-export function oneLine(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n')[0] ?? '';
-}
-
 /**
  * Writes a file that holds a secret: created 0600, and an existing file is made 0600 before
  * the secret goes in (a plain writeFile keeps the mode of a file that already existed).

@@ -1,4 +1,5 @@
-import { type CliIO, EXIT_FAILURE, EXIT_USAGE, UsageError, oneLine } from './io.js';
+import { type CliIO, EXIT_FAILURE, EXIT_USAGE, UsageError } from './io.js';
+import { messageOf } from '../util/errors.js';
 
 /** A subcommand: parses its own arguments, returns the exit code. */
 export type Command = (argv: string[], io: CliIO) => Promise<number>;
@@ -49,10 +50,10 @@ export async function main(argv: string[], io: CliIO = process): Promise<number>
     return await (await command.load())(rest, io);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`tls-sessions ${name}: ${oneLine(err)}\n`);
+      io.stderr.write(`tls-sessions ${name}: ${messageOf(err, Number.POSITIVE_INFINITY)}\n`);
       return EXIT_USAGE;
     }
-    io.stderr.write(`tls-sessions ${name}: ${oneLine(err)}\n`);
+    io.stderr.write(`tls-sessions ${name}: ${messageOf(err, Number.POSITIVE_INFINITY)}\n`);
     return EXIT_FAILURE;
   }
 }

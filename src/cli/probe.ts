@@ -21,6 +21,7 @@ import type { ProbeReport } from '../probe/report.js';
 import { type WatchOptions, type WatchReport, watchTickets } from '../probe/watch.js';
 import { formatWatchReport } from '../probe/watch-format.js';
 import { type CliIO, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
+import { messageOf } from '../util/errors.js';
 
 const USAGE = `usage: tls-sessions probe HOST[:PORT] [options]
 
@@ -85,7 +86,7 @@ export async function probeCommand(argv: string[], io: CliIO): Promise<number> {
   try {
     target = parseProbeTarget(positionals[0]!);
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(messageOf(err, Number.POSITIVE_INFINITY));
   }
   if (values.key !== undefined && values.cert === undefined) throw new UsageError('--key needs --cert');
   if (values.ca !== undefined && values.insecure) throw new UsageError('--ca and --insecure cannot be combined');

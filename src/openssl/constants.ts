@@ -23,11 +23,8 @@ export const SESS_CACHE_MODE_MASK =
 /** `SSL_SESSION_CACHE_MAX_SIZE_DEFAULT`: 1024 * 20. */
 export const SSL_SESSION_CACHE_MAX_SIZE_DEFAULT = 20480;
 
-// Protocol versions.
-export const TLS1_VERSION = 0x0301;
-export const TLS1_1_VERSION = 0x0302;
-export const TLS1_2_VERSION = 0x0303;
-export const TLS1_3_VERSION = 0x0304;
+// Protocol versions: the session layer's, which names them for printing.
+export { TLS1_1_VERSION, TLS1_2_VERSION, TLS1_3_VERSION, TLS1_VERSION } from '../session/names.js';
 
 // Maximum lengths (ssl.h).
 export const SSL_MAX_SSL_SESSION_ID_LENGTH = 32;

@@ -6,6 +6,7 @@
  */
 import type { SSL_CTX } from './ssl-ctx.js';
 import type { SessionCore, SessionOwner } from './ssl-session.js';
+import { bufferView } from '../util/bytes.js';
 
 /** The per-context counters of SSL_CTX_sess_*(3). */
 export interface SessionStats {
@@ -40,7 +41,7 @@ export function zeroStats(): SessionStats {
 
 /** The hash key of a session: protocol version and session id (ssl_session_hash / ssl_session_cmp). */
 export function sessionKey(version: number, id: Uint8Array): string {
-  return `${version.toString(16)}:${Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex')}`;
+  return `${version.toString(16)}:${bufferView(id).toString('hex')}`;
 }
 
 export function keyOfCore(core: SessionCore): string {

@@ -5,6 +5,7 @@ import { sessionForConnect } from '../node/client-sessions.js';
 import { unwrapNodeSession } from '../session/node-state.js';
 import { ProbeError } from './errors.js';
 import { type ProbeTarget, formatTarget } from './target.js';
+import { messageOf } from '../util/errors.js';
 
 /** A protocol version the probe tests. */
 export type ProbeVersion = 'TLSv1.2' | 'TLSv1.3';
@@ -282,7 +283,7 @@ function classify(cause: Error & { code?: string }, where: string, version: Prob
  * certificate required:file:line:SSL alert number 116` becomes `tlsv13 alert certificate required`.
  */
 function firstLine(err: unknown): string {
-  const text = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+  const text = messageOf(err, Number.POSITIVE_INFINITY);
   const openssl = /^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):/.exec(text);
   return openssl?.[1] ?? text;
 }

@@ -12,6 +12,7 @@ import { fleetFindings } from './fleet-findings.js';
 import type { FleetCell, FleetMatrix, FleetMechanism, FleetMemberReport, FleetReport } from './fleet-report.js';
 import { type ConnectionOptionsInput, badOption, checkHost, checkPort, resolveConnectionOptions } from './options.js';
 import { type ProbeTarget, formatTarget, parseProbeTarget } from './target.js';
+import { messageOf } from '../util/errors.js';
 
 /** Options of {@link probeFleet}. */
 export interface FleetOptions extends Omit<ConnectionOptionsInput, 'attempts'> {
@@ -222,7 +223,7 @@ async function fleetMembers(options: FleetOptions, settings: ConnectionSettings)
         try {
           return parseProbeTarget(m, settings.port);
         } catch (error) {
-          throw badOption(`members: ${error instanceof Error ? error.message : String(error)}`);
+          throw badOption(`members: ${messageOf(error)}`);
         }
       }
       if (m === null || typeof m !== 'object') throw badOption('members must be strings or { host, port }');
@@ -237,11 +238,7 @@ async function fleetMembers(options: FleetOptions, settings: ConnectionSettings)
     try {
       addresses = await resolve(settings.host);
     } catch (cause) {
-      throw new ProbeError(
-        'ERR_PROBE_CONNECT',
-        `cannot resolve ${settings.host}: ${cause instanceof Error ? cause.message : String(cause)}`,
-        { cause },
-      );
+      throw new ProbeError('ERR_PROBE_CONNECT', `cannot resolve ${settings.host}: ${messageOf(cause)}`, { cause });
     }
     if (addresses.length === 0)
       throw new ProbeError('ERR_PROBE_CONNECT', `cannot resolve ${settings.host}: no address`);

@@ -21,6 +21,7 @@ import type {
   Tls13Report,
 } from './report.js';
 import { formatTarget } from './target.js';
+import { messageOf } from '../util/errors.js';
 
 /** Names under which {@link ProbeOptions.onSession} hands out sessions worth keeping. */
 export type ProbeSessionName = 'tls12-session-id' | 'tls12-ticket' | 'tls13-ticket';
@@ -180,10 +181,7 @@ class Run {
     try {
       return TlsSession.fromDER(der);
     } catch (error) {
-      this.skipped(
-        check,
-        `a session Node handed out does not decode (${error instanceof Error ? error.message : String(error)})`,
-      );
+      this.skipped(check, `a session Node handed out does not decode (${messageOf(error)})`);
       return undefined;
     }
   }

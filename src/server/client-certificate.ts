@@ -6,7 +6,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { TlsSession } from '../session/index.js';
-import type { BudgetClock } from './budget-clock.js';
+import type { BudgetClock } from '../util/budget.js';
 import { ServerSessionCacheError } from './errors.js';
 import type { ClientCertificateCheck } from './options.js';
 import { messageOf } from '../util/errors.js';

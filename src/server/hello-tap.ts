@@ -10,11 +10,13 @@
  * handshake there: a timer, a promise and four listeners per connection, a reader object and a
  * parse. The usual first chunk, one record holding the whole hello, is recognised from its
  * headers; anything else goes through the wire module's `ClientHelloReader`, which judges it
- * exactly as before. One timer serves every connection waiting for its hello (their deadlines
- * come in arrival order), the listeners are shared functions, and the outcome is a callback.
+ * exactly as before. One timer serves every connection waiting for its hello (a
+ * {@link DeadlineQueue}: their deadlines come in arrival order), the listeners are shared
+ * functions, and the outcome is a callback.
  */
 import type { Socket } from 'node:net';
 import { readsIntoSharedBuffer, startFirstRead, stopFirstRead } from '../node/first-read.js';
+import { DeadlineQueue } from '../util/deadline-queue.js';
 import { ClientHelloReader, DEFAULT_MAX_HELLO_BYTES, singleRecordHelloLength } from '../wire/index.js';
 
 /**
@@ -35,7 +37,6 @@ interface Tap {
   reader: ClientHelloReader | undefined;
   chunks: Buffer[] | undefined;
   size: number;
-  deadline: number;
 }
 
 const taps = new WeakMap<Socket, Tap>();
@@ -79,15 +80,16 @@ function onGone(this: Socket): void {
 }
 
 export class HelloTap {
-  readonly #timeoutMs: number;
   readonly #done: TapDone;
-  // Sockets waiting for their hello, in arrival order (= deadline order).
-  readonly #waiting = new Set<Socket>();
-  #timer: NodeJS.Timeout | undefined;
+  /** Sockets waiting for their hello; a socket still waiting at its deadline is stepped aside. */
+  readonly #waiting: DeadlineQueue<Socket>;
 
   constructor(timeoutMs: number, done: TapDone) {
-    this.#timeoutMs = timeoutMs;
     this.#done = done;
+    this.#waiting = new DeadlineQueue<Socket>(timeoutMs, (socket) => {
+      const tap = taps.get(socket);
+      if (tap !== undefined) this.finish(socket, tap, socket.destroyed ? 'gone' : 'aside', undefined);
+    });
   }
 
   /** Starts reading `socket`'s first flight; `done` is called once, in a microtask or later. */
@@ -101,10 +103,8 @@ export class HelloTap {
       reader: undefined,
       chunks: undefined,
       size: 0,
-      deadline: performance.now() + this.#timeoutMs,
     });
     this.#waiting.add(socket);
-    this.#timer ??= setTimeout(this.#expire, this.#timeoutMs).unref();
     socket.on('error', onGone);
     socket.on('end', onGone);
     socket.on('close', onGone);
@@ -140,21 +140,4 @@ export class HelloTap {
     // Hand on outside the socket's event: the caller gives the socket to the TLS stack.
     queueMicrotask(() => this.#done(socket, outcome, handed));
   }
-
-  readonly #expire = (): void => {
-    this.#timer = undefined;
-    const now = performance.now();
-    for (const socket of this.#waiting) {
-      const tap = taps.get(socket);
-      if (tap === undefined) {
-        this.#waiting.delete(socket);
-        continue;
-      }
-      if (tap.deadline > now) {
-        this.#timer = setTimeout(this.#expire, Math.max(1, Math.ceil(tap.deadline - now))).unref();
-        return;
-      }
-      this.finish(socket, tap, socket.destroyed ? 'gone' : 'aside', undefined);
-    }
-  };
 }

@@ -2,12 +2,13 @@ import { constants as cryptoConstants } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { createSecureContext, Server as TlsServer, type TLSSocket } from 'node:tls';
-import { TlsSession } from '../session/index.js';
+import { OPENSSL_DEFAULT_TIMEOUT_S, TLS1_3_VERSION, TlsSession } from '../session/index.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { warnIfUnsealed } from '../stores/store-traits.js';
-import { BudgetExceededError } from '../util/budget.js';
+import { BudgetClock, BudgetExceededError } from '../util/budget.js';
+import { bufferView } from '../util/bytes.js';
+import { messageOf } from '../util/errors.js';
 import { type HelloLookup, readHelloLookup } from '../wire/index.js';
-import { BudgetClock } from './budget-clock.js';
 import { refuseClientCertificate } from './client-certificate.js';
 import { defaultStore } from './default-store.js';
 import { ServerSessionCacheError } from './errors.js';
@@ -33,19 +34,22 @@ import {
   setConnectionState,
   wrapAlive,
 } from '../node/server-internals.js';
+import {
+  ContextPhase,
+  secureContextConfigured,
+  unwatchSecureContext,
+  watchSecureContext,
+} from '../node/secure-context-watch.js';
 import { type ResolvedOptions, resolveOptions, type ServerSessionCacheOptions, SessionCacheMode } from './options.js';
 import { deriveSessionIdContext } from './session-id-context.js';
 import { SessionIndex } from './session-index.js';
 import { decodeRecord, derProtocolVersion, encodeRecord } from './session-record.js';
 import { type ServerSessionCacheStats, zeroStats } from './stats.js';
 
-const TLS1_3 = 0x0304;
 /** Store keys start with this, then the 16-byte session id context, then the session id. */
 const KEY_PREFIX = Buffer.from('srv:', 'latin1');
 /** A stateful TLS 1.3 ticket's PSK identity is the 32-byte session id (OpenSSL). */
 const STATEFUL_IDENTITY_LENGTH = 32;
-/** OpenSSL's session timeout when a context sets none: what Node servers use without `sessionTimeout`. */
-const OPENSSL_DEFAULT_TIMEOUT_S = 7200;
 /** Fields `tls.Server#setSecureContext` reads; used to rebuild the context on `detach()`. */
 const CONTEXT_FIELDS = [
   'pfx',
@@ -136,9 +140,6 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   /** The server requests client certificates or serves virtual hosts: no TLS 1.2 tickets (see #configureContext). */
   #allStateful = false;
   #closed = false;
-  #credsRequestCert: boolean | undefined;
-  #credsRejectUnauthorized: boolean | undefined;
-  #credsVhosts = 0;
   #addedNoTicket = false;
   #sessionIdContext: string | undefined;
   #keyPrefix: Buffer = KEY_PREFIX;
@@ -229,7 +230,13 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     );
     s[kCache] = this;
     this.#timeoutS = this.#opts.timeout ?? (s.sessionTimeout || 300);
-    if (this.#caching) this.#configureContext();
+    if (this.#caching) {
+      this.#configureContext();
+      // setSecureContext() and addContext() change what the context is derived from: it is
+      // configured again at once, before a TicketKeyRing sets its ticket lifetime on top.
+      watchSecureContext(s, ContextPhase.setup, this.#contextChanged);
+      secureContextConfigured(s, ContextPhase.setup);
+    }
     swapListener(s, 'connection', original, this.#onConnection);
     if (this.#caching) {
       s.on('newSession', this.#onNewSession);
@@ -252,7 +259,9 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     s.removeListener('resumeSession', this.#onResumeSession);
     s.removeListener('secureConnection', this.#onSecure);
     s.removeListener('tlsClientError', this.#onClientError);
+    unwatchSecureContext(s, this.#contextChanged);
     this.#restoreContext(s);
+    secureContextConfigured(s, ContextPhase.setup);
     delete s[kCache];
     this.#server = undefined;
     this.#original = undefined;
@@ -322,7 +331,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     // A server configured with SSL_OP_NO_TICKET issues stateful TLS 1.3 tickets whatever the mode.
     this.#tls13Stateful = this.#opts.tickets !== 'stateless' || noTicket;
     const max = creds.context.getMaxProto();
-    this.#tls13Capable = max === 0 || max >= TLS1_3;
+    this.#tls13Capable = max === 0 || max >= TLS1_3_VERSION;
     this.#statefulCreds = undefined;
     // OpenSSL resumes a stateless ticket without asking the cache, so neither the client
     // certificate in it nor the server name it was made for could be checked (Node 20 and 26
@@ -345,9 +354,6 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     this.#sessionIdContext = sid;
     this.#keyPrefix = Buffer.concat([KEY_PREFIX, Buffer.from(sid, 'hex')]);
     this.#creds = creds;
-    this.#credsRequestCert = s.requestCert;
-    this.#credsRejectUnauthorized = s.rejectUnauthorized;
-    this.#credsVhosts = s._contexts?.length ?? 0;
   }
 
   /** The server's context made anew from its own fields, with SSL_OP_NO_TICKET; `undefined` if it cannot be. */
@@ -367,17 +373,10 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     return twin;
   }
 
-  /** Re-configures when the server got a new context (`setSecureContext`) or new vhosts / client-cert policy. */
-  #syncContext(s: ServerInternals): void {
-    if (
-      s._sharedCreds !== this.#creds ||
-      s.requestCert !== this.#credsRequestCert ||
-      s.rejectUnauthorized !== this.#credsRejectUnauthorized ||
-      (s._contexts?.length ?? 0) !== this.#credsVhosts
-    ) {
-      this.#configureContext();
-    }
-  }
+  /** The server got a new context (`setSecureContext`), client-certificate policy or virtual host (`addContext`). */
+  readonly #contextChanged = (): void => {
+    if (this.#server !== undefined) this.#configureContext();
+  };
 
   #restoreContext(s: ServerInternals): void {
     const creds = s._sharedCreds;
@@ -421,8 +420,6 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     outcome: TapOutcome,
     flight: Buffer | undefined,
   ): void {
-    // The context is read when the connection is made: a setSecureContext() during the hello counts.
-    if (this.#server === server) this.#syncContext(server);
     let creds = this.#allStateful && this.#server === server ? this.#statefulCreds : undefined;
     let readable = flight !== undefined;
     if (flight !== undefined) {
@@ -499,7 +496,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     conn.pskIdentity = hello.pskIdentity;
     conn.serverName = (hello.serverName ?? '').toLowerCase();
-    conn.offersTls13 = hello.highestVersion >= TLS1_3;
+    conn.offersTls13 = hello.highestVersion >= TLS1_3_VERSION;
     conn.readable = true;
     return true;
   }
@@ -621,7 +618,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   // ---- session callbacks ----------------------------------------------------------------
 
   readonly #onNewSession = (id: Buffer, der: Buffer, done: () => void): void => {
-    const tls13 = derProtocolVersion(der) === TLS1_3;
+    const tls13 = derProtocolVersion(der) === TLS1_3_VERSION;
     // Stateless mode: a TLS 1.3 session lives in its ticket; nothing will look it up here.
     if (tls13 && !this.#tls13Stateful) {
       done();
@@ -878,11 +875,14 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     if (timeout) this.#stats.storeTimeouts++;
     else this.#stats.storeErrors++;
     if (this.listenerCount('storeError') === 0 && this.listenerCount('error') === 0) return;
-    const message = err instanceof Error ? err.message : String(err);
     this.#report(
-      new ServerSessionCacheError(timeout ? 'ERR_STORE_TIMEOUT' : 'ERR_CACHE_STORE', `session ${what}: ${message}`, {
-        cause: err,
-      }),
+      new ServerSessionCacheError(
+        timeout ? 'ERR_STORE_TIMEOUT' : 'ERR_CACHE_STORE',
+        `session ${what}: ${messageOf(err)}`,
+        {
+          cause: err,
+        },
+      ),
     );
   }
 
@@ -928,7 +928,7 @@ function addKey(conn: ConnectionState, key: Buffer): void {
 }
 
 function keyName(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+  return bufferView(key).toString('latin1');
 }
 
 /** Puts `to` where `from` is in the listener list of `event`, keeping the order of the others. */

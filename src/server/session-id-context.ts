@@ -10,6 +10,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { ServerInternals } from '../node/server-internals.js';
+import { bufferView } from '../util/bytes.js';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END \1-----/g;
 
@@ -26,10 +27,7 @@ function feed(h: Hash, label: string, value: unknown): void {
     return;
   }
   if (typeof value === 'string' || value instanceof Uint8Array) {
-    const bytes =
-      typeof value === 'string'
-        ? Buffer.from(value, 'utf8')
-        : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : bufferView(value);
     const text = bytes.toString('latin1');
     if (text.includes('-----BEGIN ')) {
       for (const m of text.matchAll(PEM_BLOCK)) {

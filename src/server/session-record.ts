@@ -16,6 +16,7 @@
  * ```
  */
 import { ServerSessionCacheError } from './errors.js';
+import { bufferView } from '../util/bytes.js';
 
 const MAGIC = 0x53;
 const FORMAT = 1;
@@ -52,7 +53,7 @@ export function encodeRecord(r: SessionRecord): Buffer {
 
 /** Decodes a record; throws `ERR_CACHE_RECORD` when `value` is not one. */
 export function decodeRecord(value: Uint8Array): SessionRecord {
-  const b = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  const b = bufferView(value);
   if (b.length < HEADER + 2 || b[0] !== MAGIC || b[1] !== FORMAT) {
     throw new ServerSessionCacheError('ERR_CACHE_RECORD', `stored value of ${b.length} bytes is not a session record`);
   }

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { SessionStoreError } from './store-error.js';
+import { messageOf, SessionStoreError } from './store-error.js';
 
 const require = createRequire(import.meta.url);
 
@@ -16,7 +16,9 @@ export function loadPeer<T>(name: string, user: string): T {
     if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
       throw new SessionStoreError('ERR_STORE_DEPENDENCY', `${user} needs the '${name}' package: npm install ${name}`);
     }
-    const why = err instanceof Error ? err.message.split('\n', 1)[0] : String(err);
-    throw new SessionStoreError('ERR_STORE_DEPENDENCY', `${user}: the '${name}' package failed to load: ${why}`);
+    throw new SessionStoreError(
+      'ERR_STORE_DEPENDENCY',
+      `${user}: the '${name}' package failed to load: ${messageOf(err)}`,
+    );
   }
 }

@@ -2,6 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Server as TlsServer } from 'node:tls';
 import type { ServerSessionCache } from '../server/server-session-cache.js';
+import { messageOf } from '../util/errors.js';
 import { TicketKeyError } from './errors.js';
 import { FleetStore } from './fleet-store.js';
 import { FleetSync } from './fleet-sync.js';
@@ -523,10 +524,7 @@ export class TicketKeyRing extends EventEmitter<TicketKeyRingEvents> {
     const e =
       err instanceof TicketKeyError
         ? err
-        : new TicketKeyError(
-            'ERR_TICKET_STORE',
-            `ticket key store: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
-          );
+        : new TicketKeyError('ERR_TICKET_STORE', `ticket key store: ${messageOf(err)}`);
     if (this.listenerCount('error') > 0) process.nextTick(() => this.emit('error', e));
   }
 }

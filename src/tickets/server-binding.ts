@@ -3,7 +3,8 @@
  * before touching it, installing the ring's callback, key and ticket lifetime on the server's
  * context, following `setSecureContext()` (which replaces that context), and giving the server
  * back Node's single-key tickets on detach. The Node internals used here are listed in
- * src/node/ticket-key-callback.ts.
+ * src/node/ticket-key-callback.ts; a replaced context is learnt of through
+ * src/node/secure-context-watch.ts, which the session cache uses too.
  */
 import { Server as TlsServer } from 'node:tls';
 import {
@@ -13,6 +14,12 @@ import {
   type TicketServerInternals,
   ticketCallbackUnsupported,
 } from '../node/ticket-key-callback.js';
+import {
+  ContextPhase,
+  secureContextConfigured,
+  unwatchSecureContext,
+  watchSecureContext,
+} from '../node/secure-context-watch.js';
 import { ServerSessionCache } from '../server/server-session-cache.js';
 import { OPENSSL_DEFAULT_TIMEOUT_S } from '../session/names.js';
 import { TicketKeyError } from './errors.js';
@@ -85,8 +92,6 @@ export class ServerBinding {
   #context: TicketContext;
   /** The session timeout the server would use without the ring, in seconds. */
   readonly #sessionTimeoutS: number;
-  /** An own `setSecureContext` the application had set, put back on release. */
-  readonly #ownSetSecureContext: TlsServer['setSecureContext'] | undefined;
 
   /** Takes charge of the tickets of `target.server` at once. */
   constructor(target: BindTarget, source: TicketKeySource) {
@@ -95,17 +100,9 @@ export class ServerBinding {
     this.#source = source;
     this.#context = server._sharedCreds!.context;
     this.#sessionTimeoutS = target.sessionTimeoutS ?? (server.sessionTimeout || OPENSSL_DEFAULT_TIMEOUT_S);
-    this.#ownSetSecureContext = Object.hasOwn(server, 'setSecureContext') ? server.setSecureContext : undefined;
-    const binding = this;
-    const base = server.setSecureContext;
-    // setSecureContext replaces the context: the new one gets the callback before any handshake uses it.
-    server.setSecureContext = function setSecureContext(
-      this: TlsServer,
-      ...args: Parameters<TlsServer['setSecureContext']>
-    ) {
-      base.apply(this, args);
-      binding.install();
-    };
+    // setSecureContext replaces the context: the new one gets the callback before any handshake
+    // uses it, and the ticket lifetime after a session cache has set its timeout on it.
+    watchSecureContext(server, ContextPhase.tickets, this.#changed);
     server[kBinding] = this;
     this.install();
   }
@@ -128,6 +125,8 @@ export class ServerBinding {
     ctx.setSessionTimeout(Math.max(1, Math.min(this.#sessionTimeoutS, Math.floor(this.#source.graceMs() / 1000))));
   }
 
+  readonly #changed = (): void => this.install();
+
   /** The context's own key follows the current key (Node falls back to it after a release). */
   setTicketKey(key: Buffer): void {
     this.#context.setTicketKeys(key);
@@ -139,8 +138,7 @@ export class ServerBinding {
    */
   release(): void {
     const s = this.server as BoundServer;
-    if (this.#ownSetSecureContext === undefined) delete (s as Partial<TlsServer>).setSecureContext;
-    else s.setSecureContext = this.#ownSetSecureContext;
+    unwatchSecureContext(s, this.#changed);
     delete s[kBinding];
     const key = this.#source.currentKey();
     for (const ctx of new Set([this.#context, s._sharedCreds?.context])) {
@@ -149,5 +147,7 @@ export class ServerBinding {
       ctx.onticketkeycallback = compatibilityCallback;
       ctx.setSessionTimeout(this.#sessionTimeoutS);
     }
+    // A session cache still attached puts its own timeout back.
+    secureContextConfigured(s, -1);
   }
 }

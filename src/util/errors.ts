@@ -29,9 +29,13 @@ export function safeCause(cause: unknown): Error {
   return safe;
 }
 
-/** The first line of an unknown error's message (at most 200 characters), without anything attached to it. */
-export function messageOf(err: unknown): string {
+/**
+ * The first line of an unknown error's message, without anything attached to it: at most
+ * `maxLength` characters (200 by default, for messages that quote a backend's or a peer's error;
+ * the CLI, which prints its own errors whole, passes `Infinity`).
+ */
+export function messageOf(err: unknown, maxLength = 200): string {
   const text = err instanceof Error ? err.message : String(err);
   const line = text.split('\n', 1)[0] ?? '';
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+  return line.length > maxLength ? `${line.slice(0, maxLength)}…` : line;
 }

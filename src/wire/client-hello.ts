@@ -5,6 +5,7 @@
  * see what Node's own ClientHello parser never exposes: the TLS 1.3 `pre_shared_key` identities.
  * Byte fields are views into the input (no copies): keep the input unchanged while using them.
  */
+import { bufferView } from '../util/bytes.js';
 import { ExtensionType, HANDSHAKE_CLIENT_HELLO, HANDSHAKE_HEADER_LENGTH } from './constants.js';
 import { ClientHelloError } from './errors.js';
 
@@ -71,10 +72,6 @@ export interface ClientHelloInfo {
 // Bitmap of extension types seen in the hello being parsed (parsing is synchronous and never
 // re-entered). Cleared after each parse, so duplicate detection costs no allocation.
 const seenTypes = new Uint8Array(65_536 >>> 3);
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 function u16(b: Buffer, i: number): number {
   return (b[i]! << 8) | b[i + 1]!;
@@ -234,7 +231,7 @@ function highestOf(legacyVersion: number, supported: readonly number[] | undefin
  *   last extension, or a decoded extension breaks its own grammar. Nothing else is thrown.
  */
 export function parseClientHello(body: Uint8Array): ClientHelloInfo {
-  const b = asBuffer(body);
+  const b = bufferView(body);
   const end = b.length;
   need(0, 35, end, 'legacy_version, random and legacy_session_id length');
   const legacyVersion = u16(b, 0);
@@ -380,7 +377,7 @@ export function parseClientHello(body: Uint8Array): ClientHelloInfo {
  *   bytes, or its body is malformed.
  */
 export function parseClientHelloMessage(message: Uint8Array): ClientHelloInfo {
-  const m = asBuffer(message);
+  const m = bufferView(message);
   if (m.length < HANDSHAKE_HEADER_LENGTH) {
     throw new ClientHelloError('ERR_HELLO_TRUNCATED', `handshake header needs 4 bytes, got ${m.length}`, {
       offset: m.length,

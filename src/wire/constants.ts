@@ -15,12 +15,6 @@ export const MAX_RECORD_PAYLOAD = 16_384;
  */
 export const DEFAULT_MAX_HELLO_BYTES = 16_384;
 
-/** TLS protocol versions as they appear on the wire. */
-export const TLS1_0 = 0x0301;
-export const TLS1_1 = 0x0302;
-export const TLS1_2 = 0x0303;
-export const TLS1_3 = 0x0304;
-
 /** Extension types the parser decodes (IANA TLS ExtensionType registry). */
 export const ExtensionType = {
   serverName: 0,

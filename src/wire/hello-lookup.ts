@@ -7,6 +7,7 @@
  * It accepts exactly the hellos `parseClientHello` accepts (the wire fuzz test checks both on
  * the same mutated inputs) and agrees with it on every field it returns.
  */
+import { bufferView } from '../util/bytes.js';
 import { type ClientHelloInfo, parseServerName } from './client-hello.js';
 import { ExtensionType, HANDSHAKE_HEADER_LENGTH, RECORD_HEADER_LENGTH } from './constants.js';
 import { ClientHelloError } from './errors.js';
@@ -224,7 +225,7 @@ export function readHelloLookup(bytes: Uint8Array, identityLength: number): Hell
   const bodyLength = singleRecordHelloLength(bytes);
   if (bodyLength >= 0) {
     const start = RECORD_HEADER_LENGTH + HANDSHAKE_HEADER_LENGTH;
-    return lookupFromBody(asBuffer(bytes), start, start + bodyLength, identityLength);
+    return lookupFromBody(bufferView(bytes), start, start + bodyLength, identityLength);
   }
   // Split over records: rare enough to take the full path.
   return fromInfo(parseClientHelloRecords(bytes), identityLength);
@@ -232,9 +233,5 @@ export function readHelloLookup(bytes: Uint8Array, identityLength: number): Hell
 
 /** The same facts from a ClientHello body (the handshake message without its 4-byte header). */
 export function helloLookupOfBody(body: Uint8Array, identityLength: number): HelloLookup {
-  return lookupFromBody(asBuffer(body), 0, body.length, identityLength);
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return lookupFromBody(bufferView(body), 0, body.length, identityLength);
 }

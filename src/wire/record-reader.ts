@@ -6,6 +6,7 @@
  * raw bytes if it needs to replay them. It decides as early as the bytes allow that a stream is
  * not TLS, so a server can step aside before the peer waits on it.
  */
+import { bufferView } from '../util/bytes.js';
 import { parseClientHello, type ClientHelloInfo } from './client-hello.js';
 import {
   CONTENT_TYPE_HANDSHAKE,
@@ -35,10 +36,6 @@ export interface ClientHelloReaderOptions {
    * (default 16384). Beyond it the reader gives up with `ERR_HELLO_TOO_LARGE`.
    */
   maxBytes?: number;
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
@@ -127,7 +124,7 @@ export class ClientHelloReader {
   /** Feeds the next bytes of the stream, in order. Returns the new status. */
   feed(chunk: Uint8Array): HelloReadStatus {
     if (this.#status !== 'need-more') return this.#status;
-    const c = asBuffer(chunk);
+    const c = bufferView(chunk);
     const base = this.#fed;
     this.#fed += c.length;
     const n = c.length;
@@ -355,7 +352,7 @@ export function parseClientHelloRecords(bytes: Uint8Array, opts: ClientHelloRead
   const bodyLength = Number.isSafeInteger(max) && max >= 0 ? singleRecordHelloLength(bytes, max) : -1;
   if (bodyLength >= 0) {
     const start = RECORD_HEADER_LENGTH + HANDSHAKE_HEADER_LENGTH;
-    return parseClientHello(asBuffer(bytes).subarray(start, start + bodyLength));
+    return parseClientHello(bufferView(bytes).subarray(start, start + bodyLength));
   }
   const reader = new ClientHelloReader(opts);
   if (reader.feed(bytes) === 'need-more') reader.end();

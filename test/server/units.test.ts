@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { BudgetClock } from '../../src/server/budget-clock.js';
+import { BudgetClock } from '../../src/util/budget.js';
 import { defaultStore } from '../../src/server/default-store.js';
 import { SessionIndex } from '../../src/server/session-index.js';
 import { decodeRecord, derProtocolVersion, encodeRecord } from '../../src/server/session-record.js';

@@ -93,6 +93,49 @@ test('with a ServerSessionCache (stateless tickets): the cache keeps session ids
   assert.equal(cache.stats().hits, 5);
 });
 
+for (const order of ['cache, then ring', 'ring, then cache'] as const) {
+  test(`with a ServerSessionCache (${order}): the ring's ticket lifetime survives setSecureContext and addContext`, async (t) => {
+    const pki = await sharedPki();
+    const srv = await startNodeServer({ cert: pki.server });
+    const clock = fakeClock();
+    // The cache's timeout (7200 s) is longer than the ring's grace (1 h): the ring caps the lifetime.
+    const ring = new TicketKeyRing({ rotateEvery: HOUR, grace: HOUR, now: clock.now });
+    let cache: ServerSessionCache;
+    if (order === 'cache, then ring') {
+      cache = new ServerSessionCache({ tickets: 'stateless', timeout: 7200 }).attach(srv.server);
+      ring.attach(cache);
+    } else {
+      ring.attach(srv.server);
+      cache = new ServerSessionCache({ tickets: 'stateless', timeout: 7200 }).attach(srv.server);
+    }
+    t.after(async () => {
+      await srv.close();
+      await ring.close();
+      await cache.close();
+    });
+    const lifetimes = async (when: string) => {
+      for (const version of ['TLSv1.2', 'TLSv1.3'] as Version[]) {
+        const h = await handshake(srv.port, version);
+        assert.equal(ticketLifetime(h.session!), HOUR, `${when}, ${version}`);
+        assert.equal(ticketKeyName(h.session!), ring.currentName, `${when}, ${version}`);
+      }
+    };
+    await lifetimes('attached');
+    const sid = cache.sessionIdContext;
+    srv.server.setSecureContext({ key: pki.rsaServer.key, cert: pki.rsaServer.cert });
+    assert.notEqual(cache.sessionIdContext, sid, 'the cache configured the new context');
+    await lifetimes('after setSecureContext');
+    srv.server.addContext('a.test', { key: pki.server.key, cert: pki.server.cert });
+    await lifetimes('after addContext');
+    // The reference client reads the same hint from the ticket.
+    const run = await sClient({ port: srv.port, tls: '1.2' });
+    assert.match(run.stdout, /TLS session ticket lifetime hint: 3600 \(seconds\)/);
+    // The ring leaves: the cache's timeout is the lifetime again (Node's fixed-key tickets).
+    ring.detach(srv.server);
+    assert.equal(ticketLifetime((await handshake(srv.port, 'TLSv1.3')).session!), 7200, 'ring detached');
+  });
+}
+
 test('one ring, two servers in a process: tickets of one resume on the other across a rotation', async (t) => {
   const pki = await sharedPki();
   const a = await startNodeServer({ cert: pki.server });
