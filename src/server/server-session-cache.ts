@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { createSecureContext, Server as TlsServer, type TLSSocket } from 'node:tls';
 import { OPENSSL_DEFAULT_TIMEOUT_S, TLS1_3_VERSION, TlsSession } from '../session/index.js';
+import { type ImmediateStore, immediateStore } from '../stores/immediate-store.js';
 import type { SessionStore } from '../stores/session-store.js';
 import { warnIfUnsealed } from '../stores/store-traits.js';
 import { BudgetClock, BudgetExceededError } from '../util/budget.js';
@@ -43,7 +44,7 @@ import {
 import { type ResolvedOptions, resolveOptions, type ServerSessionCacheOptions, SessionCacheMode } from './options.js';
 import { deriveSessionIdContext } from './session-id-context.js';
 import { SessionIndex } from './session-index.js';
-import { decodeRecord, derProtocolVersion, encodeRecord } from './session-record.js';
+import { decodeRecord, derProtocolVersion, encodeRecord, type SessionRecord } from './session-record.js';
 import { type ServerSessionCacheStats, zeroStats } from './stats.js';
 
 /** Store keys start with this, then the 16-byte session id context, then the session id. */
@@ -93,6 +94,16 @@ interface Offer {
   expiresMs: number;
 }
 
+/** A session being written: what its outcome reports. */
+interface Written {
+  id: Buffer;
+  tls13: boolean;
+  serverName: string | undefined;
+  socket: TLSSocket | undefined;
+  /** Its name in the index, which forgets it when the write fails. */
+  name: string;
+}
+
 const SSL_ERROR_CODE = /^ERR_SSL_/;
 
 /** An error raised by OpenSSL (a fatal alert sent or received), not by the transport. */
@@ -122,6 +133,8 @@ function isTlsError(err: unknown): boolean {
 export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   readonly #opts: ResolvedOptions;
   readonly #store: SessionStore;
+  /** The store's synchronous face, when it lives in this process: the handshake path then awaits nothing. */
+  readonly #immediate: ImmediateStore | undefined;
   readonly #ownsStore: boolean;
   readonly #index: SessionIndex;
   readonly #stats = zeroStats();
@@ -155,6 +168,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     this.#budget = new BudgetClock(this.#opts.storeTimeoutMs);
     this.#ownsStore = options.store === undefined;
     this.#store = options.store ?? defaultStore(this.#opts.maxSessions);
+    this.#immediate = immediateStore(this.#store);
     // Sessions hold master secrets: a store outside the process without sealing warns, once per store.
     warnIfUnsealed(this.#store);
     warnOnDeprecatedEvents(this as EventEmitter);
@@ -631,18 +645,22 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     // OpenSSL has read this handshake's hello by now: its server name needs no parse here.
     // The socket, for 'session' listeners only: finding it costs a symbol lookup.
     const socket = this.listenerCount('session') > 0 ? currentSocket() : undefined;
-    void this.#storeSession(id, der, tls13, conn, conn === undefined ? undefined : currentServerName(), socket);
+    this.#storeSession(id, der, tls13, conn, conn === undefined ? undefined : currentServerName(), socket);
     done();
   };
 
-  async #storeSession(
+  /**
+   * Writes a new session: at once into a store in this process, otherwise behind the handshake
+   * under its time budget.
+   */
+  #storeSession(
     id: Buffer,
     der: Buffer,
     tls13: boolean,
     conn: ConnectionState | undefined,
     serverName: string | undefined,
     socket: TLSSocket | undefined,
-  ): Promise<void> {
+  ): void {
     const key = this.#storeKey(id);
     const name = keyName(key);
     const now = this.#opts.now();
@@ -657,21 +675,37 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     const value = encodeRecord({ tls13, serverName, createdMs: now, expiresMs, der });
     if (conn !== undefined) addKey(conn, key);
+    const written = { id, tls13, serverName, socket, name };
+    if (this.#immediate !== undefined) {
+      try {
+        this.#immediate.setNow(key, value, ttl);
+      } catch (err) {
+        this.#notStored(written, err);
+        return;
+      }
+      this.#wasStored(written);
+      return;
+    }
     let pending: Promise<void>;
     try {
       pending = this.#store.set(key, value, ttl);
     } catch (err) {
       pending = Promise.reject(err);
     }
-    try {
-      await this.#budget.run(pending, 'session store');
-    } catch (err) {
-      this.#index.delete(name);
-      this.#storeFailure(err, 'store');
-      return;
-    }
+    this.#budget.run(pending, 'session store').then(
+      () => this.#wasStored(written),
+      (err: unknown) => this.#notStored(written, err),
+    );
+  }
+
+  #wasStored(w: Written): void {
     this.#stats.stored++;
-    this.#stored(id, tls13 ? 'TLSv1.3' : 'TLSv1.2', serverName, socket);
+    this.#stored(w.id, w.tls13 ? 'TLSv1.3' : 'TLSv1.2', w.serverName, w.socket);
+  }
+
+  #notStored(w: Written, err: unknown): void {
+    this.#index.delete(w.name);
+    this.#storeFailure(err, 'store');
   }
 
   readonly #onResumeSession = (legacyId: Buffer, callback: ResumeCallback): void => {
@@ -698,41 +732,78 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       tls13 = false;
     }
     const wrap = tls13 ? currentWrap() : undefined;
-    this.#lookup(id, tls13, conn).then(
-      (der) => {
-        // Node processes the first ClientHello inside this call, and OpenSSL takes the loaded
-        // session out of Node's slot. After a HelloRetryRequest the handshake is not resumed
-        // yet and the second ClientHello asks again: load the session once more for it.
-        callback(null, der ?? null);
-        if (
-          der !== undefined &&
-          wrap !== undefined &&
-          conn.offer !== undefined &&
-          !conn.failed &&
-          wrapAlive(wrap) &&
-          !wrap.isSessionReused()
-        ) {
-          wrap.loadSession(der);
-        }
-      },
-      () => callback(null, null),
-    );
+    const answer = (der: Buffer | undefined): void => {
+      // Node processes the first ClientHello inside this call, and OpenSSL takes the loaded
+      // session out of Node's slot. After a HelloRetryRequest the handshake is not resumed
+      // yet and the second ClientHello asks again: load the session once more for it.
+      callback(null, der ?? null);
+      if (
+        der !== undefined &&
+        wrap !== undefined &&
+        conn.offer !== undefined &&
+        !conn.failed &&
+        wrapAlive(wrap) &&
+        !wrap.isSessionReused()
+      ) {
+        wrap.loadSession(der);
+      }
+    };
+    const found = this.#lookup(id, tls13, conn);
+    if (found instanceof Promise) found.then(answer, () => callback(null, null));
+    else answer(found);
   };
 
-  async #lookup(id: Buffer, tls13: boolean, conn: ConnectionState): Promise<Buffer | undefined> {
+  /**
+   * Looks a session up: at once in a store in this process, otherwise through its promise under
+   * the time budget. A promise only when the store or a client certificate check must be awaited.
+   */
+  #lookup(id: Buffer, tls13: boolean, conn: ConnectionState): Buffer | undefined | Promise<Buffer | undefined> {
     const key = this.#storeKey(id);
     const single = tls13 && !this.#opts.reuseTls13;
-    const st = this.#stats;
+    if (this.#immediate === undefined) return this.#fetch(key, id, tls13, single, conn);
+    let value: Uint8Array | undefined;
+    try {
+      value = single ? this.#immediate.takeNow(key) : this.#immediate.getNow(key);
+    } catch (err) {
+      return this.#lookupFailed(id, err);
+    }
+    return this.#admit(key, id, tls13, single, conn, value);
+  }
+
+  async #fetch(
+    key: Buffer,
+    id: Buffer,
+    tls13: boolean,
+    single: boolean,
+    conn: ConnectionState,
+  ): Promise<Buffer | undefined> {
     let value: Uint8Array | undefined;
     try {
       const pending = single ? this.#store.take(key) : this.#store.get(key);
       value = await this.#budget.run(pending, 'session lookup');
     } catch (err) {
-      this.#storeFailure(err, 'lookup');
-      st.misses++;
-      this.#missed(id, 'store-error');
-      return undefined;
+      return this.#lookupFailed(id, err);
     }
+    return this.#admit(key, id, tls13, single, conn, value);
+  }
+
+  #lookupFailed(id: Buffer, err: unknown): undefined {
+    this.#storeFailure(err, 'lookup');
+    this.#stats.misses++;
+    this.#missed(id, 'store-error');
+    return undefined;
+  }
+
+  /** Decides on what the store answered: the session to hand OpenSSL, or a miss (counted and reported). */
+  #admit(
+    key: Buffer,
+    id: Buffer,
+    tls13: boolean,
+    single: boolean,
+    conn: ConnectionState,
+    value: Uint8Array | undefined,
+  ): Buffer | undefined | Promise<Buffer | undefined> {
+    const st = this.#stats;
     const now = this.#opts.now();
     if (value === undefined) {
       const known = this.#index.delete(keyName(key));
@@ -748,7 +819,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       }
       return undefined;
     }
-    let rec: ReturnType<typeof decodeRecord>;
+    let rec: SessionRecord;
     try {
       rec = decodeRecord(value);
     } catch (err) {
@@ -777,31 +848,55 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
       return undefined;
     }
     if (this.#server?.requestCert === true) {
-      const info = { protocol: tls13 ? ('TLSv1.3' as const) : ('TLSv1.2' as const), serverName: rec.serverName };
-      const refused = await refuseClientCertificate(
-        rec.der,
-        info,
-        this.#opts.now(),
-        this.#opts.checkClientCertificate,
-        this.#budget,
+      return this.#checkClientCertificate(rec, tls13).then((refused) =>
+        refused
+          ? this.#refusedClientCertificate(key, id, single)
+          : this.#offer(key, id, tls13, single, conn, rec, value, now),
       );
-      if (refused instanceof ServerSessionCacheError) this.#report(refused);
-      if (refused !== undefined) {
-        st.clientCertificateRefusals++;
-        st.misses++;
-        // It will never be good again: removed, whoever offers it.
-        this.#index.delete(keyName(key));
-        if (!single) void this.#deleteQuiet(key);
-        this.#removed(id, 'client-certificate');
-        this.#missed(id, 'client-certificate');
-        return undefined;
-      }
     }
+    return this.#offer(key, id, tls13, single, conn, rec, value, now);
+  }
+
+  /** True when the session's client certificate is refused (expired, or by `checkClientCertificate`). */
+  async #checkClientCertificate(rec: SessionRecord, tls13: boolean): Promise<boolean> {
+    const info = { protocol: tls13 ? ('TLSv1.3' as const) : ('TLSv1.2' as const), serverName: rec.serverName };
+    const refused = await refuseClientCertificate(
+      rec.der,
+      info,
+      this.#opts.now(),
+      this.#opts.checkClientCertificate,
+      this.#budget,
+    );
+    if (refused instanceof ServerSessionCacheError) this.#report(refused);
+    return refused !== undefined;
+  }
+
+  #refusedClientCertificate(key: Buffer, id: Buffer, single: boolean): undefined {
+    this.#stats.clientCertificateRefusals++;
+    this.#stats.misses++;
+    // It will never be good again: removed, whoever offers it.
+    this.#index.delete(keyName(key));
+    if (!single) void this.#deleteQuiet(key);
+    this.#removed(id, 'client-certificate');
+    this.#missed(id, 'client-certificate');
+    return undefined;
+  }
+
+  /** Hands the session to the connection; counted as a hit when the handshake completes resumed (#settle). */
+  #offer(
+    key: Buffer,
+    id: Buffer,
+    tls13: boolean,
+    single: boolean,
+    conn: ConnectionState,
+    rec: SessionRecord,
+    value: Uint8Array,
+    now: number,
+  ): Buffer | undefined {
     let der = rec.der as Buffer;
     if (single) this.#index.delete(keyName(key));
     else if ((this.#opts.cacheMode & SessionCacheMode.UPDATE_TIME) !== 0)
       der = this.#refresh(key, keyName(key), id, rec, now);
-    // Counted as a hit when the handshake completes resumed (#settle), not before.
     conn.offer = {
       key,
       id,
@@ -821,7 +916,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   }
 
   /** UPDATE_TIME: the session's lifetime restarts now, in OpenSSL's eyes and in the store. */
-  #refresh(key: Buffer, name: string, id: Buffer, rec: ReturnType<typeof decodeRecord>, now: number): Buffer {
+  #refresh(key: Buffer, name: string, id: Buffer, rec: SessionRecord, now: number): Buffer {
     let der: Buffer;
     try {
       const session = TlsSession.fromDER(rec.der);

@@ -1,5 +1,6 @@
 import type { SessionStore } from './session-store.js';
 import { SessionStoreError } from './store-error.js';
+import { IMMEDIATE_STORE, type ImmediateStore } from './immediate-store.js';
 import { STORE_TRAITS, type StoreTraits } from './store-traits.js';
 import { OptionChecks } from '../util/options.js';
 import { bufferView } from '../util/bytes.js';
@@ -31,9 +32,17 @@ const SWEEP_INTERVAL_MS = 1000;
  * copied in and out, so callers can wipe their buffers freely. No timers: expired entries are
  * dropped when met and when the store is full.
  */
-export class MemoryStore implements SessionStore {
+export class MemoryStore implements SessionStore, ImmediateStore {
   /** Entries stay in this process. */
   readonly [STORE_TRAITS]: StoreTraits = { persistent: false, sealed: false };
+  /**
+   * In this process, so it answers at once: the server cache calls it without promises. Not
+   * offered by a subclass that changes `get`, `take` or `set`: its answers are those methods'.
+   */
+  get [IMMEDIATE_STORE](): ImmediateStore | undefined {
+    const own = MemoryStore.prototype;
+    return this.get === own.get && this.take === own.take && this.set === own.set ? this : undefined;
+  }
   readonly #max: number;
   readonly #now: () => number;
   // One Map for both kinds keeps the bound and the eviction order in one place.
@@ -53,6 +62,19 @@ export class MemoryStore implements SessionStore {
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.getNow(key);
+  }
+
+  async set(key: Uint8Array, value: Uint8Array, ttlMs: number): Promise<void> {
+    this.setNow(key, value, ttlMs);
+  }
+
+  async take(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.takeNow(key);
+  }
+
+  /** {@link get}, answered at once. */
+  getNow(key: Uint8Array): Uint8Array | undefined {
     const k = keyOf(key);
     const e = this.#map.get(k);
     if (e === undefined || Array.isArray(e)) return undefined;
@@ -63,7 +85,8 @@ export class MemoryStore implements SessionStore {
     return copy(e.value);
   }
 
-  async set(key: Uint8Array, value: Uint8Array, ttlMs: number): Promise<void> {
+  /** {@link set}, done at once; throws where `set` rejects. */
+  setNow(key: Uint8Array, value: Uint8Array, ttlMs: number): void {
     this.#open();
     const k = keyOf(key);
     this.#map.delete(k); // re-insert: most recent write last
@@ -72,7 +95,8 @@ export class MemoryStore implements SessionStore {
     this.#bound();
   }
 
-  async take(key: Uint8Array): Promise<Uint8Array | undefined> {
+  /** {@link take}, answered at once. */
+  takeNow(key: Uint8Array): Uint8Array | undefined {
     const k = keyOf(key);
     const e = this.#map.get(k);
     if (e === undefined || Array.isArray(e)) return undefined;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryStore } from '../../src/stores/memory-store.js';
+import { immediateStore } from '../../src/stores/immediate-store.js';
 import { storeTraits } from '../../src/stores/store-traits.js';
 import { storeConformance } from './conformance.js';
 
@@ -59,4 +60,32 @@ test('MemoryStore rejects a bad maxEntries with ERR_STORE_OPTION and declares it
   assert.throws(() => new MemoryStore({ maxEntries: 0 }), { code: 'ERR_STORE_OPTION' });
   assert.throws(() => new MemoryStore({ maxEntries: 1.5 }), { code: 'ERR_STORE_OPTION' });
   assert.deepEqual(storeTraits(new MemoryStore()), { persistent: false, sealed: false });
+});
+
+test('MemoryStore answers at once through its immediate face, as its promises answer', async () => {
+  let now = 1_000;
+  const store = new MemoryStore({ now: () => now });
+  const fast = immediateStore(store);
+  assert.ok(fast !== undefined);
+  const k = Buffer.from('k');
+  fast.setNow(k, Buffer.from('v1'), 100);
+  assert.deepEqual(await store.get(k), Buffer.from('v1'));
+  assert.deepEqual(fast.getNow(k), Buffer.from('v1'));
+  now += 100;
+  assert.equal(fast.getNow(k), undefined, 'expired at its ttl');
+  await store.set(k, Buffer.from('v2'), 100);
+  assert.deepEqual(fast.takeNow(k), Buffer.from('v2'));
+  assert.equal(fast.takeNow(k), undefined, 'taken once');
+  await store.close();
+  assert.throws(() => fast.setNow(k, Buffer.from('v3'), 100), { code: 'ERR_STORE_CLOSED' });
+});
+
+test('a MemoryStore subclass that changes get, take or set offers no immediate face', () => {
+  class Logged extends MemoryStore {
+    override async get(key: Uint8Array) {
+      return super.get(key);
+    }
+  }
+  assert.equal(immediateStore(new Logged()), undefined);
+  assert.ok(immediateStore(new MemoryStore()) !== undefined);
 });
