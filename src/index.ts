@@ -9,6 +9,7 @@ export {
   type SealingKey,
 } from './stores/encrypted-store.js';
 export { SessionStoreError, type SessionStoreErrorCode } from './stores/store-error.js';
+export { IMMEDIATE_STORE, type ImmediateStore, immediateStore } from './stores/immediate-store.js';
 export { STORE_TRAITS, type StoreTraits, storeTraits, warnIfUnsealed } from './stores/store-traits.js';
 export { BudgetExceededError } from './util/budget.js';
 export { TlsSessionsError } from './util/errors.js';
