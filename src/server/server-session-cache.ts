@@ -554,7 +554,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     if (offer.single) {
       const ttl = offer.expiresMs - this.#opts.now();
       if (ttl > 0) {
-        this.#index.add(keyName(offer.key), { key: offer.key, id: offer.id, expiresMs: offer.expiresMs });
+        this.#index.add(keyName(offer.key), offer.id.length, offer.expiresMs);
         void this.#putBack(offer.key, offer.value, ttl);
       }
     }
@@ -666,7 +666,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     const now = this.#opts.now();
     const ttl = this.#timeoutS * 1000;
     const expiresMs = now + ttl;
-    const evicted = this.#index.add(name, { key, id, expiresMs });
+    const evicted = this.#index.add(name, id.length, expiresMs);
     if (evicted !== undefined) {
       for (const e of evicted) {
         this.#stats.cacheFull++;
@@ -807,7 +807,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     const now = this.#opts.now();
     if (value === undefined) {
       const known = this.#index.delete(keyName(key));
-      if (known !== undefined && known.expiresMs <= now) {
+      if (known !== undefined && known.expiresAtMs <= now) {
         st.timeouts++;
         this.#removed(id, 'expired');
         this.#missed(id, 'expired');
@@ -929,7 +929,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     const ttl = this.#timeoutS * 1000;
     const expiresMs = now + ttl;
-    this.#index.add(name, { key, id, expiresMs });
+    this.#index.add(name, id.length, expiresMs);
     const value = encodeRecord({ ...rec, createdMs: now, expiresMs, der });
     void this.#budget
       .run(this.#store.set(key, value, ttl), 'session update')

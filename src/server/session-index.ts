@@ -2,22 +2,36 @@
  * What this process knows about the sessions it put in the store: their keys and expiry, in
  * expiry order. It gives the cache OpenSSL's bookkeeping (session count, size limit with
  * eviction of the session expiring soonest, flush of expired sessions) whatever the store is.
+ *
+ * Compact on purpose: a cache holds up to `maxSessions` of these beside the store, so an entry
+ * is the key's name (a Latin-1 string) and its expiry as a number, with no object and no typed
+ * array of its own (about 100 heap bytes each). The key and id are made again from the name
+ * when an entry leaves.
  */
 
 /** One known session. */
 export interface IndexEntry {
   /** The store key. */
-  readonly key: Uint8Array;
-  /** The session id (or TLS 1.3 PSK identity). */
+  readonly key: Buffer;
+  /** The session id (or TLS 1.3 PSK identity): the key's last bytes. */
   readonly id: Buffer;
-  expiresMs: number;
+  expiresAtMs: number;
+}
+
+/** OpenSSL's session ids and stateful TLS 1.3 PSK identities are 32 bytes. */
+const USUAL_ID_LENGTH = 32;
+
+/** An id of another length keeps its length beside the expiry (rare: OpenSSL's ids are 32 bytes). */
+interface OddEntry {
+  idLength: number;
+  expiresAtMs: number;
 }
 
 export class SessionIndex {
   readonly #max: number;
   // Insertion order is expiry order: every entry gets the same lifetime, and an entry whose
-  // lifetime restarts is moved to the end.
-  readonly #map = new Map<string, IndexEntry>();
+  // lifetime restarts is moved to the end. Values: the expiry of a 32-byte id, else an OddEntry.
+  readonly #map = new Map<string, number | OddEntry>();
 
   /** `max` 0 means unbounded. */
   constructor(max: number) {
@@ -28,43 +42,47 @@ export class SessionIndex {
     return this.#map.size;
   }
 
+  /** The entry under `name` (the key in Latin-1), or `undefined`. */
   get(name: string): IndexEntry | undefined {
-    return this.#map.get(name);
+    const v = this.#map.get(name);
+    return v === undefined ? undefined : entryOf(name, v);
   }
 
   /**
-   * Adds or refreshes an entry; returns the entries evicted to stay within the limit (the ones
-   * expiring soonest), which the caller removes from the store.
+   * Adds or refreshes the entry of `key` (whose last `idLength` bytes are the id) under `name`;
+   * returns the entries evicted to stay within the limit (the ones expiring soonest), which the
+   * caller removes from the store.
    */
-  add(name: string, entry: IndexEntry): IndexEntry[] | undefined {
+  add(name: string, idLength: number, expiresAtMs: number): IndexEntry[] | undefined {
     const had = this.#map.delete(name);
     let evicted: IndexEntry[] | undefined;
     if (!had && this.#max > 0) {
       while (this.#map.size >= this.#max) {
-        const first = this.#map.entries().next().value as [string, IndexEntry];
-        this.#map.delete(first[0]);
+        const [first, v] = this.#map.entries().next().value as [string, number | OddEntry];
+        this.#map.delete(first);
         evicted ??= [];
-        evicted.push(first[1]);
+        evicted.push(entryOf(first, v));
       }
     }
-    this.#map.set(name, entry);
+    this.#map.set(name, idLength === USUAL_ID_LENGTH ? expiresAtMs : { idLength, expiresAtMs });
     return evicted;
   }
 
   delete(name: string): IndexEntry | undefined {
-    const e = this.#map.get(name);
-    if (e !== undefined) this.#map.delete(name);
-    return e;
+    const v = this.#map.get(name);
+    if (v === undefined) return undefined;
+    this.#map.delete(name);
+    return entryOf(name, v);
   }
 
   /** Removes and returns every entry expired at `nowMs` (expires at or before it). */
   takeExpired(nowMs: number): IndexEntry[] {
     const out: IndexEntry[] = [];
     // A full scan, not a walk to the first live entry: a clock step back must not hide entries.
-    for (const [name, e] of this.#map) {
-      if (e.expiresMs <= nowMs) {
+    for (const [name, v] of this.#map) {
+      if (expiryOf(v) <= nowMs) {
         this.#map.delete(name);
-        out.push(e);
+        out.push(entryOf(name, v));
       }
     }
     return out;
@@ -72,8 +90,19 @@ export class SessionIndex {
 
   /** Removes and returns every entry. */
   takeAll(): IndexEntry[] {
-    const out = [...this.#map.values()];
+    const out: IndexEntry[] = [];
+    for (const [name, v] of this.#map) out.push(entryOf(name, v));
     this.#map.clear();
     return out;
   }
+}
+
+function expiryOf(v: number | OddEntry): number {
+  return typeof v === 'number' ? v : v.expiresAtMs;
+}
+
+function entryOf(name: string, v: number | OddEntry): IndexEntry {
+  const key = Buffer.from(name, 'latin1');
+  const idLength = typeof v === 'number' ? USUAL_ID_LENGTH : v.idLength;
+  return { key, id: key.subarray(key.length - idLength), expiresAtMs: expiryOf(v) };
 }

@@ -18,10 +18,18 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-interface Entry {
+/** One value of a stack (client-side: a few per key, so an object each is fine). */
+interface StackEntry {
   value: Uint8Array;
-  expiresAt: number;
+  expiresAtMs: number;
 }
+
+/**
+ * A single value: its bytes then its expiry (float64, little-endian), as one Latin-1 string.
+ * A server cache holds many thousands of these; a string costs its bytes and a 16-byte header,
+ * where an object holding a Buffer costs about 200 bytes before the value's own bytes.
+ */
+type Packed = string;
 
 // A full store looks for expired entries at most this often; in between it drops the least
 // recently written key, so a write into a full store stays O(1).
@@ -46,7 +54,7 @@ export class MemoryStore implements SessionStore, ImmediateStore {
   readonly #max: number;
   readonly #now: () => number;
   // One Map for both kinds keeps the bound and the eviction order in one place.
-  readonly #map = new Map<string, Entry | Entry[]>();
+  readonly #map = new Map<string, Packed | StackEntry[]>();
   #closed = false;
   #lastSweep = Number.NEGATIVE_INFINITY;
 
@@ -77,12 +85,12 @@ export class MemoryStore implements SessionStore, ImmediateStore {
   getNow(key: Uint8Array): Uint8Array | undefined {
     const k = keyOf(key);
     const e = this.#map.get(k);
-    if (e === undefined || Array.isArray(e)) return undefined;
-    if (e.expiresAt <= this.#now()) {
+    if (typeof e !== 'string') return undefined;
+    if (expiryOf(e) <= this.#now()) {
       this.#map.delete(k);
       return undefined;
     }
-    return copy(e.value);
+    return unpack(e);
   }
 
   /** {@link set}, done at once; throws where `set` rejects. */
@@ -91,7 +99,7 @@ export class MemoryStore implements SessionStore, ImmediateStore {
     const k = keyOf(key);
     this.#map.delete(k); // re-insert: most recent write last
     if (ttlMs <= 0) return;
-    this.#map.set(k, { value: copy(value), expiresAt: this.#now() + ttlMs });
+    this.#map.set(k, pack(value, this.#now() + ttlMs));
     this.#bound();
   }
 
@@ -99,9 +107,9 @@ export class MemoryStore implements SessionStore, ImmediateStore {
   takeNow(key: Uint8Array): Uint8Array | undefined {
     const k = keyOf(key);
     const e = this.#map.get(k);
-    if (e === undefined || Array.isArray(e)) return undefined;
+    if (typeof e !== 'string') return undefined;
     this.#map.delete(k);
-    return e.expiresAt > this.#now() ? e.value : undefined;
+    return expiryOf(e) > this.#now() ? unpack(e) : undefined;
   }
 
   async delete(key: Uint8Array): Promise<boolean> {
@@ -114,8 +122,8 @@ export class MemoryStore implements SessionStore, ImmediateStore {
     const k = keyOf(key);
     const old = this.#map.get(k);
     const now = this.#now();
-    const stack = Array.isArray(old) ? old.filter((e) => e.expiresAt > now) : [];
-    stack.push({ value: copy(value), expiresAt: now + ttlMs });
+    const stack = Array.isArray(old) ? old.filter((e) => e.expiresAtMs > now) : [];
+    stack.push({ value: copy(value), expiresAtMs: now + ttlMs });
     if (stack.length > max) stack.splice(0, stack.length - max);
     this.#map.delete(k);
     this.#map.set(k, stack);
@@ -130,7 +138,7 @@ export class MemoryStore implements SessionStore, ImmediateStore {
     let found: Uint8Array | undefined;
     while (stack.length > 0 && found === undefined) {
       const e = stack.pop()!;
-      if (e.expiresAt > now) found = e.value;
+      if (e.expiresAtMs > now) found = e.value;
     }
     if (stack.length === 0) this.#map.delete(k);
     return found;
@@ -159,7 +167,7 @@ export class MemoryStore implements SessionStore, ImmediateStore {
     if (now - this.#lastSweep >= SWEEP_INTERVAL_MS) {
       this.#lastSweep = now;
       for (const [k, e] of this.#map) {
-        const live = Array.isArray(e) ? e.some((x) => x.expiresAt > now) : e.expiresAt > now;
+        const live = typeof e === 'string' ? expiryOf(e) > now : e.some((x) => x.expiresAtMs > now);
         if (!live) this.#map.delete(k);
       }
     }
@@ -181,4 +189,32 @@ function copy(b: Uint8Array): Uint8Array {
   const c = Buffer.allocUnsafe(b.byteLength);
   c.set(b);
   return c;
+}
+
+const EXPIRY_BYTES = 8;
+// Scratch for packing and for reading an expiry back; a store runs on one thread.
+let scratch = Buffer.allocUnsafeSlow(512);
+const expiryBytes = new Uint8Array(EXPIRY_BYTES);
+const expiryView = new DataView(expiryBytes.buffer);
+
+function pack(value: Uint8Array, expiresAtMs: number): Packed {
+  const n = value.byteLength;
+  if (scratch.length < n + EXPIRY_BYTES) scratch = Buffer.allocUnsafeSlow(n + EXPIRY_BYTES);
+  scratch.set(value);
+  scratch.writeDoubleLE(expiresAtMs, n);
+  return scratch.toString('latin1', 0, n + EXPIRY_BYTES);
+}
+
+function expiryOf(p: Packed): number {
+  const at = p.length - EXPIRY_BYTES;
+  for (let i = 0; i < EXPIRY_BYTES; i++) expiryBytes[i] = p.charCodeAt(at + i);
+  return expiryView.getFloat64(0, true);
+}
+
+/** A fresh Buffer with the value's bytes: the caller owns it. */
+function unpack(p: Packed): Buffer {
+  const n = p.length - EXPIRY_BYTES;
+  const out = Buffer.allocUnsafe(n);
+  out.write(p, 0, n, 'latin1');
+  return out;
 }

@@ -70,26 +70,30 @@ test('derProtocolVersion reads ssl_version without decoding', () => {
 
 test('the index evicts the entry expiring soonest and refreshes in place', () => {
   const idx = new SessionIndex(3);
-  const e = (n: number, at: number) => ({ key: Buffer.from([n]), id: Buffer.from([n]), expiresMs: at });
-  assert.equal(idx.add('a', e(1, 100)), undefined);
-  assert.equal(idx.add('b', e(2, 200)), undefined);
-  assert.equal(idx.add('c', e(3, 300)), undefined);
-  // Refreshing 'a' (UPDATE_TIME) moves it last: 'b' is now the soonest to expire.
-  assert.equal(idx.add('a', e(1, 400)), undefined);
-  assert.deepEqual(
-    idx.add('d', e(4, 500))?.map((x) => x.expiresMs),
-    [200],
-  );
+  const name = (n: number) => Buffer.alloc(36, n).toString('latin1');
+  assert.equal(idx.add(name(1), 32, 100), undefined);
+  assert.equal(idx.add(name(2), 32, 200), undefined);
+  assert.equal(idx.add(name(3), 2, 300), undefined);
+  // Refreshing 1 (UPDATE_TIME) moves it last: 2 is now the soonest to expire.
+  assert.equal(idx.add(name(1), 32, 400), undefined);
+  const [evicted, ...more] = idx.add(name(4), 32, 500) ?? [];
+  assert.equal(more.length, 0);
+  assert.equal(evicted?.expiresAtMs, 200);
+  assert.deepEqual(evicted?.key, Buffer.alloc(36, 2), 'the key comes back whole');
+  assert.deepEqual(evicted?.id, Buffer.alloc(32, 2), 'the id is its last 32 bytes');
   assert.equal(idx.size, 3);
+  const expired = idx.takeExpired(400);
   assert.deepEqual(
-    idx.takeExpired(400).map((x) => x.expiresMs),
+    expired.map((x) => x.expiresAtMs),
     [300, 400],
   );
+  assert.deepEqual(expired[0]?.id, Buffer.alloc(2, 3), 'an id of another length keeps its length');
   assert.equal(idx.size, 1);
-  assert.equal(idx.delete('d')?.expiresMs, 500);
-  assert.equal(idx.delete('d'), undefined);
+  assert.equal(idx.get(name(4))?.expiresAtMs, 500);
+  assert.equal(idx.delete(name(4))?.expiresAtMs, 500);
+  assert.equal(idx.delete(name(4)), undefined);
   const unbounded = new SessionIndex(0);
-  for (let i = 0; i < 1000; i++) assert.equal(unbounded.add(String(i), e(i & 0xff, i)), undefined);
+  for (let i = 0; i < 1000; i++) assert.equal(unbounded.add(String(i).padStart(32, '0'), 32, i), undefined);
   assert.equal(unbounded.takeAll().length, 1000);
 });
 
