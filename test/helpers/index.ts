@@ -16,3 +16,4 @@ export * from './store-double.js';
 export * from './tmp.js';
 export * from './wait.js';
 export { onProcessExit } from './exit-hooks.js';
+export { warningsDuring } from './warnings.js';

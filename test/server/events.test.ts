@@ -17,21 +17,11 @@ import {
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { defaultHandler, nodeConnect } from '../helpers/index.js';
 import { startCachedServer } from './kit.js';
+import { warningsDuring } from '../helpers/warnings.js';
 
-/** Deprecation warnings emitted while `fn` runs (delivered on the next tick). */
+/** Deprecation warnings emitted while `fn` runs. */
 async function deprecationsDuring(fn: () => void): Promise<(Error & { code?: string })[]> {
-  const seen: (Error & { code?: string })[] = [];
-  const onWarning = (w: Error) => {
-    if (w.name === 'DeprecationWarning') seen.push(w);
-  };
-  process.on('warning', onWarning);
-  try {
-    fn();
-    await new Promise((resolve) => setImmediate(resolve));
-  } finally {
-    process.off('warning', onWarning);
-  }
-  return seen;
+  return (await warningsDuring(fn)).filter((w) => w.name === 'DeprecationWarning');
 }
 
 // First in this file: the warnings are given once per process.

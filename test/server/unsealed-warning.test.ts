@@ -4,26 +4,13 @@ import { ServerSessionCache } from '../../src/server/index.js';
 import { EncryptedStore } from '../../src/stores/encrypted-store.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import { StoreDouble } from '../helpers/index.js';
+import { warningsDuring } from '../helpers/warnings.js';
 
 /**
  * A store that says it keeps sessions outside the process (as SqliteStore and RedisStore do),
  * without a native module: the warning depends on the traits, not on the backend.
  */
 const persistentStore = () => new StoreDouble({ traits: { persistent: true, sealed: false } });
-
-/** Warnings emitted while `fn` runs (process 'warning' events, delivered on the next tick). */
-async function warningsDuring(fn: () => void): Promise<Error[]> {
-  const seen: Error[] = [];
-  const onWarning = (w: Error) => seen.push(w);
-  process.on('warning', onWarning);
-  try {
-    fn();
-    await new Promise((resolve) => setImmediate(resolve));
-  } finally {
-    process.off('warning', onWarning);
-  }
-  return seen;
-}
 
 test('a cache over an unsealed persistent store warns once; sealed or in-memory stores do not', async (t) => {
   const plain = persistentStore();
