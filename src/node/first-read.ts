@@ -41,6 +41,8 @@ function onRead(this: Socket, nread: number): boolean {
   // A small copy comes from Node's 8 KiB pool: no ArrayBuffer of its own.
   const chunk = Buffer.allocUnsafe(nread);
   SHARED.copy(chunk, 0, 0, nread);
+  // No connection's bytes stay behind in the shared buffer once they are handed on.
+  SHARED.fill(0, 0, nread);
   const reader = readers.get(this);
   // After the first read: behave as a stream read.
   if (reader === undefined) return this.push(chunk);
