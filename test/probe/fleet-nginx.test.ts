@@ -8,12 +8,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { probeFleet } from '../../src/probe/index.js';
-import { freePort, sharedPki, tmpDir } from '../helpers/index.js';
+import { freePort, sharedPki, skipUnlessPeer, tmpDir } from '../helpers/index.js';
 import { FLEET_HOSTS } from './fleet-servers.js';
 import { type Nginx, nginxMissing, startNginx } from './nginx.js';
 import { assertFleetCellsAgree, fleetGrid } from './agree.js';
 
-const skip = nginxMissing();
+const skip = skipUnlessPeer(nginxMissing());
 const pki = await sharedPki();
 const dir = await tmpDir('probe-fleet-nginx-');
 after(() => dir.cleanup());
