@@ -27,10 +27,16 @@ class ImmediateOnly extends MemoryStore {
   }
   override get [IMMEDIATE_STORE](): ImmediateStore {
     const own = MemoryStore.prototype;
+    const counted = <A extends unknown[], R>(name: string, fn: (...args: A) => R) => {
+      return (...args: A): R => {
+        this.calls.push(name);
+        return fn.apply(this, args);
+      };
+    };
     return {
-      getNow: (key) => (this.calls.push('getNow'), own.getNow.call(this, key)),
-      takeNow: (key) => (this.calls.push('takeNow'), own.takeNow.call(this, key)),
-      setNow: (key, value, ttlMs) => (this.calls.push('setNow'), own.setNow.call(this, key, value, ttlMs)),
+      getNow: counted('getNow', own.getNow),
+      takeNow: counted('takeNow', own.takeNow),
+      setNow: counted('setNow', own.setNow),
     };
   }
 }
