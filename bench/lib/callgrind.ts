@@ -13,7 +13,7 @@
  * fast paths are the program's own work and stay outside.
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -35,7 +35,8 @@ export interface Counted {
  * Sums the callgrind files in `dir` whose names start with `prefix`, removes them, and says how
  * many of their instructions the collector spent. Pass `name.` to read the dumps asked for with
  * `callgrind_control -d` (`name.1`, `name.2`...), not the final one written at exit. Needs `callgrind_annotate`
- * (valgrind's package).
+ * (valgrind's package). With `BENCH_KEEP_CALLGRIND=dir` in the environment, a copy of each file
+ * is kept there, to compare two set-ups function by function with `callgrind_annotate`.
  */
 export async function readCounted(dir: string, prefix: string): Promise<Counted> {
   const out: Counted = { total: 0, collector: 0 };
@@ -49,6 +50,7 @@ export async function readCounted(dir: string, prefix: string): Promise<Counted>
     for (const m of stdout.matchAll(/^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$/gm)) {
       if (COLLECTOR.test(m[2]!)) out.collector += Number(m[1]!.replaceAll(',', ''));
     }
+    if (process.env.BENCH_KEEP_CALLGRIND) await copyFile(file, join(process.env.BENCH_KEEP_CALLGRIND, f));
     await rm(file);
   }
   return out;

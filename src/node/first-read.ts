@@ -13,41 +13,32 @@
  * which `net.Server` does not offer for accepted sockets) is three internals on the socket: the
  * `useUserBuffer()` method of its handle and two symbol-keyed fields, `kBuffer` and `kBufferCb`,
  * that `onStreamRead` (lib/internal/stream_base_commons.js) checks on every read, 20.x to 26.x.
- * This module sets them as that option would; {@link readsIntoSharedBuffer} says whether they
- * are all there, and the caller reads through the stream when they are not.
+ * {@link FirstRead} sets them as that option would; {@link readsIntoSharedBuffer} says whether
+ * they are all there, and the caller reads through the stream when they are not.
  *
- * End of stream and errors still go through the stream ('end', 'error', 'close'). Once the first
- * read is over the TLS stack wraps the socket's handle and reads it in C++ itself; should the
- * socket ever read again here, the bytes are pushed to its stream as a stream read would.
+ * The socket's handle is never stopped: it goes on reading, as an accepted socket does, and the
+ * TLS stack that wraps it next finds it reading, exactly as it finds a socket nobody looked at
+ * (stopping and restarting it cost a round of calls per connection for nothing). Bytes that
+ * arrive once the reader has had what it wanted go to the socket's stream, as a stream read
+ * would put them; the TLS stack reads the stream's bytes first. End of stream and errors still
+ * go through the stream ('end', 'error', 'close').
  */
 import type { Socket } from 'node:net';
 
-/** Bytes read: a copy that the caller owns. Return `false` to stop reading. */
+/**
+ * Takes one read's bytes (a copy the reader owns): returns `true` when it took them, `false`
+ * when it no longer wants the socket's bytes; they then go to the socket's stream.
+ */
 export type FirstReadChunk = (socket: Socket, chunk: Buffer) => boolean;
 
 interface ReadingHandle {
   reading?: boolean;
   useUserBuffer?: (buffer: Uint8Array) => void;
   readStart?: () => number;
-  readStop?: () => number;
 }
 
 // Node's read size; a read never returns more than the buffer holds.
 const SHARED = Buffer.alloc(64 * 1024);
-const readers = new WeakMap<Socket, FirstReadChunk>();
-
-/** `kBufferCb`: called by `onStreamRead` as a method of the socket, once per read of n > 0 bytes. */
-function onRead(this: Socket, nread: number): boolean {
-  // A small copy comes from Node's 8 KiB pool: no ArrayBuffer of its own.
-  const chunk = Buffer.allocUnsafe(nread);
-  SHARED.copy(chunk, 0, 0, nread);
-  // No connection's bytes stay behind in the shared buffer once they are handed on.
-  SHARED.fill(0, 0, nread);
-  const reader = readers.get(this);
-  // After the first read: behave as a stream read.
-  if (reader === undefined) return this.push(chunk);
-  return reader(this, chunk);
-}
 
 interface Fields {
   buffer: symbol;
@@ -69,7 +60,7 @@ function handleOf(socket: Socket): ReadingHandle | undefined {
   return (socket as unknown as { _handle?: ReadingHandle | null })._handle ?? undefined;
 }
 
-/** Whether this Node lets {@link startFirstRead} read `socket` into the shared buffer. */
+/** Whether this Node lets a {@link FirstRead} read `socket` into the shared buffer. */
 export function readsIntoSharedBuffer(socket: Socket): boolean {
   const handle = handleOf(socket);
   const f = fieldsOf(socket);
@@ -78,39 +69,51 @@ export function readsIntoSharedBuffer(socket: Socket): boolean {
     handle !== undefined &&
     typeof handle.useUserBuffer === 'function' &&
     typeof handle.readStart === 'function' &&
-    typeof handle.readStop === 'function' &&
     (socket as unknown as Record<symbol, unknown>)[f.buffer] === null
   );
 }
 
-/**
- * Reads `socket` into the shared buffer and hands each read's bytes, copied, to `reader` until it
- * returns false or {@link stopFirstRead} is called. Call only when {@link readsIntoSharedBuffer}
- * said yes, on a socket whose stream has not been read.
- */
-export function startFirstRead(socket: Socket, reader: FirstReadChunk): void {
-  const handle = handleOf(socket)!;
-  const f = fieldsOf(socket)!;
-  const s = socket as unknown as Record<symbol, unknown>;
-  readers.set(socket, reader);
-  s[f.buffer] = SHARED;
-  s[f.callback] = onRead;
-  handle.useUserBuffer!(SHARED);
-  // An accepted socket already reads (net.Socket calls read(0) when it is made); as Node's
-  // tryReadStart does otherwise.
-  if (handle.reading !== true) {
-    handle.reading = true;
-    const err = handle.readStart!();
-    if (err !== 0) socket.destroy(new Error(`read start failed (${err})`));
-  }
+/** The bytes of the read just done, copied out of the shared buffer, which is then wiped. */
+function takeRead(nread: number): Buffer {
+  // A small copy comes from Node's 8 KiB pool: no ArrayBuffer of its own.
+  const chunk = Buffer.allocUnsafe(nread);
+  SHARED.copy(chunk, 0, 0, nread);
+  // No connection's bytes stay behind in the shared buffer once they are handed on.
+  SHARED.fill(0, 0, nread);
+  return chunk;
 }
 
-/** Stops reading `socket` (no-op when already stopped); later reads, if any, go to its stream. */
-export function stopFirstRead(socket: Socket): void {
-  readers.delete(socket);
-  const handle = handleOf(socket);
-  if (handle?.reading === true && !socket.destroyed) {
-    handle.reading = false;
-    handle.readStop?.();
+/** Reads sockets' first bytes into the shared buffer for one reader (one per use, made once). */
+export class FirstRead {
+  /** `kBufferCb`: called by `onStreamRead` as a method of the socket, once per read of n > 0 bytes. */
+  readonly #onRead: (this: Socket, nread: number) => boolean;
+
+  constructor(reader: FirstReadChunk) {
+    this.#onRead = function onRead(this: Socket, nread: number): boolean {
+      const chunk = takeRead(nread);
+      // Returning false asks Node to stop reading: only when the stream is full.
+      return reader(this, chunk) || this.push(chunk);
+    };
+  }
+
+  /**
+   * Reads `socket` into the shared buffer and hands each read's bytes, copied, to the reader.
+   * Call only when {@link readsIntoSharedBuffer} said yes, on a socket whose stream has not been
+   * read.
+   */
+  start(socket: Socket): void {
+    const handle = handleOf(socket)!;
+    const f = fieldsOf(socket)!;
+    const s = socket as unknown as Record<symbol, unknown>;
+    s[f.buffer] = SHARED;
+    s[f.callback] = this.#onRead;
+    handle.useUserBuffer!(SHARED);
+    // An accepted socket already reads (net.Socket calls read(0) when it is made); as Node's
+    // tryReadStart does otherwise.
+    if (handle.reading !== true) {
+      handle.reading = true;
+      const err = handle.readStart!();
+      if (err !== 0) socket.destroy(new Error(`read start failed (${err})`));
+    }
   }
 }

@@ -3,4 +3,4 @@ export { nodeBindsClientSessions, nodeSessionIdentity, sessionForConnect, verifi
 export { nodeDerivesServerSessionIdContext, serverSessionIdContext } from './server-session-context.js';
 export { releaseServerControl } from './server-socket.js';
 export { ticketCallbackUnsupported } from './ticket-key-callback.js';
-export { readsIntoSharedBuffer, startFirstRead, stopFirstRead } from './first-read.js';
+export { FirstRead, type FirstReadChunk, readsIntoSharedBuffer } from './first-read.js';

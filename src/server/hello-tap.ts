@@ -6,16 +6,16 @@
  *
  * The bytes are read into one buffer shared by all connections (src/node/first-read.ts; through
  * the socket's stream where Node lacks what that needs) and put back with `unshift`, in order,
- * before the TLS stack takes the socket (as `peekClientHello()` does), without what costs on every
- * handshake there: a timer, a promise and four listeners per connection, a reader object and a
- * parse. The usual first chunk, one record holding the whole hello, is recognised from its
- * headers; anything else goes through the wire module's `ClientHelloReader`, which judges it
- * exactly as before. One timer serves every connection waiting for its hello (a
- * {@link DeadlineQueue}: their deadlines come in arrival order), the listeners are shared
- * functions, and the outcome is a callback.
+ * before the TLS stack takes the socket (as `peekClientHello()` does). What runs on every
+ * handshake is kept to what the tap needs: the usual first chunk, one record holding the whole
+ * hello, is recognised from its headers; anything else goes through the wire module's
+ * `ClientHelloReader`, which judges it exactly as before. One timer serves every connection
+ * waiting for its hello (a {@link DeadlineQueue}: their deadlines come in arrival order, and it
+ * is also the list of sockets being tapped), the listeners are functions of the tap shared by
+ * its sockets, and the outcome is a callback.
  */
 import type { Socket } from 'node:net';
-import { readsIntoSharedBuffer, startFirstRead, stopFirstRead } from '../node/first-read.js';
+import { FirstRead, readsIntoSharedBuffer } from '../node/first-read.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
 import { ClientHelloReader, DEFAULT_MAX_HELLO_BYTES, singleRecordHelloLength } from '../wire/index.js';
 
@@ -31,113 +31,131 @@ export type TapOutcome = 'hello' | 'aside' | 'gone';
 /** `flight`: with `hello`, every byte read, in one piece (the records holding the hello first). */
 export type TapDone = (socket: Socket, outcome: TapOutcome, flight: Buffer | undefined) => void;
 
-interface Tap {
-  owner: HelloTap;
-  /** Set once the first chunk is not the usual single-record hello. */
-  reader: ClientHelloReader | undefined;
-  chunks: Buffer[] | undefined;
+/** A hello that did not come whole in the first read: what was read so far. */
+interface Partial {
+  reader: ClientHelloReader;
+  chunks: Buffer[];
   size: number;
-}
-
-const taps = new WeakMap<Socket, Tap>();
-
-/** A read of the first flight; false when the tap is over (no more reads wanted). */
-function onChunk(socket: Socket, chunk: Buffer): boolean {
-  const tap = taps.get(socket);
-  if (tap === undefined) return false;
-  if (tap.chunks === undefined) {
-    // First chunk: the usual case needs no reader and no copy.
-    if (singleRecordHelloLength(chunk, DEFAULT_MAX_HELLO_BYTES) >= 0) {
-      tap.owner.finish(socket, tap, 'hello', chunk);
-      return false;
-    }
-    tap.chunks = [];
-    tap.reader = new ClientHelloReader();
-  }
-  tap.chunks.push(chunk);
-  tap.size += chunk.length;
-  let status: string;
-  try {
-    status = tap.reader!.feed(chunk);
-  } catch {
-    // A throw here would escape from the socket's 'data' event: step aside instead.
-    status = 'invalid';
-  }
-  if (status === 'need-more') return true;
-  const flight = tap.chunks.length === 1 ? tap.chunks[0]! : Buffer.concat(tap.chunks, tap.size);
-  tap.owner.finish(socket, tap, status === 'complete' ? 'hello' : 'aside', flight);
-  return false;
-}
-
-/** The same through the socket's stream, where Node lacks what {@link startFirstRead} needs. */
-function onData(this: Socket, chunk: Buffer): void {
-  onChunk(this, chunk);
-}
-
-function onGone(this: Socket): void {
-  const tap = taps.get(this);
-  if (tap !== undefined) tap.owner.finish(this, tap, 'gone', undefined);
 }
 
 export class HelloTap {
   readonly #done: TapDone;
   /** Sockets waiting for their hello; a socket still waiting at its deadline is stepped aside. */
   readonly #waiting: DeadlineQueue<Socket>;
+  /** Sockets whose first read was not a whole hello (rare). */
+  readonly #partial = new Map<Socket, Partial>();
+  /** Sockets read through their stream, where Node lacks what {@link FirstRead} needs. */
+  readonly #streamed = new Set<Socket>();
+  readonly #firstRead = new FirstRead((socket, chunk) => this.#onChunk(socket, chunk));
+  /**
+   * Outcomes waiting to be handed on, three entries each (socket, outcome, flight), and one
+   * microtask for all of them: a closure and a microtask per connection cost more.
+   */
+  readonly #outcomes: Array<Socket | TapOutcome | Buffer | undefined> = [];
+  readonly #handOn = (): void => {
+    const q = this.#outcomes;
+    // A hand-off can end another tap, which appends: read to the end.
+    for (let i = 0; i < q.length; i += 3) {
+      try {
+        this.#done(q[i] as Socket, q[i + 1] as TapOutcome, q[i + 2] as Buffer | undefined);
+      } catch (err) {
+        // Thrown on as an uncaught exception, as from a microtask of its own; the others still go.
+        process.nextTick(() => {
+          throw err;
+        });
+      }
+    }
+    q.length = 0;
+  };
+  /** Listeners, one of each for all the tap's sockets; `this` is the socket. */
+  readonly #onData: (this: Socket, chunk: Buffer) => void;
+  readonly #onGone: (this: Socket) => void;
 
   constructor(timeoutMs: number, done: TapDone) {
     this.#done = done;
+    const tap = this;
+    this.#onData = function onData(chunk) {
+      tap.#onChunk(this, chunk);
+    };
+    this.#onGone = function onGone() {
+      if (tap.#waiting.has(this)) tap.#finish(this, 'gone', undefined);
+    };
     this.#waiting = new DeadlineQueue<Socket>(timeoutMs, (socket) => {
-      const tap = taps.get(socket);
-      if (tap !== undefined) this.finish(socket, tap, socket.destroyed ? 'gone' : 'aside', undefined);
+      this.#finish(socket, socket.destroyed ? 'gone' : 'aside', this.#partial.get(socket)?.chunks);
     });
   }
 
   /** Starts reading `socket`'s first flight; `done` is called once, in a microtask or later. */
   start(socket: Socket): void {
     if (socket.destroyed || socket.readableEnded || socket.readableEncoding !== null) {
-      queueMicrotask(() => this.#done(socket, socket.destroyed || socket.readableEnded ? 'gone' : 'aside', undefined));
+      this.#handOnLater(socket, socket.destroyed || socket.readableEnded ? 'gone' : 'aside', undefined);
       return;
     }
-    taps.set(socket, {
-      owner: this,
-      reader: undefined,
-      chunks: undefined,
-      size: 0,
-    });
     this.#waiting.add(socket);
-    socket.on('error', onGone);
-    socket.on('end', onGone);
-    socket.on('close', onGone);
+    // Errors must be listened to (or they would be thrown); 'close' follows them and an end of
+    // input, unless the server keeps half-open sockets, where 'end' alone says the hello is over.
+    socket.on('error', this.#onGone);
+    socket.on('close', this.#onGone);
+    if (socket.allowHalfOpen) socket.on('end', this.#onGone);
     // Not a stream read where it can be helped (src/node/first-read.ts says why). A stream
     // already read from, or already holding bytes, is read as a stream.
     if (socket.readableLength === 0 && readsIntoSharedBuffer(socket)) {
-      startFirstRead(socket, onChunk);
+      this.#firstRead.start(socket);
     } else {
+      this.#streamed.add(socket);
       // A 'data' listener resumes the stream; bytes already buffered arrive first.
-      socket.on('data', onData);
+      socket.on('data', this.#onData);
     }
   }
 
-  /**
-   * Ends a tap: stops reading, puts the bytes back (unless the socket is gone), reports.
-   * `flight` holds every byte read (undefined when none was or the socket is gone).
-   */
-  finish(socket: Socket, tap: Tap, outcome: TapOutcome, flight: Buffer | undefined): void {
-    taps.delete(socket);
-    this.#waiting.delete(socket);
-    // Pause first: inside a 'data' handler this stops the flow loop at once.
-    stopFirstRead(socket);
-    socket.pause();
-    socket.removeListener('data', onData);
-    socket.removeListener('error', onGone);
-    socket.removeListener('end', onGone);
-    socket.removeListener('close', onGone);
-    if (outcome !== 'gone' && !socket.destroyed) {
-      const bytes = flight ?? (tap.size === 0 ? undefined : Buffer.concat(tap.chunks!, tap.size));
-      if (bytes !== undefined) socket.unshift(bytes);
+  /** A read of the first flight; false when the socket is no longer tapped (the bytes are not taken). */
+  #onChunk(socket: Socket, chunk: Buffer): boolean {
+    if (!this.#waiting.has(socket)) return false;
+    let partial = this.#partial.size === 0 ? undefined : this.#partial.get(socket);
+    if (partial === undefined) {
+      // First chunk: the usual case needs no reader and no copy.
+      if (singleRecordHelloLength(chunk, DEFAULT_MAX_HELLO_BYTES) >= 0) {
+        this.#finish(socket, 'hello', [chunk]);
+        return true;
+      }
+      partial = { reader: new ClientHelloReader(), chunks: [], size: 0 };
+      this.#partial.set(socket, partial);
     }
-    const handed = outcome === 'hello' ? flight : undefined;
-    // Hand on outside the socket's event: the caller gives the socket to the TLS stack.
-    queueMicrotask(() => this.#done(socket, outcome, handed));
+    partial.chunks.push(chunk);
+    partial.size += chunk.length;
+    let status: string;
+    try {
+      status = partial.reader.feed(chunk);
+    } catch {
+      // A throw here would escape from the socket's read: step aside instead.
+      status = 'invalid';
+    }
+    if (status !== 'need-more') this.#finish(socket, status === 'complete' ? 'hello' : 'aside', partial.chunks);
+    return true;
+  }
+
+  /** Ends a tap: stops listening, puts the bytes back (unless the socket is gone), reports. */
+  #finish(socket: Socket, outcome: TapOutcome, chunks: Buffer[] | undefined): void {
+    this.#waiting.delete(socket);
+    if (this.#partial.size > 0) this.#partial.delete(socket);
+    if (this.#streamed.size > 0 && this.#streamed.delete(socket)) {
+      // Inside a 'data' handler this stops the flow loop at once.
+      socket.pause();
+      socket.removeListener('data', this.#onData);
+    }
+    socket.removeListener('error', this.#onGone);
+    socket.removeListener('close', this.#onGone);
+    if (socket.allowHalfOpen) socket.removeListener('end', this.#onGone);
+    let flight: Buffer | undefined;
+    if (outcome !== 'gone' && !socket.destroyed && chunks !== undefined && chunks.length > 0) {
+      flight = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      socket.unshift(flight);
+    }
+    this.#handOnLater(socket, outcome, outcome === 'hello' ? flight : undefined);
+  }
+
+  /** Hands on in a microtask, outside the socket's read: the caller gives the socket to the TLS stack. */
+  #handOnLater(socket: Socket, outcome: TapOutcome, flight: Buffer | undefined): void {
+    if (this.#outcomes.push(socket, outcome, flight) === 3) queueMicrotask(this.#handOn);
   }
 }

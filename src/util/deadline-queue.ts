@@ -34,6 +34,11 @@ export class DeadlineQueue<K> {
     this.#timer ??= this.#arm(this.#ms);
   }
 
+  /** Whether `key` is waiting (added, neither deleted nor expired). */
+  has(key: K): boolean {
+    return this.#deadlines.has(key);
+  }
+
   /** Ends `key`'s wait before its deadline; `false` when it was not waiting (expired or never added). */
   delete(key: K): boolean {
     if (!this.#deadlines.delete(key)) return false;

@@ -1,13 +1,13 @@
 /**
  * Guards src/node/first-read.ts on the Node line that runs the suite: an accepted socket's first
- * bytes can be read into the shared buffer, arrive in order as small copies, stop when asked,
- * and whatever comes later reaches the socket's stream.
+ * bytes can be read into the shared buffer, arrive in order as small copies while the reader
+ * takes them, and whatever comes later reaches the socket's stream, after bytes put back.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { readsIntoSharedBuffer, startFirstRead, stopFirstRead } from '../../src/node/index.js';
+import { FirstRead, readsIntoSharedBuffer } from '../../src/node/index.js';
 
 const CHANGED = 'Node changed the internals of net.Socket reads into a user buffer (src/node/first-read.ts)';
 
@@ -30,34 +30,37 @@ test('an accepted socket can be read into the shared buffer on this Node', async
   assert.equal(readsIntoSharedBuffer(server), true, CHANGED);
 });
 
-test('reads arrive in order as small copies until the reader stops; later bytes reach the stream', async (t) => {
+test('reads arrive in order as small copies while the reader takes them; later bytes reach the stream', async (t) => {
   const { server, client } = await accepted(t);
   const chunks: Buffer[] = [];
-  let want = 3;
+  let taking = true;
   const done = new Promise<void>((resolve) => {
-    startFirstRead(server, (socket, chunk) => {
+    new FirstRead((socket, chunk) => {
       assert.equal(socket, server);
+      if (!taking) return false;
       chunks.push(chunk);
-      if (Buffer.concat(chunks).length < want) return true;
-      resolve();
-      return false;
-    });
+      if (Buffer.concat(chunks).length >= 3) {
+        taking = false;
+        resolve();
+      }
+      return true;
+    }).start(server);
   });
   client.write('a');
   await new Promise((r) => setTimeout(r, 20));
   client.write('bc');
   await done;
-  stopFirstRead(server);
   assert.equal(Buffer.concat(chunks).toString(), 'abc');
   // Copies from Node's Buffer pool, shared by many allocations: a stream read would bring an
   // ArrayBuffer of its own (of the read's length) for the collector to account for.
   for (const c of chunks) assert.ok(c.buffer.byteLength >= Buffer.poolSize, 'a chunk not from the Buffer pool');
-  want = 0;
-  // After the first read, the socket reads as a stream again.
+  // Bytes put back come first; what the reader no longer takes reaches the stream after them.
   server.unshift(Buffer.concat(chunks));
+  client.write('de');
+  await new Promise((r) => setTimeout(r, 20));
   const rest: Buffer[] = [];
   server.on('data', (c: Buffer) => rest.push(c));
-  client.end('def');
+  client.end('f');
   await once(server, 'end');
   assert.equal(Buffer.concat(rest).toString(), 'abcdef');
 });
@@ -65,14 +68,13 @@ test('reads arrive in order as small copies until the reader stops; later bytes 
 test('a peer that ends before sending anything ends the stream', async (t) => {
   const { server, client } = await accepted(t);
   let reads = 0;
-  startFirstRead(server, () => {
+  new FirstRead(() => {
     reads++;
     return true;
-  });
+  }).start(server);
   const ended = once(server, 'end');
   server.resume();
   client.end();
   await ended;
-  stopFirstRead(server);
   assert.equal(reads, 0);
 });
