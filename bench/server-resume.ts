@@ -269,6 +269,9 @@ async function connectMany(port: number, version: Version, resume: boolean, n: n
 /** Server instructions per handshake, per set-up, for one kind of handshake. */
 export interface InstructionCounts {
   handshake: string;
+  /** Handshakes made before counting, and counted. */
+  warm: number;
+  n: number;
   /** Instructions the server executed per handshake, counted over `n` handshakes after `warm` uncounted ones. */
   perHandshake: Partial<Record<Mode, number>>;
   /** Of those, the ones spent in V8's garbage collector (bench/lib/callgrind.ts says why they are apart). */
@@ -291,7 +294,8 @@ async function redisCommandCalls(url: string): Promise<Map<string, number>> {
 
 /**
  * Counts the instructions a server set-up executes per handshake, under valgrind's callgrind,
- * with counting switched on (`callgrind_control -i on`) only after `warm` handshakes: unlike
+ * with counting switched on (`callgrind_control -i on`) only after `warm` handshakes (per kind
+ * of handshake: see the scenarios for why TLS 1.2 resumptions warm up longer): unlike
  * times, the counts do not depend on what else runs on the machine. What still moves them is
  * where the JIT and the garbage collector's major collections fall: a window holds 0, 1 or 2 of
  * them. The counts are therefore split into V8's collector and the rest (bench/lib/callgrind.ts):
@@ -303,24 +307,51 @@ async function redisCommandCalls(url: string): Promise<Map<string, number>> {
 export async function countInstructions(
   opts: { warm?: number; n?: number; handshakes?: string[]; modes?: Mode[] } = {},
 ): Promise<InstructionCounts[]> {
-  const warm = opts.warm ?? 5000;
-  const n = opts.n ?? 1000;
   const creds = await benchCert('ecdsa');
   const dir = await mkdtemp(join(tmpdir(), 'server-resume-cg-'));
-  const scenarios: Array<{ handshake: string; version: Version; resume: boolean; modes: Mode[] }> = [
-    { handshake: 'TLSv1.3 full', version: 'TLSv1.3', resume: false, modes: ['plain', 'map', 'peek', 'cache', 'auto'] },
-    { handshake: 'TLSv1.2 full', version: 'TLSv1.2', resume: false, modes: ['plain', 'map', 'peek', 'cache', 'auto'] },
+  // Warm-up: V8 goes on optimising Node's own socket and TLS code, and ours, for about 13 000
+  // connections (`--trace-opt`: Socket and TLSSocket reach TurboFan between 5000 and 11 000).
+  // Before that a window counts compilations and unoptimised code, which weigh most on the
+  // cheapest handshake, a TLS 1.2 resumption (about a tenth of its count at 5000). Its window
+  // therefore starts at 15 000; the other kinds, 3 to 6 times costlier per handshake, would take
+  // over an hour at that under valgrind and are counted after 5000.
+  const steady = { warm: opts.warm ?? 15_000, n: opts.n ?? 2000 };
+  const early = { warm: opts.warm ?? 5000, n: opts.n ?? 1000 };
+  const scenarios: Array<{
+    handshake: string;
+    version: Version;
+    resume: boolean;
+    modes: Mode[];
+    warm: number;
+    n: number;
+  }> = [
+    {
+      handshake: 'TLSv1.3 full',
+      version: 'TLSv1.3',
+      resume: false,
+      modes: ['plain', 'map', 'peek', 'cache', 'auto'],
+      ...early,
+    },
+    {
+      handshake: 'TLSv1.2 full',
+      version: 'TLSv1.2',
+      resume: false,
+      modes: ['plain', 'map', 'peek', 'cache', 'auto'],
+      ...early,
+    },
     {
       handshake: 'TLSv1.2 resumed',
       version: 'TLSv1.2',
       resume: true,
       modes: ['plain', 'map', 'peek', 'cache', 'auto', 'redis', 'ring', 'control'],
+      ...steady,
     },
     {
       handshake: 'TLSv1.3 resumed',
       version: 'TLSv1.3',
       resume: true,
       modes: ['plain', 'peek', 'cache', 'auto', 'redis', 'ring'],
+      ...early,
     },
   ];
   const out: InstructionCounts[] = [];
@@ -330,8 +361,11 @@ export async function countInstructions(
   try {
     for (const sc of scenarios) {
       if (opts.handshakes !== undefined && !opts.handshakes.includes(sc.handshake)) continue;
+      const { warm, n } = sc;
       const row: InstructionCounts = {
         handshake: sc.handshake,
+        warm,
+        n,
         perHandshake: {},
         collectorPerHandshake: {},
         resumedShare: {},
@@ -431,10 +465,12 @@ export function instructionRows(counts: InstructionCounts[] | undefined, skipped
           ? 'ServerSessionCache over MemoryStore'
           : NAMES[base];
     const label = base === 'plain' && mode === 'ring' ? "Node's stateless tickets, Node's own key" : baseName;
-    const metric = `${hs}: server instructions per handshake outside V8's garbage collector, ${NAMES[mode]}`;
-    const row = { bench: 'server-instructions', metric, ...(goal === undefined ? {} : { goal }) };
-    const allMetric = `${hs}: server instructions per handshake, all, ${NAMES[mode]}`;
     const c = counts?.find((x) => x.handshake === hs);
+    // The counted window: `n` handshakes after `warm` uncounted ones (older results lack it).
+    const window = c?.n === undefined ? '' : ` (${c.n} counted after ${c.warm})`;
+    const metric = `${hs}${window}: server instructions per handshake outside V8's garbage collector, ${NAMES[mode]}`;
+    const row = { bench: 'server-instructions', metric, ...(goal === undefined ? {} : { goal }) };
+    const allMetric = `${hs}${window}: server instructions per handshake, all, ${NAMES[mode]}`;
     const v = c?.perHandshake[mode];
     const b = c?.perHandshake[base];
     if (c === undefined || v === undefined || b === undefined) {
