@@ -7,6 +7,7 @@ import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { withBudget } from '../util/budget.js';
 import { OptionChecks } from '../util/options.js';
 import { loadPeer } from './load-peer.js';
+import { sharedReadConnector } from './redis-shared-read.js';
 import type { SessionStore } from './session-store.js';
 import { messageOf, SessionStoreError } from './store-error.js';
 import { STORE_TRAITS, type StoreTraits } from './store-traits.js';
@@ -420,7 +421,11 @@ function connect(
   }
   const url = options.url ?? 'redis://127.0.0.1:6379';
   const db = databaseOf(url);
+  // Reads into a shared buffer (redis-shared-read.ts says why), unless the options choose how
+  // to connect (their own Connector, or Sentinel).
+  const ownConnector = redisOptions.Connector === undefined && redisOptions.sentinels === undefined;
   return new io.Redis(url, {
+    ...(ownConnector ? { Connector: sharedReadConnector(io) } : {}),
     ...redisOptions,
     ...(db === undefined ? {} : { db }),
     ...bounds,
