@@ -28,6 +28,9 @@ type Connector = NonNullable<RedisOptions['Connector']>;
 // Node's own read size for a stream; a read never returns more than the buffer holds.
 const SHARED = Buffer.alloc(64 * 1024);
 
+/** The buffer every read lands in: for its test, which checks that it holds nothing after a read. */
+export const sharedReadBuffer: Buffer = SHARED;
+
 /** Called by Node for each read of `nread` > 0 bytes into {@link SHARED}, as a method of the socket. */
 function onRead(this: Socket, nread: number): boolean {
   const chunk = Buffer.allocUnsafe(nread);
