@@ -36,6 +36,13 @@ function onRead(this: Socket, nread: number): boolean {
   const chunk = Buffer.allocUnsafe(nread);
   SHARED.copy(chunk, 0, 0, nread);
   SHARED.fill(0, 0, nread);
+  // What push() does for a flowing stream with nothing buffered, without what it adds for a
+  // paused one (a read-ahead scheduled on the next tick per read: one more step per reply).
+  // Anything else (paused, bytes waiting, no reader yet) goes through push() as a stream read.
+  if (this.readableFlowing === true && this.readableLength === 0 && this.listenerCount('data') > 0) {
+    this.emit('data', chunk);
+    return true;
+  }
   return this.push(chunk);
 }
 

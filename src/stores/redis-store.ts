@@ -332,7 +332,10 @@ export class RedisStore implements SessionStore {
   }
 
   #key(kind: Buffer, key: Uint8Array): Buffer {
-    return Buffer.concat([kind, key]);
+    const k = Buffer.allocUnsafe(kind.length + key.length);
+    kind.copy(k, 0);
+    k.set(key, kind.length);
+    return k;
   }
 
   async #eval(s: Script, key: Buffer, args: Array<Buffer | string>): Promise<Buffer | null> {
