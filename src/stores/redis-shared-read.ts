@@ -14,9 +14,10 @@
  *
  * The connection is made as ioredis' own StandaloneConnector makes it (host, port, family, or
  * path; `tls` options for `rediss://`), with `onread` added; errors, end of stream and close
- * still go through the socket's stream, and each copy goes through `push()` as a stream read's
- * bytes do (same order, same back-pressure). The shared buffer is wiped after each read, so no
- * reply stays behind in it. A cluster and a client given by the user keep ioredis' connector.
+ * still go through the socket's stream. Each copy reaches ioredis as a 'data' event, in order,
+ * as a flowing stream's read would (see {@link onRead}). The shared buffer is wiped after each
+ * read, so no reply stays behind in it. A cluster, a client given by the user, and
+ * `redisOptions` that choose their own connector (or Sentinel) keep ioredis' connector.
  */
 import { createConnection, type NetConnectOpts, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';

@@ -6,13 +6,17 @@
  * must hold over TLS (`rediss://`).
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { sharedPki } from '../helpers/certs.js';
 import { skipUnlessPeer } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
 import { type RedisServer, redisSkipReason, startRedisServer } from '../helpers-redis/redis-server.js';
 import { RedisStore } from '../../src/stores/redis-store.js';
-import { sharedReadBuffer } from '../../src/stores/redis-shared-read.js';
+import { loadPeer } from '../../src/stores/load-peer.js';
+import { withBudget } from '../../src/util/budget.js';
+import { sharedReadBuffer, sharedReadConnector } from '../../src/stores/redis-shared-read.js';
 
 const skip = skipUnlessPeer(redisSkipReason());
 let server: RedisServer | undefined;
@@ -125,4 +129,26 @@ test('RedisStore: a Connector given in redisOptions is used, not the shared read
   t.after(() => store.close());
   await assert.rejects(store.ready(300), { code: 'ERR_STORE_UNAVAILABLE' });
   assert.ok(errors.includes('RedisStore: the given connector was used'), errors.join('; '));
+});
+
+test('the shared-read connector: bytes that arrive before anyone reads wait in the stream, in order', async (t) => {
+  const io = loadPeer<typeof import('ioredis')>('ioredis', 'test');
+  const peer = createServer((s) => {
+    s.write('+FIRST\r\n');
+    setTimeout(() => s.end('+SECOND\r\n'), 20);
+  });
+  peer.listen(0, '127.0.0.1');
+  await once(peer, 'listening');
+  t.after(() => peer.close());
+  const Connector = sharedReadConnector(io);
+  const connector = new Connector({ host: '127.0.0.1', port: (peer.address() as AddressInfo).port });
+  const stream = (await connector.connect(() => {})) as Socket;
+  t.after(() => stream.destroy());
+  // Nobody reads yet: the first bytes must be kept, not emitted to no one.
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  await withBudget(once(stream, 'end'), 2000, 'the end of the stream');
+  assert.equal(Buffer.concat(chunks).toString(), '+FIRST\r\n+SECOND\r\n');
+  assert.ok(isClear(sharedReadBuffer));
 });
