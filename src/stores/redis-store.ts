@@ -392,17 +392,17 @@ export class RedisStore implements SessionStore {
   }
 }
 
-// Why ioredis, also for the connection the store makes itself: after the shared read
+// Why ioredis, also for the connection the store makes itself: with the shared read
 // (redis-shared-read.ts) and the store's own call bounds, a TLS 1.2 resumption over RedisStore
-// costs the server about 1.13 times one over MemoryStore outside V8's collector (Node 24,
-// callgrind, 1000 handshakes counted after 3000; 1.10 after 8000, once V8 has optimized
-// everything a handshake runs), inside the 1/0.85 bound. What is left per command is mostly
-// what any client on a net.Socket pays (a socket write and read, a promise) plus ioredis'
-// Command object. A leaner client of our own for the `url` form would have to bring back,
-// and keep in step with ioredis for `cluster` and `client`, everything the tests hold:
-// AUTH and ACL users, SELECT and its failure, `rediss://` and every `redisOptions` field,
-// the ready check, reconnection with back-off, no offline queue and no resent commands, error
-// messages and codes, `status`, QUIT on close. Not worth it for the few points left.
+// costs the server 1.10 to 1.13 times one over MemoryStore outside V8's collector (Node 24,
+// callgrind, 1000 handshakes counted after 3000: bench/server-resume.ts --instructions), inside
+// the 1/0.85 bound; 1.10 after 8000 handshakes, once V8 has optimized all a handshake runs:
+// about 62 000 instructions per command, a socket write and read, ioredis' Command object and
+// a few promises. A leaner client of our own for the `url` form would have to bring back, and
+// keep in step with ioredis for `cluster` and `client`, everything the tests hold: AUTH and
+// ACL users, SELECT and its failure, `rediss://` and every `redisOptions` field, the ready
+// check, reconnection with back-off, no offline queue and no resent commands, error messages
+// and codes, `status`, QUIT on close. Not worth it for what is left.
 function connect(
   io: IoRedis,
   options: RedisStoreOptions,
