@@ -4,9 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
-import { withBudget } from '../util/budget.js';
+import { BudgetClock, withBudget } from '../util/budget.js';
 import { OptionChecks } from '../util/options.js';
 import { loadPeer } from './load-peer.js';
+import { sharedReadConnector } from './redis-shared-read.js';
 import type { SessionStore } from './session-store.js';
 import { messageOf, SessionStoreError } from './store-error.js';
 import { STORE_TRAITS, type StoreTraits } from './store-traits.js';
@@ -136,8 +137,12 @@ export class RedisStore implements SessionStore {
   readonly #stack: Buffer;
   readonly #prefix: string;
   readonly #onError: ((err: SessionStoreError) => void) | undefined;
-  /** Hard bound on a call, where the client's own options do not already bound it. */
-  readonly #callLimitMs: number | undefined;
+  /**
+   * Bounds each call: on a single Redis made here, `commandTimeoutMs` from one timer for all
+   * calls (an unref'd one: the connection keeps the process alive while a call waits); on a
+   * cluster (redirections, its own retries) or a client made elsewhere, twice that.
+   */
+  readonly #bound: <T>(pending: Promise<T>) => Promise<T>;
   readonly #listener = (err: unknown): void => this.#onClientError(err);
   #getdel = true;
   #closed = false;
@@ -169,11 +174,17 @@ export class RedisStore implements SessionStore {
       this.#client = connect(loadPeer<IoRedis>('ioredis', 'RedisStore'), o, bounds, () => this.#closed);
       this.#owned = true;
     }
-    // A single Redis made here is bounded by its options (no offline queue, commandTimeout, no
-    // retries of in-flight commands); a cluster (redirections, its own retries) or a client
-    // made elsewhere gets a timer per call.
-    const bounded = this.#owned && !isCluster(this.#client);
-    this.#callLimitMs = bounded ? undefined : 2 * commandTimeoutMs;
+    // A single Redis made here has no offline queue and no retries of in-flight commands; its
+    // calls wait for their reply under one BudgetClock rather than ioredis' commandTimeout: a
+    // timer per command, whose removal (`delete`) also turns every ioredis Command object into
+    // a slow dictionary, on each handshake that asks Redis.
+    if (this.#owned && !isCluster(this.#client)) {
+      const clock = new BudgetClock(commandTimeoutMs);
+      this.#bound = (pending) => clock.run(pending, 'command');
+    } else {
+      const limitMs = 2 * commandTimeoutMs;
+      this.#bound = (pending) => withBudget(pending, limitMs, 'command');
+    }
     this.#client.on('error', this.#listener);
     if (this.#owned && isCluster(this.#client)) {
       // Node connections are lazy; with no offline queue, a call that meets one still
@@ -222,8 +233,10 @@ export class RedisStore implements SessionStore {
     return masters.length > 0 && masters.every((n) => n.status === 'ready');
   }
 
-  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return (await this.#call(() => this.#client.getBuffer(this.#key(this.#single, key)))) ?? undefined;
+  get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const refused = this.#refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    return this.#bound(this.#client.getBuffer(this.#key(this.#single, key))).then(storedValue, failed);
   }
 
   /** One `MGET` on a single Redis; on a cluster (keys in several slots), every `GET` at once. */
@@ -241,16 +254,20 @@ export class RedisStore implements SessionStore {
     else await this.#call(() => this.#client.del(k));
   }
 
-  async take(key: Uint8Array): Promise<Uint8Array | undefined> {
+  take(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const refused = this.#refusal();
+    if (refused !== undefined) return Promise.reject(refused);
     const k = this.#key(this.#single, key);
-    if (this.#getdel) {
-      try {
-        return (await this.#call(() => this.#client.getdelBuffer(k))) ?? undefined;
-      } catch (err) {
-        if (!/unknown command/i.test(messageOf(err))) throw err;
-        this.#getdel = false;
-      }
-    }
+    if (!this.#getdel) return this.#takeByScript(k);
+    return this.#bound(this.#client.getdelBuffer(k)).then(storedValue, (err: unknown) => {
+      if (!/unknown command/i.test(messageOf(err))) throw unavailable(err);
+      this.#getdel = false;
+      return this.#takeByScript(k);
+    });
+  }
+
+  /** `take` on servers older than 6.2. */
+  async #takeByScript(k: Buffer): Promise<Uint8Array | undefined> {
     return (await this.#eval(GETDEL, k, [])) ?? undefined;
   }
 
@@ -315,7 +332,10 @@ export class RedisStore implements SessionStore {
   }
 
   #key(kind: Buffer, key: Uint8Array): Buffer {
-    return Buffer.concat([kind, key]);
+    const k = Buffer.allocUnsafe(kind.length + key.length);
+    kind.copy(k, 0);
+    k.set(key, kind.length);
+    return k;
   }
 
   async #eval(s: Script, key: Buffer, args: Array<Buffer | string>): Promise<Buffer | null> {
@@ -330,16 +350,21 @@ export class RedisStore implements SessionStore {
   async #call<T>(fn: () => Promise<T>): Promise<T> {
     this.#open();
     try {
-      const pending = fn();
-      return await (this.#callLimitMs === undefined ? pending : withBudget(pending, this.#callLimitMs, 'command'));
+      return await this.#bound(fn());
     } catch (err) {
-      throw new SessionStoreError('ERR_STORE_UNAVAILABLE', `RedisStore: ${messageOf(err)}`);
+      throw unavailable(err);
     }
   }
 
   #open(): void {
-    if (this.#closed) throw new SessionStoreError('ERR_STORE_CLOSED', 'RedisStore: the store is closed');
-    if (this.#fatal !== undefined) throw this.#fatal;
+    const refused = this.#refusal();
+    if (refused !== undefined) throw refused;
+  }
+
+  /** Why no call can be made (closed, or a database that cannot be selected), if so. */
+  #refusal(): SessionStoreError | undefined {
+    if (this.#closed) return new SessionStoreError('ERR_STORE_CLOSED', 'RedisStore: the store is closed');
+    return this.#fatal;
   }
 
   #onClientError(err: unknown): void {
@@ -367,6 +392,17 @@ export class RedisStore implements SessionStore {
   }
 }
 
+// Why ioredis, also for the connection the store makes itself: with the shared read
+// (redis-shared-read.ts) and the store's own call bounds, a TLS 1.2 resumption over RedisStore
+// costs the server 1.10 to 1.13 times one over MemoryStore outside V8's collector (Node 24,
+// callgrind, 1000 handshakes counted after 3000: bench/server-resume.ts --instructions), inside
+// the 1/0.85 bound; 1.10 after 8000 handshakes, once V8 has optimized all a handshake runs:
+// about 62 000 instructions per command, a socket write and read, ioredis' Command object and
+// a few promises. A leaner client of our own for the `url` form would have to bring back, and
+// keep in step with ioredis for `cluster` and `client`, everything the tests hold: AUTH and
+// ACL users, SELECT and its failure, `rediss://` and every `redisOptions` field, the ready
+// check, reconnection with back-off, no offline queue and no resent commands, error messages
+// and codes, `status`, QUIT on close. Not worth it for what is left.
 function connect(
   io: IoRedis,
   options: RedisStoreOptions,
@@ -382,7 +418,6 @@ function connect(
   const retry = (times: number): number | null => (closed() ? null : Math.min(maxDelay, 25 * 2 ** Math.min(times, 10)));
   const bounds = {
     connectTimeout,
-    commandTimeout,
     // In-flight commands fail at once when the connection drops, and are not sent again after
     // a reconnect (a resent GETDEL would consume a session nobody receives).
     maxRetriesPerRequest: 0,
@@ -411,7 +446,7 @@ function connect(
       maxRedirections: 4,
       // Node connections are made on demand and queue while they connect (ioredis decides
       // that); commandTimeout bounds how long anything waits there.
-      redisOptions: { ...redisOptions, ...bounds },
+      redisOptions: { ...redisOptions, ...bounds, commandTimeout },
     };
     return new io.Cluster(
       options.cluster.map((n) => ({ host: n.host, port: n.port })),
@@ -420,10 +455,16 @@ function connect(
   }
   const url = options.url ?? 'redis://127.0.0.1:6379';
   const db = databaseOf(url);
+  // Reads into a shared buffer (redis-shared-read.ts says why), unless the options choose how
+  // to connect (their own Connector, or Sentinel).
+  const ownConnector = redisOptions.Connector === undefined && redisOptions.sentinels === undefined;
   return new io.Redis(url, {
+    ...(ownConnector ? { Connector: sharedReadConnector(io) } : {}),
     ...redisOptions,
     ...(db === undefined ? {} : { db }),
     ...bounds,
+    // The store bounds each call itself (see the constructor); none of ioredis' timers per command.
+    commandTimeout: undefined,
     retryStrategy: retry,
     enableOfflineQueue: false,
   });
@@ -453,6 +494,21 @@ function databaseOf(url: unknown): number | undefined {
     throw check.fail(`the database in url must be a number from 0 to ${MAX_DB} (got '${shown}')`);
   }
   return Number(m[1]);
+}
+
+/** A reply as a store value: Redis's nil is `undefined`. */
+function storedValue(reply: Buffer | null): Uint8Array | undefined {
+  return reply ?? undefined;
+}
+
+/** A failed command as the store's error: the Redis message only, never the arguments ioredis attaches. */
+function unavailable(err: unknown): SessionStoreError {
+  return new SessionStoreError('ERR_STORE_UNAVAILABLE', `RedisStore: ${messageOf(err)}`);
+}
+
+/** Rejection handler of a command: rethrows as {@link unavailable}. */
+function failed(err: unknown): never {
+  throw unavailable(err);
 }
 
 function isCluster(c: Client): c is Cluster {
