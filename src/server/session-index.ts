@@ -8,6 +8,28 @@
  * array of its own (about 100 heap bytes each). The key and id are made again from the name
  * when an entry leaves.
  */
+import { bufferView } from '../util/bytes.js';
+
+/**
+ * What the cache asks of its bookkeeping, whoever keeps it: a {@link SessionIndex} beside any
+ * store, or the ledger of the MemoryStore the cache made (src/server/default-store.ts), which
+ * knows the same things already and so costs no memory of its own.
+ */
+export interface KnownSessions {
+  readonly size: number;
+  /**
+   * Adds or refreshes the entry of `key` (whose last `idLength` bytes are the id), before the
+   * store is written; returns the entries evicted to stay within the limit (the ones expiring
+   * soonest), which the caller reports and removes from the store.
+   */
+  add(key: Uint8Array, idLength: number, expiresAtMs: number): IndexEntry[] | undefined;
+  /** Forgets the entry of `key`; its expiry, or `undefined` when it was not known. */
+  delete(key: Uint8Array): number | undefined;
+  /** Removes and returns every entry expired at `nowMs` (expires at or before it). */
+  takeExpired(nowMs: number): IndexEntry[];
+  /** Removes and returns every entry. */
+  takeAll(): IndexEntry[];
+}
 
 /** One known session. */
 export interface IndexEntry {
@@ -27,7 +49,7 @@ interface OddEntry {
   expiresAtMs: number;
 }
 
-export class SessionIndex {
+export class SessionIndex implements KnownSessions {
   readonly #max: number;
   // Insertion order is expiry order: every entry gets the same lifetime, and an entry whose
   // lifetime restarts is moved to the end. Values: the expiry of a 32-byte id, else an OddEntry.
@@ -42,18 +64,15 @@ export class SessionIndex {
     return this.#map.size;
   }
 
-  /** The entry under `name` (the key in Latin-1), or `undefined`. */
-  get(name: string): IndexEntry | undefined {
+  /** The entry of `key`, or `undefined`. */
+  get(key: Uint8Array): IndexEntry | undefined {
+    const name = nameOf(key);
     const v = this.#map.get(name);
     return v === undefined ? undefined : entryOf(name, v);
   }
 
-  /**
-   * Adds or refreshes the entry of `key` (whose last `idLength` bytes are the id) under `name`;
-   * returns the entries evicted to stay within the limit (the ones expiring soonest), which the
-   * caller removes from the store.
-   */
-  add(name: string, idLength: number, expiresAtMs: number): IndexEntry[] | undefined {
+  add(key: Uint8Array, idLength: number, expiresAtMs: number): IndexEntry[] | undefined {
+    const name = nameOf(key);
     const had = this.#map.delete(name);
     let evicted: IndexEntry[] | undefined;
     if (!had && this.#max > 0) {
@@ -68,14 +87,14 @@ export class SessionIndex {
     return evicted;
   }
 
-  delete(name: string): IndexEntry | undefined {
+  delete(key: Uint8Array): number | undefined {
+    const name = nameOf(key);
     const v = this.#map.get(name);
     if (v === undefined) return undefined;
     this.#map.delete(name);
-    return entryOf(name, v);
+    return expiryOf(v);
   }
 
-  /** Removes and returns every entry expired at `nowMs` (expires at or before it). */
   takeExpired(nowMs: number): IndexEntry[] {
     const out: IndexEntry[] = [];
     // A full scan, not a walk to the first live entry: a clock step back must not hide entries.
@@ -88,13 +107,17 @@ export class SessionIndex {
     return out;
   }
 
-  /** Removes and returns every entry. */
   takeAll(): IndexEntry[] {
     const out: IndexEntry[] = [];
     for (const [name, v] of this.#map) out.push(entryOf(name, v));
     this.#map.clear();
     return out;
   }
+}
+
+/** The key in Latin-1: a string is the cheapest Map key for bytes. */
+function nameOf(key: Uint8Array): string {
+  return bufferView(key).toString('latin1');
 }
 
 function expiryOf(v: number | OddEntry): number {
