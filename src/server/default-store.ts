@@ -14,10 +14,12 @@ export interface DefaultStore {
  * about 130 bytes per session. Every eviction is still the cache's own, made before the write
  * (`add`), counted (`cacheFull`) and reported (`'removed'`).
  *
- * `idOffset`: where the session id starts in a store key (the cache's key prefix length).
+ * `idOffset`: where the session id starts in a store key (the cache's key prefix length);
+ * `now`: the cache's clock.
  */
-export function defaultStore(maxSessions: number, idOffset: number): DefaultStore {
-  const store = new MemoryStore({ maxEntries: maxSessions > 0 ? maxSessions : Number.MAX_SAFE_INTEGER });
+export function defaultStore(maxSessions: number, idOffset: number, now: () => number = Date.now): DefaultStore {
+  // The cache's clock: the store's expiry is the one the cache reports ('expired', flush).
+  const store = new MemoryStore({ maxEntries: maxSessions > 0 ? maxSessions : Number.MAX_SAFE_INTEGER, now });
   return { store, known: new LedgerSessions(ledgerOf(store), idOffset) };
 }
 

@@ -167,7 +167,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     this.#opts = resolveOptions(options);
     this.#budget = new BudgetClock(this.#opts.storeTimeoutMs);
     this.#ownsStore = options.store === undefined;
-    const made = this.#ownsStore ? defaultStore(this.#opts.maxSessions, KEY_PREFIX_BYTES) : undefined;
+    const made = this.#ownsStore ? defaultStore(this.#opts.maxSessions, KEY_PREFIX_BYTES, this.#opts.now) : undefined;
     this.#store = options.store ?? made!.store;
     this.#index = made?.known ?? new SessionIndex(this.#opts.maxSessions);
     this.#immediate = immediateStore(this.#store);
