@@ -10,8 +10,7 @@ import { randomBytes } from 'node:crypto';
  * [value]`,
  * appended to the newest chunk, so chunks in order hold records in write order: the least
  * recently written entry is the first live record of the oldest chunk, with no list per entry.
- * A replaced or deleted record stays as a hole; a record is live when the hash table points at
- * it. A chunk whose holes outgrow its live bytes is rewritten with its live records only, and
+ * A replaced or deleted record stays as a hole, its expiry overwritten with a mark. A chunk whose holes outgrow its live bytes is rewritten with its live records only, and
  * merged with a neighbour when both fit in one, so memory stays within about twice the live
  * bytes; records keep their order through both.
  *
@@ -38,7 +37,9 @@ const MIN_CHUNK = 1024;
 const MIN_SLOTS = 16;
 const EXPIRY_BYTES = 6;
 const MAX_EXPIRY = 2 ** 47 - 1;
-const MIN_EXPIRY = -(2 ** 47);
+/** The expiry a removed record is marked with: walks skip it without a lookup. */
+const DEAD = -(2 ** 47);
+const MIN_EXPIRY = DEAD + 1;
 
 /** A key taken out of the arena with its expiry. */
 export interface ArenaEntry {
@@ -137,6 +138,8 @@ export class ByteArena {
   #chunks: Array<Buffer | undefined> = [];
   /** Bytes written into each chunk. */
   #used: number[] = [];
+  /** At most the earliest expiry of the live records of each chunk: a flush passes over later chunks. */
+  #minExpiry: number[] = [];
   /** Bytes of live records in each chunk. */
   #live: number[] = [];
   /** The key prefix each chunk keeps once, if any. */
@@ -227,7 +230,10 @@ export class ByteArena {
     const a = this.#slots[slot]! - 1;
     const b = this.#chunks[a >>> SPAN_BITS]!;
     readRecord(b, a & OFFSET_MASK);
-    b.writeIntLE(clampExpiry(expiresAtMs), rExpiry, EXPIRY_BYTES);
+    const at = clampExpiry(expiresAtMs);
+    b.writeIntLE(at, rExpiry, EXPIRY_BYTES);
+    const c = a >>> SPAN_BITS;
+    if (at < this.#minExpiry[c]!) this.#minExpiry[c] = at;
   }
 
   /** Stores `value` under `key` as the most recently written entry, replacing any entry of that key. */
@@ -242,7 +248,9 @@ export class ByteArena {
     const b = this.#chunks[c]!;
     let o = writeVarint(b, addr & OFFSET_MASK, (key.length - skip) * 2 + (stack ? 1 : 0));
     o = writeVarint(b, o, value.length * 2 + (skip > 0 ? 1 : 0));
-    b.writeIntLE(clampExpiry(expiresAtMs), o, EXPIRY_BYTES);
+    const at = clampExpiry(expiresAtMs);
+    b.writeIntLE(at, o, EXPIRY_BYTES);
+    if (at < this.#minExpiry[c]!) this.#minExpiry[c] = at;
     o += EXPIRY_BYTES;
     b.set(skip > 0 ? key.subarray(skip) : key, o);
     b.set(value, o + key.length - skip);
@@ -280,7 +288,9 @@ export class ByteArena {
     slots[hole] = 0;
     this.#count--;
     const c = a >>> SPAN_BITS;
-    readRecord(this.#chunks[c]!, a & OFFSET_MASK);
+    const b = this.#chunks[c]!;
+    readRecord(b, a & OFFSET_MASK);
+    b.writeIntLE(DEAD, rExpiry, EXPIRY_BYTES);
     const span = rEnd - (a & OFFSET_MASK);
     this.#live[c]! -= span;
     this.#liveBytes -= span;
@@ -295,9 +305,8 @@ export class ByteArena {
     const b = this.#chunks[c]!;
     const used = this.#used[c]!;
     while (this.#headCursor < used) {
-      const slot = this.#liveSlot(c * SPAN + this.#headCursor);
-      if (slot >= 0) return slot;
       readRecord(b, this.#headCursor);
+      if (b.readIntLE(rExpiry, EXPIRY_BYTES) !== DEAD) return this.#liveSlot(c * SPAN + this.#headCursor);
       this.#headCursor = rEnd;
     }
     return -1;
@@ -322,14 +331,14 @@ export class ByteArena {
 
   /** Removes and returns every entry expired at `nowMs` (expiring at or before it), oldest first. */
   takeExpired(nowMs: number): ArenaEntry[] {
-    const out = this.#entries((expiresAtMs) => expiresAtMs <= nowMs);
+    const out = this.#entries(nowMs);
     for (const e of out) this.delete(e.key);
     return out;
   }
 
   /** Removes and returns every entry, oldest first. */
   takeAll(): ArenaEntry[] {
-    const out = this.#entries(() => true);
+    const out = this.#entries(Number.POSITIVE_INFINITY);
     this.clear();
     return out;
   }
@@ -338,6 +347,7 @@ export class ByteArena {
   clear(): void {
     this.#chunks = [];
     this.#prefixOf = [];
+    this.#minExpiry = [];
     this.#used = [];
     this.#live = [];
     this.#order = [];
@@ -380,7 +390,7 @@ export class ByteArena {
     return rPrefixed ? Buffer.concat([this.#prefixOf[c]!, rest]) : Buffer.from(rest);
   }
 
-  /** The slot pointing at address `a`, or -1 when the record there is dead. */
+  /** The slot pointing at the live record at address `a`. */
   #liveSlot(a: number): number {
     const slots = this.#slots;
     const mask = slots.length - 1;
@@ -428,6 +438,7 @@ export class ByteArena {
     const c = this.#freeIds.pop() ?? this.#chunks.length;
     this.#chunks[c] = Buffer.allocUnsafeSlow(size);
     this.#prefixOf[c] = this.#prefix;
+    this.#minExpiry[c] = MAX_EXPIRY;
     this.#used[c] = 0;
     this.#live[c] = 0;
     this.#order.push(c);
@@ -453,6 +464,7 @@ export class ByteArena {
       else if (this.#chunks[c]!.length > SPAN) this.#freeChunk(c);
       else {
         this.#used[c] = 0;
+        this.#minExpiry[c] = MAX_EXPIRY;
         if (order.length === 1) this.#headCursor = 0;
       }
       return;
@@ -493,33 +505,37 @@ export class ByteArena {
   #moveLive(from: number, out: Buffer, to: number, p: number): number {
     const b = this.#chunks[from]!;
     const used = this.#used[from]!;
+    let earliest = MAX_EXPIRY;
     for (let o = 0; o < used; ) {
-      const slot = this.#liveSlot(from * SPAN + o);
       readRecord(b, o);
       const end = rEnd;
-      if (slot >= 0) {
+      const at = b.readIntLE(rExpiry, EXPIRY_BYTES);
+      if (at !== DEAD) {
+        const slot = this.#liveSlot(from * SPAN + o);
         b.copy(out, p, o, end);
         this.#slots[slot] = to * SPAN + p + 1;
         p += end - o;
+        if (at < earliest) earliest = at;
       }
       o = end;
     }
+    if (from === to || earliest < this.#minExpiry[to]!) this.#minExpiry[to] = earliest;
     return p;
   }
 
-  /** Keys and expiries of live entries that `pick` accepts, oldest first. */
-  #entries(pick: (expiresAtMs: number) => boolean): ArenaEntry[] {
+  /** Keys and expiries of live entries expiring at or before `untilMs`, oldest first. */
+  #entries(untilMs: number): ArenaEntry[] {
     const out: ArenaEntry[] = [];
     for (const c of this.#order) {
+      // A full walk of every chunk that may hold one, not a stop at the first live entry: a
+      // clock step back must not hide entries.
+      if (this.#minExpiry[c]! > untilMs) continue;
       const b = this.#chunks[c]!;
       const used = this.#used[c]!;
       for (let o = 0; o < used; ) {
-        const live = this.#liveSlot(c * SPAN + o) >= 0;
         readRecord(b, o);
-        if (live) {
-          const expiresAtMs = b.readIntLE(rExpiry, EXPIRY_BYTES);
-          if (pick(expiresAtMs)) out.push({ key: this.#fullKey(c, b), expiresAtMs });
-        }
+        const expiresAtMs = b.readIntLE(rExpiry, EXPIRY_BYTES);
+        if (expiresAtMs !== DEAD && expiresAtMs <= untilMs) out.push({ key: this.#fullKey(c, b), expiresAtMs });
         o = rEnd;
       }
     }

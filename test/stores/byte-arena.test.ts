@@ -143,6 +143,8 @@ test('expiry: taken in write order at or before the time given, whole millisecon
   arena.set(k(4), Buffer.of(4), -5);
   arena.set(k(5), Buffer.of(5), Number.MAX_VALUE);
   arena.set(k(6), Buffer.of(6), Number.NaN);
+  arena.set(k(7), Buffer.of(7), Number.NEGATIVE_INFINITY);
+  assert.equal(arena.size, 7, 'an entry of the earliest expiry is an entry like any other');
   assert.equal(arena.expiryAt(arena.slotOf(k(3))), 200, 'rounded down: never returned late');
   assert.equal(arena.expiryAt(arena.slotOf(k(5))), 2 ** 47 - 1);
   assert.equal(arena.expiryAt(arena.slotOf(k(6))), 2 ** 47 - 1);
@@ -152,6 +154,7 @@ test('expiry: taken in write order at or before the time given, whole millisecon
       [1, 100],
       [3, 200],
       [4, -5],
+      [7, -(2 ** 47) + 1],
     ],
   );
   assert.equal(arena.size, 3);
@@ -218,4 +221,48 @@ test('keys that differ only within the shared prefix are never taken for each ot
     assert.equal(arena.slotOf(twin), -1);
     assert.ok(arena.slotOf(Buffer.concat([prefixA, s])) >= 0);
   }
+});
+
+test('expired entries are found in every chunk, after rewrites and after an expiry moved earlier', () => {
+  const rnd = random(8);
+  const arena = new ByteArena();
+  const model = new Map<string, Model>();
+  for (let i = 0; i < 6000; i++) {
+    const key = Buffer.alloc(36);
+    key.writeUInt32BE(i, 32);
+    const value = bytes(rnd, 200);
+    // Expiries in no order: chunks merged by a rewrite hold earlier ones than their neighbours.
+    const expiresAtMs = 1000 + Math.floor(rnd() * 6000);
+    arena.set(key, value, expiresAtMs);
+    model.set(hex(key), { value, expiresAtMs });
+  }
+  for (const k of [...model.keys()]) {
+    if (rnd() < 0.7) {
+      arena.delete(Buffer.from(k, 'hex'));
+      model.delete(k);
+    }
+  }
+  // The newest entry now expires before all others.
+  const last = [...model.keys()].at(-1)!;
+  arena.setExpiryAt(arena.slotOf(Buffer.from(last, 'hex')), 5);
+  model.get(last)!.expiresAtMs = 5;
+  const expect = (until: number) =>
+    [...model].filter(([, m]) => m.expiresAtMs <= until).map(([k, m]) => [k, m.expiresAtMs]);
+  assert.deepEqual(
+    arena.takeExpired(10).map((e) => [hex(e.key), e.expiresAtMs]),
+    expect(10),
+  );
+  model.delete(last);
+  // Steps near the earliest expiries: a chunk passed over for a wrong earliest expiry shows.
+  for (const until of [1005, 1010, 1020, 1040, 1080, 1160, 4000]) {
+    const taken = expect(until);
+    assert.deepEqual(
+      arena.takeExpired(until).map((e) => [hex(e.key), e.expiresAtMs]),
+      taken,
+      `expired at ${until}`,
+    );
+    for (const [k] of taken) model.delete(k as string);
+  }
+  assert.ok(model.size > 300);
+  assertSame(arena, model);
 });
