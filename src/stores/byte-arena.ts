@@ -6,13 +6,14 @@ import { randomBytes } from 'node:crypto';
  * cost about 330 heap bytes beside a 177-byte DER. Here an entry is one record of its bytes and a
  * 9-byte header, plus a 4-byte slot of the hash table (at most 80% full).
  *
- * Records: `[varint keyLength * 2 + stack][varint valueLength * 2 + prefixed][int48 expiry ms][key]
- * [value]`,
- * appended to the newest chunk, so chunks in order hold records in write order: the least
- * recently written entry is the first live record of the oldest chunk, with no list per entry.
- * A replaced or deleted record stays as a hole, its expiry overwritten with a mark. A chunk whose holes outgrow its live bytes is rewritten with its live records only, and
+ * Records, `[varint keyLength * 2 + stack][varint valueLength * 2 + prefixed][int48 expiry ms]
+ * [key][value]`, are appended to the newest chunk, so chunks in order hold records in write
+ * order: the least recently written entry is the first live record of the oldest chunk, with no
+ * list per entry. A replaced or deleted record stays as a hole, its expiry overwritten with a
+ * mark. A chunk whose holes outgrow its live bytes is rewritten with its live records only, and
  * merged with a neighbour when both fit in one, so memory stays within about twice the live
- * bytes; records keep their order through both.
+ * bytes (the oldest chunk, which eviction drains, and the newest aside); records keep their
+ * order through both.
  *
  * Keys of one user often share their first bytes (a server cache: a prefix and its session id
  * context before each id). Given that prefix ({@link sharePrefix}), a chunk made afterwards keeps
