@@ -11,7 +11,7 @@ export interface DefaultStore {
  * The store a cache makes when it is given none: a {@link MemoryStore} bounded by the cache's
  * own limit, or not at all when `maxSessions` is 0. The store's own bookkeeping stands in for
  * the cache's index: it holds the same keys, expiry and order, and a second copy would cost
- * about 130 bytes per session. Every eviction is still the cache's own, made before the write
+ * about 50 bytes per session. Every eviction is still the cache's own, made before the write
  * (`add`), counted (`cacheFull`) and reported (`'removed'`).
  *
  * `idOffset`: where the session id starts in a store key (the cache's key prefix length);

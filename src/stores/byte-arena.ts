@@ -46,6 +46,8 @@ const MIN_EXPIRY = DEAD + 1;
 export interface ArenaEntry {
   key: Buffer;
   expiresAtMs: number;
+  /** Its value, when asked for. */
+  value?: Buffer;
 }
 
 // The record last read by readRecord.
@@ -321,25 +323,26 @@ export class ByteArena {
     return this.#fullKey(a >>> SPAN_BITS, b);
   }
 
-  /** Removes and returns the least recently written entry, or `undefined` when empty. */
-  takeOldest(): ArenaEntry | undefined {
+  /** Removes and returns the least recently written entry (its value too when `withValue`), or `undefined` when empty. */
+  takeOldest(withValue = false): ArenaEntry | undefined {
     const slot = this.oldestSlot();
     if (slot < 0) return undefined;
-    const entry = { key: this.keyAt(slot), expiresAtMs: this.expiryAt(slot) };
+    const entry: ArenaEntry = { key: this.keyAt(slot), expiresAtMs: this.expiryAt(slot) };
+    if (withValue) entry.value = this.copyAt(slot);
     this.removeAt(slot);
     return entry;
   }
 
   /** Removes and returns every entry expired at `nowMs` (expiring at or before it), oldest first. */
-  takeExpired(nowMs: number): ArenaEntry[] {
-    const out = this.#entries(nowMs);
+  takeExpired(nowMs: number, withValues = false): ArenaEntry[] {
+    const out = this.#entries(nowMs, withValues);
     for (const e of out) this.delete(e.key);
     return out;
   }
 
   /** Removes and returns every entry, oldest first. */
-  takeAll(): ArenaEntry[] {
-    const out = this.#entries(Number.POSITIVE_INFINITY);
+  takeAll(withValues = false): ArenaEntry[] {
+    const out = this.#entries(Number.POSITIVE_INFINITY, withValues);
     this.clear();
     return out;
   }
@@ -524,8 +527,8 @@ export class ByteArena {
     return p;
   }
 
-  /** Keys and expiries of live entries expiring at or before `untilMs`, oldest first. */
-  #entries(untilMs: number): ArenaEntry[] {
+  /** Keys and expiries (and values) of live entries expiring at or before `untilMs`, oldest first. */
+  #entries(untilMs: number, withValues: boolean): ArenaEntry[] {
     const out: ArenaEntry[] = [];
     for (const c of this.#order) {
       // A full walk of every chunk that may hold one, not a stop at the first live entry: a
@@ -536,7 +539,11 @@ export class ByteArena {
       for (let o = 0; o < used; ) {
         readRecord(b, o);
         const expiresAtMs = b.readIntLE(rExpiry, EXPIRY_BYTES);
-        if (expiresAtMs !== DEAD && expiresAtMs <= untilMs) out.push({ key: this.#fullKey(c, b), expiresAtMs });
+        if (expiresAtMs !== DEAD && expiresAtMs <= untilMs) {
+          const entry: ArenaEntry = { key: this.#fullKey(c, b), expiresAtMs };
+          if (withValues) entry.value = Buffer.from(b.subarray(rValue, rEnd));
+          out.push(entry);
+        }
         o = rEnd;
       }
     }
