@@ -228,6 +228,21 @@ export class ByteArena {
     return out;
   }
 
+  /**
+   * For a lookup, in one read of the record: a fresh copy of the single value in `slot` when it
+   * expires after `nowMs`, `null` when it has expired, `undefined` when the entry is a stack.
+   */
+  liveValueAt(slot: number, nowMs: number): Buffer | null | undefined {
+    const a = this.#slots[slot]! - 1;
+    const b = this.#chunks[a >>> SPAN_BITS]!;
+    readRecord(b, a & OFFSET_MASK);
+    if (rStack) return undefined;
+    if (b.readIntLE(rExpiry, EXPIRY_BYTES) <= nowMs) return null;
+    const out = Buffer.allocUnsafe(rValueLength);
+    b.copy(out, 0, rValue, rEnd);
+    return out;
+  }
+
   /** Changes the expiry of the entry in `slot`, in place (its write order stays). */
   setExpiryAt(slot: number, expiresAtMs: number): void {
     const a = this.#slots[slot]! - 1;

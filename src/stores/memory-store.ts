@@ -103,12 +103,13 @@ export class MemoryStore implements SessionStore, ImmediateStore {
   getNow(key: Uint8Array): Uint8Array | undefined {
     const a = this.#arena;
     const slot = a.slotOf(key);
-    if (slot < 0 || a.isStackAt(slot)) return undefined;
-    if (a.expiryAt(slot) <= this.#now()) {
+    if (slot < 0) return undefined;
+    const value = a.liveValueAt(slot, this.#now());
+    if (value === null) {
       if (!this.#keepExpired) a.removeAt(slot);
       return undefined;
     }
-    return a.copyAt(slot);
+    return value;
   }
 
   /** {@link set}, done at once; throws where `set` rejects. */
@@ -126,14 +127,12 @@ export class MemoryStore implements SessionStore, ImmediateStore {
   takeNow(key: Uint8Array): Uint8Array | undefined {
     const a = this.#arena;
     const slot = a.slotOf(key);
-    if (slot < 0 || a.isStackAt(slot)) return undefined;
-    if (a.expiryAt(slot) <= this.#now()) {
-      if (!this.#keepExpired) a.removeAt(slot);
-      return undefined;
-    }
-    const value = a.copyAt(slot);
-    a.removeAt(slot);
-    return value;
+    if (slot < 0) return undefined;
+    const value = a.liveValueAt(slot, this.#now());
+    if (value === undefined) return undefined;
+    // Expired: gone either way, unless a ledger's owner is to report it.
+    if (value !== null || !this.#keepExpired) a.removeAt(slot);
+    return value ?? undefined;
   }
 
   async delete(key: Uint8Array): Promise<boolean> {
