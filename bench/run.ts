@@ -161,7 +161,7 @@ const BENCHES: Bench[] = [
     rows: (r: import('./session-memory.js').SessionMemoryResult) => [
       ...r.figures.map((f) => ({
         bench: 'session-memory',
-        metric: `${f.version} heap bytes per cached server session, ${f.store}${f.store === 'SqliteStore' ? ' (the index; sessions on disk)' : ''}, ${f.sessions} sessions`,
+        metric: `${f.version} heap bytes per cached server session, ${f.store}${f.store === 'SqliteStore' ? ' (the index; sessions on disk)' : " (the cache's own; its bookkeeping is the index)"}, ${f.sessions} sessions`,
         value: f.bytesPerSession,
         baseline: { name: 'DER bytes of the session', value: f.derBytes },
         goal: { max: 1.5 },

@@ -7,7 +7,6 @@ import { type ImmediateStore, immediateStore } from '../stores/immediate-store.j
 import type { SessionStore } from '../stores/session-store.js';
 import { warnIfUnsealed } from '../stores/store-traits.js';
 import { BudgetClock, BudgetExceededError } from '../util/budget.js';
-import { bufferView } from '../util/bytes.js';
 import { messageOf } from '../util/errors.js';
 import { type HelloLookup, readHelloLookup } from '../wire/index.js';
 import { refuseClientCertificate } from './client-certificate.js';
@@ -43,12 +42,14 @@ import {
 } from '../node/secure-context-watch.js';
 import { type ResolvedOptions, resolveOptions, type ServerSessionCacheOptions, SessionCacheMode } from './options.js';
 import { deriveSessionIdContext } from './session-id-context.js';
-import { SessionIndex } from './session-index.js';
+import { type KnownSessions, SessionIndex } from './session-index.js';
 import { decodeRecord, derProtocolVersion, encodeRecord, type SessionRecord } from './session-record.js';
 import { type ServerSessionCacheStats, zeroStats } from './stats.js';
 
 /** Store keys start with this, then the 16-byte session id context, then the session id. */
 const KEY_PREFIX = Buffer.from('srv:', 'latin1');
+/** Length of a store key before the session id: KEY_PREFIX and the 16-byte session id context. */
+const KEY_PREFIX_BYTES = KEY_PREFIX.length + 16;
 /** A stateful TLS 1.3 ticket's PSK identity is the 32-byte session id (OpenSSL). */
 const STATEFUL_IDENTITY_LENGTH = 32;
 /** Fields `tls.Server#setSecureContext` reads; used to rebuild the context on `detach()`. */
@@ -100,8 +101,8 @@ interface Written {
   tls13: boolean;
   serverName: string | undefined;
   socket: TLSSocket | undefined;
-  /** Its name in the index, which forgets it when the write fails. */
-  name: string;
+  /** Its store key: the index forgets it when the write fails. */
+  key: Buffer;
 }
 
 const SSL_ERROR_CODE = /^ERR_SSL_/;
@@ -136,7 +137,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   /** The store's synchronous face, when it lives in this process: the handshake path then awaits nothing. */
   readonly #immediate: ImmediateStore | undefined;
   readonly #ownsStore: boolean;
-  readonly #index: SessionIndex;
+  readonly #index: KnownSessions;
   readonly #stats = zeroStats();
   readonly #budget: BudgetClock;
 
@@ -164,10 +165,11 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   constructor(options: ServerSessionCacheOptions = {}) {
     super();
     this.#opts = resolveOptions(options);
-    this.#index = new SessionIndex(this.#opts.maxSessions);
     this.#budget = new BudgetClock(this.#opts.storeTimeoutMs);
     this.#ownsStore = options.store === undefined;
-    this.#store = options.store ?? defaultStore(this.#opts.maxSessions);
+    const made = this.#ownsStore ? defaultStore(this.#opts.maxSessions, KEY_PREFIX_BYTES, this.#opts.now) : undefined;
+    this.#store = options.store ?? made!.store;
+    this.#index = made?.known ?? new SessionIndex(this.#opts.maxSessions);
     this.#immediate = immediateStore(this.#store);
     // Sessions hold master secrets: a store outside the process without sealing warns, once per store.
     warnIfUnsealed(this.#store);
@@ -305,7 +307,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   async remove(id: Uint8Array): Promise<boolean> {
     const sid = Buffer.from(id);
     const key = this.#storeKey(sid);
-    const known = this.#index.delete(keyName(key)) !== undefined;
+    const known = this.#index.delete(key) !== undefined;
     let had = false;
     try {
       had = await this.#store.delete(key);
@@ -554,7 +556,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     if (offer.single) {
       const ttl = offer.expiresMs - this.#opts.now();
       if (ttl > 0) {
-        this.#index.add(keyName(offer.key), offer.id.length, offer.expiresMs);
+        this.#index.add(offer.key, offer.id.length, offer.expiresMs);
         void this.#putBack(offer.key, offer.value, ttl);
       }
     }
@@ -616,7 +618,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   })();
 
   async #removeUnclean(key: Buffer): Promise<void> {
-    const known = this.#index.delete(keyName(key));
+    const known = this.#index.delete(key);
     let had = false;
     try {
       had = await this.#store.delete(key);
@@ -662,11 +664,10 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     socket: TLSSocket | undefined,
   ): void {
     const key = this.#storeKey(id);
-    const name = keyName(key);
     const now = this.#opts.now();
     const ttl = this.#timeoutS * 1000;
     const expiresMs = now + ttl;
-    const evicted = this.#index.add(name, id.length, expiresMs);
+    const evicted = this.#index.add(key, id.length, expiresMs);
     if (evicted !== undefined) {
       for (const e of evicted) {
         this.#stats.cacheFull++;
@@ -675,7 +676,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     const value = encodeRecord({ tls13, serverName, createdMs: now, expiresMs, der });
     if (conn !== undefined) addKey(conn, key);
-    const written = { id, tls13, serverName, socket, name };
+    const written = { id, tls13, serverName, socket, key };
     if (this.#immediate !== undefined) {
       try {
         this.#immediate.setNow(key, value, ttl);
@@ -704,7 +705,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   }
 
   #notStored(w: Written, err: unknown): void {
-    this.#index.delete(w.name);
+    this.#index.delete(w.key);
     this.#storeFailure(err, 'store');
   }
 
@@ -806,8 +807,8 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     const st = this.#stats;
     const now = this.#opts.now();
     if (value === undefined) {
-      const known = this.#index.delete(keyName(key));
-      if (known !== undefined && known.expiresAtMs <= now) {
+      const known = this.#index.delete(key);
+      if (known !== undefined && known <= now) {
         st.timeouts++;
         this.#removed(id, 'expired');
         this.#missed(id, 'expired');
@@ -823,7 +824,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     try {
       rec = decodeRecord(value);
     } catch (err) {
-      this.#index.delete(keyName(key));
+      this.#index.delete(key);
       if (!single) void this.#deleteQuiet(key);
       this.#report(err as ServerSessionCacheError);
       st.misses++;
@@ -832,7 +833,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     if (rec.expiresMs <= now) {
       st.timeouts++;
-      this.#index.delete(keyName(key));
+      this.#index.delete(key);
       if (!single) void this.#deleteQuiet(key);
       this.#removed(id, 'expired');
       this.#missed(id, 'expired');
@@ -875,7 +876,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     this.#stats.clientCertificateRefusals++;
     this.#stats.misses++;
     // It will never be good again: removed, whoever offers it.
-    this.#index.delete(keyName(key));
+    this.#index.delete(key);
     if (!single) void this.#deleteQuiet(key);
     this.#removed(id, 'client-certificate');
     this.#missed(id, 'client-certificate');
@@ -894,9 +895,8 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     now: number,
   ): Buffer | undefined {
     let der = rec.der as Buffer;
-    if (single) this.#index.delete(keyName(key));
-    else if ((this.#opts.cacheMode & SessionCacheMode.UPDATE_TIME) !== 0)
-      der = this.#refresh(key, keyName(key), id, rec, now);
+    if (single) this.#index.delete(key);
+    else if ((this.#opts.cacheMode & SessionCacheMode.UPDATE_TIME) !== 0) der = this.#refresh(key, id, rec, now);
     conn.offer = {
       key,
       id,
@@ -916,7 +916,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
   }
 
   /** UPDATE_TIME: the session's lifetime restarts now, in OpenSSL's eyes and in the store. */
-  #refresh(key: Buffer, name: string, id: Buffer, rec: SessionRecord, now: number): Buffer {
+  #refresh(key: Buffer, id: Buffer, rec: SessionRecord, now: number): Buffer {
     let der: Buffer;
     try {
       const session = TlsSession.fromDER(rec.der);
@@ -929,7 +929,7 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
     }
     const ttl = this.#timeoutS * 1000;
     const expiresMs = now + ttl;
-    this.#index.add(name, id.length, expiresMs);
+    this.#index.add(key, id.length, expiresMs);
     const value = encodeRecord({ ...rec, createdMs: now, expiresMs, der });
     void this.#budget
       .run(this.#store.set(key, value, ttl), 'session update')
@@ -1020,10 +1020,6 @@ export class ServerSessionCache extends EventEmitter<ServerSessionCacheEvents> {
 function addKey(conn: ConnectionState, key: Buffer): void {
   if (conn.keys === undefined) conn.keys = [key];
   else conn.keys.push(key);
-}
-
-function keyName(key: Uint8Array): string {
-  return bufferView(key).toString('latin1');
 }
 
 /** Puts `to` where `from` is in the listener list of `event`, keeping the order of the others. */

@@ -3,11 +3,32 @@
  * expiry order. It gives the cache OpenSSL's bookkeeping (session count, size limit with
  * eviction of the session expiring soonest, flush of expired sessions) whatever the store is.
  *
- * Compact on purpose: a cache holds up to `maxSessions` of these beside the store, so an entry
- * is the key's name (a Latin-1 string) and its expiry as a number, with no object and no typed
- * array of its own (about 100 heap bytes each). The key and id are made again from the name
- * when an entry leaves.
+ * Compact on purpose: a cache holds up to `maxSessions` of these beside the store, so entries
+ * are records in a {@link ByteArena} (the id, with the key prefix shared, and the expiry: about
+ * 45 heap bytes each), not objects or strings.
  */
+import { type ArenaEntry, ByteArena } from '../stores/byte-arena.js';
+
+/**
+ * What the cache asks of its bookkeeping, whoever keeps it: a {@link SessionIndex} beside any
+ * store, or the ledger of the MemoryStore the cache made (src/server/default-store.ts), which
+ * knows the same things already and so costs no memory of its own.
+ */
+export interface KnownSessions {
+  readonly size: number;
+  /**
+   * Adds or refreshes the entry of `key` (whose last `idLength` bytes are the id), before the
+   * store is written; returns the entries evicted to stay within the limit (the ones expiring
+   * soonest), which the caller reports and removes from the store.
+   */
+  add(key: Uint8Array, idLength: number, expiresAtMs: number): IndexEntry[] | undefined;
+  /** Forgets the entry of `key`; its expiry, or `undefined` when it was not known. */
+  delete(key: Uint8Array): number | undefined;
+  /** Removes and returns every entry expired at `nowMs` (expires at or before it). */
+  takeExpired(nowMs: number): IndexEntry[];
+  /** Removes and returns every entry. */
+  takeAll(): IndexEntry[];
+}
 
 /** One known session. */
 export interface IndexEntry {
@@ -20,18 +41,13 @@ export interface IndexEntry {
 
 /** OpenSSL's session ids and stateful TLS 1.3 PSK identities are 32 bytes. */
 const USUAL_ID_LENGTH = 32;
+const NO_BYTES = Buffer.alloc(0);
 
-/** An id of another length keeps its length beside the expiry (rare: OpenSSL's ids are 32 bytes). */
-interface OddEntry {
-  idLength: number;
-  expiresAtMs: number;
-}
-
-export class SessionIndex {
+export class SessionIndex implements KnownSessions {
   readonly #max: number;
-  // Insertion order is expiry order: every entry gets the same lifetime, and an entry whose
-  // lifetime restarts is moved to the end. Values: the expiry of a 32-byte id, else an OddEntry.
-  readonly #map = new Map<string, number | OddEntry>();
+  // Write order is expiry order: every entry gets the same lifetime, and an entry whose lifetime
+  // restarts is written again, last. Values: nothing for a 32-byte id, else its length (rare).
+  readonly #arena = new ByteArena();
 
   /** `max` 0 means unbounded. */
   constructor(max: number) {
@@ -39,70 +55,57 @@ export class SessionIndex {
   }
 
   get size(): number {
-    return this.#map.size;
+    return this.#arena.size;
   }
 
-  /** The entry under `name` (the key in Latin-1), or `undefined`. */
-  get(name: string): IndexEntry | undefined {
-    const v = this.#map.get(name);
-    return v === undefined ? undefined : entryOf(name, v);
+  /** The entry of `key`, or `undefined`. */
+  get(key: Uint8Array): IndexEntry | undefined {
+    const a = this.#arena;
+    const slot = a.slotOf(key);
+    return slot < 0
+      ? undefined
+      : entryOf({ key: Buffer.from(key), expiresAtMs: a.expiryAt(slot), value: a.copyAt(slot) });
   }
 
-  /**
-   * Adds or refreshes the entry of `key` (whose last `idLength` bytes are the id) under `name`;
-   * returns the entries evicted to stay within the limit (the ones expiring soonest), which the
-   * caller removes from the store.
-   */
-  add(name: string, idLength: number, expiresAtMs: number): IndexEntry[] | undefined {
-    const had = this.#map.delete(name);
+  add(key: Uint8Array, idLength: number, expiresAtMs: number): IndexEntry[] | undefined {
+    const a = this.#arena;
+    a.sharePrefix(key.subarray(0, key.length - idLength));
     let evicted: IndexEntry[] | undefined;
-    if (!had && this.#max > 0) {
-      while (this.#map.size >= this.#max) {
-        const [first, v] = this.#map.entries().next().value as [string, number | OddEntry];
-        this.#map.delete(first);
+    if (this.#max > 0 && a.slotOf(key) < 0) {
+      while (a.size >= this.#max) {
         evicted ??= [];
-        evicted.push(entryOf(first, v));
+        evicted.push(entryOf(a.takeOldest(true)!));
       }
     }
-    this.#map.set(name, idLength === USUAL_ID_LENGTH ? expiresAtMs : { idLength, expiresAtMs });
+    a.set(key, idLength === USUAL_ID_LENGTH ? NO_BYTES : lengthBytes(idLength), expiresAtMs);
     return evicted;
   }
 
-  delete(name: string): IndexEntry | undefined {
-    const v = this.#map.get(name);
-    if (v === undefined) return undefined;
-    this.#map.delete(name);
-    return entryOf(name, v);
+  delete(key: Uint8Array): number | undefined {
+    const a = this.#arena;
+    const slot = a.slotOf(key);
+    if (slot < 0) return undefined;
+    const expiresAtMs = a.expiryAt(slot);
+    a.removeAt(slot);
+    return expiresAtMs;
   }
 
-  /** Removes and returns every entry expired at `nowMs` (expires at or before it). */
   takeExpired(nowMs: number): IndexEntry[] {
-    const out: IndexEntry[] = [];
-    // A full scan, not a walk to the first live entry: a clock step back must not hide entries.
-    for (const [name, v] of this.#map) {
-      if (expiryOf(v) <= nowMs) {
-        this.#map.delete(name);
-        out.push(entryOf(name, v));
-      }
-    }
-    return out;
+    return this.#arena.takeExpired(nowMs, true).map(entryOf);
   }
 
-  /** Removes and returns every entry. */
   takeAll(): IndexEntry[] {
-    const out: IndexEntry[] = [];
-    for (const [name, v] of this.#map) out.push(entryOf(name, v));
-    this.#map.clear();
-    return out;
+    return this.#arena.takeAll(true).map(entryOf);
   }
 }
 
-function expiryOf(v: number | OddEntry): number {
-  return typeof v === 'number' ? v : v.expiresAtMs;
+function lengthBytes(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32LE(n, 0);
+  return b;
 }
 
-function entryOf(name: string, v: number | OddEntry): IndexEntry {
-  const key = Buffer.from(name, 'latin1');
-  const idLength = typeof v === 'number' ? USUAL_ID_LENGTH : v.idLength;
-  return { key, id: key.subarray(key.length - idLength), expiresAtMs: expiryOf(v) };
+function entryOf(e: ArenaEntry): IndexEntry {
+  const idLength = e.value === undefined || e.value.length === 0 ? USUAL_ID_LENGTH : e.value.readUInt32LE(0);
+  return { key: e.key, id: e.key.subarray(e.key.length - idLength), expiresAtMs: e.expiresAtMs };
 }

@@ -236,6 +236,22 @@ test('a full cache evicts the session expiring soonest and counts cache_full', a
   assert.equal((await connect(srv.port, 'TLSv1.2', s1.session)).reused, false);
 });
 
+test('clear() removes every session, reporting each id; the cache then resumes none of them', async (t) => {
+  const srv = await startCachedServer();
+  t.after(() => srv.close());
+  const removed: string[] = [];
+  srv.cache.on('removed', ({ id, reason }) => removed.push(`${reason}:${id.toString('hex')}`));
+  const a = await connect(srv.port, 'TLSv1.2');
+  const b = await connect(srv.port, 'TLSv1.2');
+  assert.equal(await srv.cache.clear(), 2);
+  assert.deepEqual(
+    removed,
+    [a, b].map((c) => `removed:${sessionIdOf(c.session).toString('hex')}`),
+  );
+  assert.equal(srv.cache.stats().number, 0);
+  assert.equal((await connect(srv.port, 'TLSv1.2', a.session)).reused, false);
+});
+
 for (const updateTime of [false, true]) {
   test(`UPDATE_TIME ${updateTime ? 'on: each resumption restarts' : 'off: resumptions do not extend'} the lifetime`, async (t) => {
     let clock = Date.now();

@@ -70,7 +70,7 @@ test('derProtocolVersion reads ssl_version without decoding', () => {
 
 test('the index evicts the entry expiring soonest and refreshes in place', () => {
   const idx = new SessionIndex(3);
-  const name = (n: number) => Buffer.alloc(36, n).toString('latin1');
+  const name = (n: number) => Buffer.alloc(36, n);
   assert.equal(idx.add(name(1), 32, 100), undefined);
   assert.equal(idx.add(name(2), 32, 200), undefined);
   assert.equal(idx.add(name(3), 2, 300), undefined);
@@ -90,10 +90,11 @@ test('the index evicts the entry expiring soonest and refreshes in place', () =>
   assert.deepEqual(expired[0]?.id, Buffer.alloc(2, 3), 'an id of another length keeps its length');
   assert.equal(idx.size, 1);
   assert.equal(idx.get(name(4))?.expiresAtMs, 500);
-  assert.equal(idx.delete(name(4))?.expiresAtMs, 500);
+  assert.equal(idx.delete(name(4)), 500);
   assert.equal(idx.delete(name(4)), undefined);
   const unbounded = new SessionIndex(0);
-  for (let i = 0; i < 1000; i++) assert.equal(unbounded.add(String(i).padStart(32, '0'), 32, i), undefined);
+  for (let i = 0; i < 1000; i++)
+    assert.equal(unbounded.add(Buffer.from(String(i).padStart(32, '0')), 32, i), undefined);
   assert.equal(unbounded.takeAll().length, 1000);
 });
 
@@ -126,11 +127,50 @@ test('BudgetClock: answers within budget pass through, late ones are cut off in 
 
 test('the default store of maxSessions 0 has no limit of its own; of maxSessions N, the same limit as the index', async () => {
   const key = (i: number) => Buffer.from(`srv:${i}`);
-  const unbounded = defaultStore(0);
+  const unbounded = defaultStore(0, 4).store;
   for (let i = 0; i < 20_600; i++) await unbounded.set(key(i), Buffer.of(1), 60_000);
   assert.equal(unbounded.size, 20_600);
   assert.ok((await unbounded.get(key(0))) !== undefined, 'the first session is still there');
-  const bounded = defaultStore(3);
+  const bounded = defaultStore(3, 4).store;
   for (let i = 0; i < 4; i++) await bounded.set(key(i), Buffer.of(1), 60_000);
   assert.equal(bounded.size, 3);
+});
+
+test("the default store's own bookkeeping serves as the cache's index: evictions, expiry, flush, clear", () => {
+  let now = 1_000;
+  const { store, known } = defaultStore(2, 4, () => now);
+  const key = (n: number) => Buffer.concat([Buffer.from('srv:'), Buffer.alloc(32, n)]);
+  const write = (n: number) => {
+    const evicted = known.add(key(n), 32, now + 60_000);
+    store.setNow(key(n), Buffer.of(n), 60_000);
+    return evicted?.map((e) => [e.key, e.id, e.expiresAtMs]);
+  };
+  assert.equal(write(1), undefined);
+  now += 10;
+  assert.equal(write(2), undefined);
+  now += 10;
+  assert.equal(write(1), undefined, 'rewritten (UPDATE_TIME): no room needed, now the latest');
+  assert.deepEqual(write(3), [[key(2), Buffer.alloc(32, 2), 61_010]], 'the least recently written leaves, whole');
+  assert.equal(known.size, 2);
+  assert.deepEqual(store.getNow(key(1)), Buffer.of(1));
+  assert.deepEqual(known.takeExpired(61_019), [], 'nothing expired yet');
+  // Expired: the store answers nothing but keeps it, so that the cache can say 'expired'.
+  now = 61_020;
+  assert.equal(store.getNow(key(1)), undefined);
+  assert.equal(store.takeNow(key(1)), undefined);
+  assert.equal(known.size, 2);
+  assert.equal(known.delete(key(1)), 61_020);
+  assert.equal(known.delete(key(1)), undefined, 'forgotten');
+  assert.deepEqual(
+    known.takeExpired(now).map((e) => [e.id, e.expiresAtMs]),
+    [[Buffer.alloc(32, 3), 61_020]],
+  );
+  assert.equal(store.size, 0);
+  write(4);
+  write(5);
+  assert.deepEqual(
+    known.takeAll().map((e) => e.id),
+    [Buffer.alloc(32, 4), Buffer.alloc(32, 5)],
+  );
+  assert.equal(store.size, 0);
 });

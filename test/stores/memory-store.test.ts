@@ -24,6 +24,37 @@ test('MemoryStore keeps at most maxEntries keys, dropping the least recently wri
   assert.ok(await store.pop(key(4)));
 });
 
+test('MemoryStore: a pop is not a write, so a stack keeps its place in the eviction order', async () => {
+  const store = new MemoryStore({ maxEntries: 2 });
+  await store.push(key(1), key(10), 60_000, 4);
+  await store.push(key(1), key(11), 60_000, 4);
+  await store.set(key(2), key(2), 60_000);
+  assert.deepEqual(await store.pop(key(1)), Buffer.from(key(11)));
+  await store.set(key(3), key(3), 60_000);
+  assert.equal(await store.pop(key(1)), undefined, 'the stack was the least recently written');
+  assert.ok(await store.get(key(2)));
+  await store.push(key(4), key(40), 60_000, 4);
+  assert.equal(await store.get(key(2)), undefined);
+  assert.deepEqual(await store.pop(key(4)), Buffer.from(key(40)));
+  assert.equal(await store.pop(key(4)), undefined);
+  assert.equal(store.size, 1, 'an emptied stack is gone');
+});
+
+test('MemoryStore holds values of any size under keys of any length, through rewrites and takes', async () => {
+  const store = new MemoryStore({ maxEntries: 500 });
+  const sizes = [0, 1, 200, 5000, 70_000];
+  const keyOf = (i: number) => Buffer.alloc(1 + (i % 130), i);
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 400; i++) await store.set(keyOf(i), Buffer.alloc(sizes[(i + round) % 5]!, round), 60_000);
+    for (let i = 0; i < 400; i += 3)
+      assert.deepEqual(await store.take(keyOf(i)), Buffer.alloc(sizes[(i + round) % 5]!, round));
+  }
+  for (let i = 0; i < 400; i++) {
+    const want = i % 3 === 0 ? undefined : Buffer.alloc(sizes[(i + 2) % 5]!, 2);
+    assert.deepEqual(await store.get(keyOf(i)), want);
+  }
+});
+
 test('MemoryStore drops expired entries before live ones when full', async () => {
   let now = 1_000_000;
   const store = new MemoryStore({ maxEntries: 3, now: () => now });
