@@ -2,12 +2,12 @@
  * Reads a freshly accepted socket's first bytes into one buffer shared by every connection,
  * instead of through the socket's stream.
  *
- * Why: a stream read hands JavaScript a view into a 64 KiB ArrayBuffer that Node allocates for
- * each read. Reading the ClientHello that way left one such buffer per connection for the
- * garbage collector, and their external memory started a major collection about every 150
- * connections: on a TLS 1.2 resumption, about 240 000 of the 290 000 instructions the
- * ClientHello tap added (bench/server-resume.ts, callgrind). Node's TLS stack never pays this:
- * it reads the socket in C++.
+ * Why (src/node/shared-read.ts): a stream read hands JavaScript a view into an ArrayBuffer that
+ * Node allocates for each read. Reading the ClientHello that way left one such buffer per
+ * connection for the garbage collector, and their external memory started a major collection
+ * about every 150 connections: on a TLS 1.2 resumption, about 240 000 of the 290 000
+ * instructions the ClientHello tap added (bench/server-resume.ts, callgrind). Node's TLS stack
+ * never pays this: it reads the socket in C++.
  *
  * How: Node's own `onread: { buffer, callback }` option of `net.Socket` (a client-side option,
  * which `net.Server` does not offer for accepted sockets) is three internals on the socket: the
@@ -24,6 +24,7 @@
  * go through the stream ('end', 'error', 'close').
  */
 import type { Socket } from 'node:net';
+import { SHARED_READ_BUFFER as SHARED, takeSharedRead } from './shared-read.js';
 
 /**
  * Takes one read's bytes (a copy the reader owns): returns `true` when it took them, `false`
@@ -36,9 +37,6 @@ interface ReadingHandle {
   useUserBuffer?: (buffer: Uint8Array) => void;
   readStart?: () => number;
 }
-
-// Node's read size; a read never returns more than the buffer holds.
-const SHARED = Buffer.alloc(64 * 1024);
 
 interface Fields {
   buffer: symbol;
@@ -73,16 +71,6 @@ export function readsIntoSharedBuffer(socket: Socket): boolean {
   );
 }
 
-/** The bytes of the read just done, copied out of the shared buffer, which is then wiped. */
-function takeRead(nread: number): Buffer {
-  // A small copy comes from Node's 8 KiB pool: no ArrayBuffer of its own.
-  const chunk = Buffer.allocUnsafe(nread);
-  SHARED.copy(chunk, 0, 0, nread);
-  // No connection's bytes stay behind in the shared buffer once they are handed on.
-  SHARED.fill(0, 0, nread);
-  return chunk;
-}
-
 /** Reads sockets' first bytes into the shared buffer for one reader (one per use, made once). */
 export class FirstRead {
   /** `kBufferCb`: called by `onStreamRead` as a method of the socket, once per read of n > 0 bytes. */
@@ -90,7 +78,7 @@ export class FirstRead {
 
   constructor(reader: FirstReadChunk) {
     this.#onRead = function onRead(this: Socket, nread: number): boolean {
-      const chunk = takeRead(nread);
+      const chunk = takeSharedRead(nread);
       // Returning false asks Node to stop reading: only when the stream is full.
       return reader(this, chunk) || this.push(chunk);
     };

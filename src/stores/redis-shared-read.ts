@@ -3,9 +3,10 @@
  * shared by every such connection, through `net.Socket`'s `onread` option, and hand ioredis a
  * copy of each read.
  *
- * Why: a stream read hands JavaScript a view into an ArrayBuffer that Node allocates for that
- * read, and ioredis' decoder returns each reply as a view into it. On a session cache's
- * handshake path that is one ArrayBuffer per Redis reply; their external memory started a
+ * Why (src/node/shared-read.ts): a stream read hands JavaScript a view into an ArrayBuffer that
+ * Node allocates for that read, and ioredis' decoder returns each reply as a view into it. On a
+ * session cache's handshake path that is one ArrayBuffer per Redis reply; their external memory
+ * started a
  * major collection about every 170 handshakes (Node 24, `--trace-gc`: 107 Mark-Compacts per
  * 17 800 TLS 1.2 resumptions, 4 over MemoryStore), about 400 000 of the collector's
  * instructions per resumption (bench/server-resume.ts). A copy of a small read comes from
@@ -15,28 +16,25 @@
  * The connection is made as ioredis' own StandaloneConnector makes it (host, port, family, or
  * path; `tls` options for `rediss://`), with `onread` added; errors, end of stream and close
  * still go through the socket's stream. Each copy reaches ioredis as a 'data' event, in order,
- * as a flowing stream's read would (see {@link onRead}). The shared buffer is wiped after each
- * read, so no reply stays behind in it. A cluster, a client given by the user, and
- * `redisOptions` that choose their own connector (or Sentinel) keep ioredis' connector.
+ * as a flowing stream's read would (see {@link onRead}). The shared buffer (the one the
+ * ClientHello tap reads into too) is wiped after each read, so no reply stays behind in it. A
+ * cluster, a client given by the user, and `redisOptions` that choose their own connector (or
+ * Sentinel) keep ioredis' connector.
  */
 import { createConnection, type NetConnectOpts, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { AbstractConnector, RedisOptions } from 'ioredis';
+import { SHARED_READ_BUFFER as SHARED, takeSharedRead } from '../node/shared-read.js';
 
 type IoRedis = typeof import('ioredis');
 type Connector = NonNullable<RedisOptions['Connector']>;
-
-// Node's own read size for a stream; a read never returns more than the buffer holds.
-const SHARED = Buffer.alloc(64 * 1024);
 
 /** The buffer every read lands in: for its test, which checks that it holds nothing after a read. */
 export const sharedReadBuffer: Buffer = SHARED;
 
 /** Called by Node for each read of `nread` > 0 bytes into {@link SHARED}, as a method of the socket. */
 function onRead(this: Socket, nread: number): boolean {
-  const chunk = Buffer.allocUnsafe(nread);
-  SHARED.copy(chunk, 0, 0, nread);
-  SHARED.fill(0, 0, nread);
+  const chunk = takeSharedRead(nread);
   // What push() does for a flowing stream with nothing buffered, without what it adds for a
   // paused one (a read-ahead scheduled on the next tick per read: one more step per reply).
   // Anything else (paused, bytes waiting, no reader yet) goes through push() as a stream read.

@@ -5,18 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ByteArena } from '../../src/stores/byte-arena.js';
-
-/** A small seeded generator (mulberry32): the same sequence on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 interface Model {
   value: Buffer;
@@ -43,7 +32,7 @@ function assertSame(arena: ByteArena, model: Map<string, Model>): void {
 }
 
 test('fill: entries of every key length and value size, up to values larger than a chunk, read back whole', () => {
-  const rnd = random(1);
+  const rnd = prng(1);
   const arena = new ByteArena();
   const model = new Map<string, Model>();
   const valueSizes = [0, 1, 127, 128, 197, 4096, 16_383, 16_384, 70_000, 200_000];
@@ -69,7 +58,7 @@ test('fill: entries of every key length and value size, up to values larger than
 
 test('random sets, overwrites, deletes and evictions agree with a Map, holes are reclaimed, order is kept', () => {
   for (const seed of [2, 3, 4]) {
-    const rnd = random(seed);
+    const rnd = prng(seed);
     const arena = new ByteArena();
     const model = new Map<string, Model>();
     // A small key space: most writes overwrite, most deletes hit.
@@ -108,7 +97,7 @@ test('random sets, overwrites, deletes and evictions agree with a Map, holes are
 });
 
 test('compaction: after deleting most entries, chunks shrink and the rest keep their values and order', () => {
-  const rnd = random(5);
+  const rnd = prng(5);
   const arena = new ByteArena();
   const model = new Map<string, Model>();
   for (let i = 0; i < 20_000; i++) {
@@ -166,7 +155,7 @@ test('expiry: taken in write order at or before the time given, whole millisecon
 });
 
 test('a shared prefix is kept once; keys with, without and equal to it, and across changes of it, stay apart', () => {
-  const rnd = random(6);
+  const rnd = prng(6);
   const plain = new ByteArena();
   const arena = new ByteArena();
   const model = new Map<string, Model>();
@@ -205,7 +194,7 @@ test('a shared prefix is kept once; keys with, without and equal to it, and acro
 });
 
 test('keys that differ only within the shared prefix are never taken for each other', () => {
-  const rnd = random(7);
+  const rnd = prng(7);
   const arena = new ByteArena();
   const prefixA = Buffer.from('srv:aaaaaaaaaaaaaaaa');
   const prefixB = Buffer.from('srv:bbbbbbbbbbbbbbbb');
@@ -224,7 +213,7 @@ test('keys that differ only within the shared prefix are never taken for each ot
 });
 
 test('expired entries are found in every chunk, after rewrites and after an expiry moved earlier', () => {
-  const rnd = random(8);
+  const rnd = prng(8);
   const arena = new ByteArena();
   const model = new Map<string, Model>();
   for (let i = 0; i < 6000; i++) {
