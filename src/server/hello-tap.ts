@@ -48,16 +48,23 @@ export class HelloTap {
   readonly #streamed = new Set<Socket>();
   readonly #firstRead = new FirstRead((socket, chunk) => this.#onChunk(socket, chunk));
   /**
-   * Outcomes waiting to be handed on, three entries each (socket, outcome, flight), and one
-   * microtask for all of them: a closure and a microtask per connection cost more.
+   * Outcomes waiting to be handed on, three slots each (socket, outcome, flight), and one
+   * microtask for all of them: a closure and a microtask per connection cost more. The array
+   * keeps its size once grown (slots are cleared as they are handed on): setting its length or
+   * growing it again costs a call into the runtime per connection.
    */
   readonly #outcomes: Array<Socket | TapOutcome | Buffer | undefined> = [];
+  #queued = 0;
   readonly #handOn = (): void => {
     const q = this.#outcomes;
     // A hand-off can end another tap, which appends: read to the end.
-    for (let i = 0; i < q.length; i += 3) {
+    for (let i = 0; i < this.#queued; i += 3) {
+      const socket = q[i] as Socket;
+      const outcome = q[i + 1] as TapOutcome;
+      const flight = q[i + 2] as Buffer | undefined;
+      q[i] = q[i + 1] = q[i + 2] = undefined;
       try {
-        this.#done(q[i] as Socket, q[i + 1] as TapOutcome, q[i + 2] as Buffer | undefined);
+        this.#done(socket, outcome, flight);
       } catch (err) {
         // Thrown on as an uncaught exception, as from a microtask of its own; the others still go.
         process.nextTick(() => {
@@ -65,7 +72,7 @@ export class HelloTap {
         });
       }
     }
-    q.length = 0;
+    this.#queued = 0;
   };
   /** Listeners, one of each for all the tap's sockets; `this` is the socket. */
   readonly #onData: (this: Socket, chunk: Buffer) => void;
@@ -156,6 +163,12 @@ export class HelloTap {
 
   /** Hands on in a microtask, outside the socket's read: the caller gives the socket to the TLS stack. */
   #handOnLater(socket: Socket, outcome: TapOutcome, flight: Buffer | undefined): void {
-    if (this.#outcomes.push(socket, outcome, flight) === 3) queueMicrotask(this.#handOn);
+    const q = this.#outcomes;
+    const at = this.#queued;
+    this.#queued = at + 3;
+    q[at] = socket;
+    q[at + 1] = outcome;
+    q[at + 2] = flight;
+    if (at === 0) queueMicrotask(this.#handOn);
   }
 }
