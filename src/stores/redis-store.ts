@@ -394,11 +394,10 @@ export class RedisStore implements SessionStore {
 
 // Why ioredis, also for the connection the store makes itself: with the shared read
 // (redis-shared-read.ts) and the store's own call bounds, a TLS 1.2 resumption over RedisStore
-// costs the server 1.10 to 1.13 times one over MemoryStore outside V8's collector (Node 24,
-// callgrind, 1000 handshakes counted after 3000: bench/server-resume.ts --instructions), inside
-// the 1/0.85 bound; 1.10 after 8000 handshakes, once V8 has optimized all a handshake runs:
-// about 62 000 instructions per command, a socket write and read, ioredis' Command object and
-// a few promises. A leaner client of our own for the `url` form would have to bring back, and
+// costs the server 1.09 times the instructions of one over MemoryStore (Node 24, callgrind, 2000
+// handshakes counted after 15 000, once V8 has optimised what a handshake runs:
+// bench/results/latest.md), inside the 1/0.85 bound: about 55 000 instructions per command, a
+// socket write and read, ioredis' Command object and a few promises. A leaner client of our own for the `url` form would have to bring back, and
 // keep in step with ioredis for `cluster` and `client`, everything the tests hold: AUTH and
 // ACL users, SELECT and its failure, `rediss://` and every `redisOptions` field, the ready
 // check, reconnection with back-off, no offline queue and no resent commands, error messages
